@@ -1,0 +1,39 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+# Lambda runs python3.12; use it when the machine has it (pyenv here), else the default python3.
+PYTHON_BOOT ?= $(shell scripts/find_python.sh)
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
+
+.PHONY: venv demo test test-all lint format bench clean
+
+$(VENV)/.installed: requirements-dev.txt handlers/requirements.txt
+	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) -m scripts.demo
+
+test: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest -q
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: venv
+	$(PY) -m pytest -m bench -s -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .demo
