@@ -1,0 +1,43 @@
+"""Typed errors: each says what went wrong and what to do, and never carries a secret."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class ConfigError(BotError):
+    """Settings or model configuration are missing or invalid; fix them and redeploy."""
+
+
+class NumeraiError(BotError):
+    """Numerai's API refused or failed a call."""
+
+
+class NumeraiUnavailable(NumeraiError):
+    """A transient failure (5xx, timeout, connection error): worth retrying."""
+
+
+class NumeraiAuthError(NumeraiError):
+    """Numerai rejected the API keys: they are wrong, revoked or lack a scope."""
+
+
+class RoundClosed(NumeraiError):
+    """No round is open for submissions right now."""
+
+
+class UploadError(NumeraiError):
+    """The submission could not be uploaded (presigned PUT or create_submission failed)."""
+
+
+class LiveDataError(BotError):
+    """The round's live data could not be downloaded or is not what Numerai publishes."""
+
+
+class ModelError(BotError):
+    """A model's artifact cannot be used: missing, corrupt, without metadata, wrong shape."""
+
+
+class PredictionError(BotError):
+    """A model produced predictions that must not be uploaded (NaN, constant, wrong length)."""

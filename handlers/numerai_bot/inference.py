@@ -1,0 +1,115 @@
+"""ONNX models: load a file into an onnxruntime session, check it, run it.
+
+Sessions are cached per artifact version, so a warm Lambda builds each one once and a
+replaced file is picked up on the next round.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime as ort
+
+from numerai_bot.errors import ModelError, PredictionError
+from numerai_bot.model_metadata import MetadataError, ModelMetadata
+from numerai_bot.model_store import ModelStore
+
+# onnxruntime input types the worker can feed; the live features are int8 0-4 (or NaN).
+INPUT_DTYPES = {
+    "tensor(float)": np.float32,
+    "tensor(double)": np.float64,
+}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A ready session plus what its file says about itself."""
+
+    key: str
+    version: str
+    metadata: ModelMetadata
+    session: ort.InferenceSession
+    input_name: str
+    input_dtype: type
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Run the graph on ``matrix`` (rows × features, in metadata order); 1-D float64."""
+        if matrix.shape[1] != len(self.metadata.features):
+            raise PredictionError(
+                f"input has {matrix.shape[1]} columns, model expects {len(self.metadata.features)}"
+            )
+        try:
+            outputs = self.session.run(None, {self.input_name: matrix})
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise PredictionError(f"onnxruntime failed: {str(error)[:300]}") from None
+        raw = np.asarray(outputs[0])
+        if raw.ndim == 2 and raw.shape[1] == 1:
+            raw = raw[:, 0]
+        if raw.ndim != 1 or raw.shape[0] != matrix.shape[0]:
+            raise PredictionError(
+                f"model output has shape {raw.shape}, "
+                f"expected one value per row ({matrix.shape[0]})"
+            )
+        return raw.astype(np.float64, copy=False)
+
+
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    """One intra-op thread per vCPU Lambda gives us; no inter-op parallelism to pay for."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return options
+
+
+def load_model(key: str, version: str, data: bytes, threads: int | None = None) -> LoadedModel:
+    """Build a session from bytes and check input/output shapes against the metadata."""
+    try:
+        session = ort.InferenceSession(
+            data, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+        )
+    except Exception as error:  # corrupt or unsupported file
+        raise ModelError(f"{key} is not a loadable ONNX model: {str(error)[:200]}") from None
+    try:
+        metadata = ModelMetadata.from_props(session.get_modelmeta().custom_metadata_map)
+    except MetadataError as error:
+        raise ModelError(f"{key}: {error}") from None
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ModelError(f"{key} has {len(inputs)} inputs; the bot feeds exactly one matrix")
+    graph_input = inputs[0]
+    dtype = INPUT_DTYPES.get(graph_input.type)
+    if dtype is None:
+        raise ModelError(f"{key} takes {graph_input.type}; export it with a float or double input")
+    width = graph_input.shape[-1] if graph_input.shape else None
+    if isinstance(width, int) and width != len(metadata.features):
+        raise ModelError(
+            f"{key} takes {width} columns but its metadata lists {len(metadata.features)} features"
+        )
+    return LoadedModel(key, version, metadata, session, graph_input.name, dtype)
+
+
+class ModelCache:
+    """Sessions kept across warm invocations, rebuilt when the stored object changes."""
+
+    def __init__(self, store: ModelStore, threads: int | None = None) -> None:
+        self.store = store
+        self.threads = threads
+        self._models: dict[str, LoadedModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> LoadedModel:
+        """The model at ``key``; one HEAD per call, a download only when it changed."""
+        version = self.store.version(key)
+        with self._lock:
+            cached = self._models.get(key)
+        if cached is not None and cached.version == version:
+            return cached
+        stored = self.store.read(key)
+        model = load_model(key, stored.version, stored.data, self.threads)
+        with self._lock:
+            self._models[key] = model
+        return model

@@ -1,0 +1,157 @@
+"""The round's live data: downloaded once per (round, data version), read with pyarrow.
+
+Only the columns some model needs are read, once, straight into NumPy (no pandas frame);
+models that share a feature list share one matrix.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from numerai_bot.errors import LiveDataError, ModelError
+
+ID_COLUMN = "id"
+FEATURE_MIN, FEATURE_MAX = 0, 4
+
+
+class DatasetSource(Protocol):
+    """What the cache needs from Numerai: one file of one round, to a path."""
+
+    def download_dataset(self, filename: str, dest: Path, round_number: int | None) -> Path:
+        """Download ``filename`` of the round to ``dest``."""
+        ...
+
+
+class LiveData:
+    """One round's live file: its ids, and feature matrices built on demand."""
+
+    def __init__(self, path: Path, round_number: int, data_version: str) -> None:
+        self.path = path
+        self.round_number = round_number
+        self.data_version = data_version
+        try:
+            self._file = pq.ParquetFile(path)
+            self.columns = frozenset(self._file.schema_arrow.names)
+            if ID_COLUMN not in self.columns:
+                raise LiveDataError(f"{data_version}/live.parquet has no '{ID_COLUMN}' column")
+            ids = self._file.read(columns=[ID_COLUMN]).column(ID_COLUMN)
+        except (pa.ArrowException, OSError) as error:
+            raise LiveDataError(
+                f"{data_version}/live.parquet of round {round_number} is unreadable: {error}"
+            ) from None
+        if ids.null_count:
+            raise LiveDataError(f"live data has {ids.null_count} rows without an id")
+        self.ids = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+        if len(self.ids) == 0:
+            raise LiveDataError("live data has no rows")
+        if len(np.unique(self.ids)) != len(self.ids):
+            raise LiveDataError("live data lists an id more than once")
+        self._columns: dict[str, np.ndarray] = {}
+        self._matrices: dict[tuple[tuple[str, ...], type], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def rows(self) -> int:
+        """Number of live rows (one prediction each)."""
+        return len(self.ids)
+
+    def missing(self, features: Iterable[str]) -> list[str]:
+        """Features the model needs that this live file does not have."""
+        return [name for name in features if name not in self.columns]
+
+    def preload(self, features: Iterable[str]) -> None:
+        """Read every column any model needs in one pass over the file."""
+        wanted = [
+            f for f in dict.fromkeys(features) if f in self.columns and f not in self._columns
+        ]
+        if not wanted:
+            return
+        try:
+            table = self._file.read(columns=wanted)
+        except (pa.ArrowException, OSError) as error:
+            raise LiveDataError(f"cannot read live features: {error}") from None
+        loaded = {name: _column_to_float32(name, table.column(name)) for name in wanted}
+        with self._lock:
+            self._columns.update(loaded)
+
+    def matrix(self, features: tuple[str, ...], dtype: type = np.float32) -> np.ndarray:
+        """Rows × ``features`` in that order, C-contiguous, NaN for missing values."""
+        key = (features, dtype)
+        with self._lock:
+            cached = self._matrices.get(key)
+        if cached is not None:
+            return cached
+        absent = self.missing(features)
+        if absent:
+            raise ModelError(
+                f"{len(absent)} feature(s) not in {self.data_version} live data, e.g. {absent[0]}"
+            )
+        self.preload(features)
+        out = np.empty((len(features), self.rows), dtype=dtype)
+        for j, name in enumerate(features):
+            out[j] = self._columns[name]
+        result = np.ascontiguousarray(out.T)
+        with self._lock:
+            self._matrices[key] = result
+        return result
+
+
+def _column_to_float32(name: str, column: pa.ChunkedArray) -> np.ndarray:
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        raise LiveDataError(f"live column {name} has type {column.type}, expected int8")
+    if column.length() - column.null_count:
+        low, high = pc.min_max(column).values()
+        if low.as_py() < FEATURE_MIN or high.as_py() > FEATURE_MAX:
+            raise LiveDataError(
+                f"live column {name} has values in [{low}, {high}], outside "
+                f"[{FEATURE_MIN}, {FEATURE_MAX}]"
+            )
+    as_float = pc.cast(column, pa.float32())
+    if as_float.null_count:
+        as_float = pc.fill_null(as_float, np.float32("nan"))
+    return as_float.to_numpy()
+
+
+class LiveDataCache:
+    """Live files on local disk (``/tmp`` in Lambda), one download per round and version."""
+
+    def __init__(self, root: str | Path, source: DatasetSource) -> None:
+        self.root = Path(root)
+        self.source = source
+        self._loaded: dict[tuple[int, str], LiveData] = {}
+        self._lock = threading.Lock()
+
+    def get(self, round_number: int, data_version: str) -> LiveData:
+        """The round's live data for ``data_version``, downloading it at most once."""
+        key = (round_number, data_version)
+        with self._lock:
+            if key in self._loaded:
+                return self._loaded[key]
+            path = self.root / str(round_number) / data_version / "live.parquet"
+            if not path.exists():
+                self._forget_other_rounds(round_number)
+                self.source.download_dataset(f"{data_version}/live.parquet", path, round_number)
+            try:
+                live = LiveData(path, round_number, data_version)
+            except LiveDataError:
+                path.unlink(missing_ok=True)  # never reuse a bad file on the next try
+                raise
+            self._loaded[key] = live
+            return live
+
+    def _forget_other_rounds(self, round_number: int) -> None:
+        """Free /tmp and memory from earlier rounds before downloading a new one."""
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] == round_number}
+        if self.root.exists():
+            for child in self.root.iterdir():
+                if child.is_dir() and child.name != str(round_number):
+                    shutil.rmtree(child, ignore_errors=True)

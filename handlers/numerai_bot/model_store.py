@@ -1,0 +1,136 @@
+"""Where model artifacts and the models config live: an S3 bucket, or a local folder.
+
+Each object has a version (S3 ETag/VersionId, or size+mtime locally) so that caches can
+tell cheaply when a model was replaced.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from numerai_bot.errors import ModelError
+
+
+class ObjectMissing(ModelError):
+    """The key does not exist in the store."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's bytes and the version they were read at."""
+
+    key: str
+    data: bytes
+    version: str
+
+
+class ModelStore(Protocol):
+    """The small interface the core needs from wherever models are kept."""
+
+    uri: str
+
+    def version(self, key: str) -> str:
+        """The current version of ``key``; :class:`ObjectMissing` if absent."""
+        ...
+
+    def read(self, key: str) -> StoredObject:
+        """The object's bytes and version; :class:`ObjectMissing` if absent."""
+        ...
+
+    def write(self, key: str, data: bytes) -> str:
+        """Store ``data`` under ``key``; return its new version."""
+        ...
+
+
+class LocalModelStore:
+    """A folder on disk, for local runs and tests."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.uri = str(self.root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ModelError(f"key {key!r} points outside the model store")
+        return path
+
+    def version(self, key: str) -> str:
+        """Size and modification time, enough to see a replaced file."""
+        try:
+            stat = self._path(key).stat()
+        except FileNotFoundError:
+            raise ObjectMissing(f"{key!r} not found in {self.uri}") from None
+        return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+    def read(self, key: str) -> StoredObject:
+        """Read the file whole (models are a few MB)."""
+        version = self.version(key)
+        return StoredObject(key, self._path(key).read_bytes(), version)
+
+    def write(self, key: str, data: bytes) -> str:
+        """Write atomically so a running worker never reads half a file."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return self.version(key)
+
+
+class S3ModelStore:
+    """A prefix of an S3 bucket (versioned in the deployed stack)."""
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        if client is None:
+            import boto3  # imported lazily: the local store must not need boto3
+
+            client = boto3.client("s3")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client = client
+        self.uri = f"s3://{bucket}/{self.prefix}"
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def version(self, key: str) -> str:
+        """ETag plus VersionId from a HEAD request."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except self.client.exceptions.ClientError as error:
+            raise _s3_error(error, key, self.uri) from None
+        return f"{head.get('ETag', '').strip(chr(34))}:{head.get('VersionId', '')}"
+
+    def read(self, key: str) -> StoredObject:
+        """GET the object whole."""
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+        except self.client.exceptions.ClientError as error:
+            raise _s3_error(error, key, self.uri) from None
+        version = f"{obj.get('ETag', '').strip(chr(34))}:{obj.get('VersionId', '')}"
+        return StoredObject(key, obj["Body"].read(), version)
+
+    def write(self, key: str, data: bytes) -> str:
+        """PUT the object; the bucket's versioning keeps the previous one."""
+        put = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        return f"{put.get('ETag', '').strip(chr(34))}:{put.get('VersionId', '')}"
+
+
+def _s3_error(error: Any, key: str, uri: str) -> ModelError:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    if code in ("404", "NoSuchKey", "NotFound"):
+        return ObjectMissing(f"{key!r} not found in {uri}")
+    return ModelError(f"cannot read {key!r} from {uri}: S3 error {code or 'unknown'}")
+
+
+def open_model_store(uri: str, s3_client: Any = None) -> ModelStore:
+    """``s3://bucket/prefix`` → :class:`S3ModelStore`; anything else is a local folder."""
+    if uri.startswith("s3://"):
+        parsed = urlparse(uri)
+        return S3ModelStore(parsed.netloc, parsed.path, s3_client)
+    return LocalModelStore(uri)

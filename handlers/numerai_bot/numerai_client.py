@@ -1,0 +1,303 @@
+"""The Numerai adapter: numerapi with timeouts, retries, a checked upload and typed errors.
+
+numerapi stays the source of the queries, but its transport swallows connection errors,
+timeouts and 4xx (returning ``{}``, which later fails as ``KeyError: 'data'``), has no
+timeout, and never checks the presigned PUT. This adapter overrides numerapi's public
+``raw_query`` hook with a session that does all three properly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numerapi
+import requests
+
+from numerai_bot.errors import (
+    NumeraiAuthError,
+    NumeraiError,
+    NumeraiUnavailable,
+    RoundClosed,
+    UploadError,
+)
+from numerai_bot.retry import RetryPolicy, call_with_retry
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds for GraphQL calls
+TRANSFER_TIMEOUT = (5.0, 120.0)  # for dataset downloads and the submission PUT
+AUTH_MARKERS = ("authenticat", "api key", "token", "permission", "not authorized")
+CLOSED_MARKERS = ("not open", "round is closed", "no open round")
+
+ROUND_QUERY = """
+query($tournament: Int!) {
+  rounds(tournament: $tournament number: 0) {
+    number openTime closeTime closeStakingTime
+  }
+}
+"""
+UPLOAD_AUTH_QUERY = """
+query($filename: String! $tournament: Int! $modelId: String) {
+  submission_upload_auth(filename: $filename tournament: $tournament modelId: $modelId) {
+    filename url
+  }
+}
+"""
+CREATE_SUBMISSION = """
+mutation($filename: String! $tournament: Int! $modelId: String $triggerId: String
+         $dataDatestamp: Int) {
+  create_submission(filename: $filename tournament: $tournament modelId: $modelId
+                    triggerId: $triggerId source: "numerapi" dataDatestamp: $dataDatestamp) {
+    id
+  }
+}
+"""
+DATASET_QUERY = """
+query($filename: String! $round: Int $tournament: Int) {
+  dataset(filename: $filename round: $round tournament: $tournament)
+}
+"""
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    """The round Numerai says is open, with its times (UTC)."""
+
+    number: int
+    open_time: dt.datetime | None
+    close_time: dt.datetime | None
+    close_staking_time: dt.datetime | None
+
+    def seconds_left(self, now: dt.datetime | None = None) -> float | None:
+        """Seconds until submissions stop counting for this round, if Numerai said."""
+        close = self.close_staking_time or self.close_time
+        if close is None:
+            return None
+        now = now or dt.datetime.now(dt.UTC)
+        return (close - now).total_seconds()
+
+
+class _NumerAPI(numerapi.NumerAPI):
+    """numerapi whose transport is ours (see module docstring)."""
+
+    def __init__(self, client: NumeraiClient, public_id: str | None, secret_key: str | None):
+        super().__init__(public_id, secret_key, verbosity="WARNING", show_progress_bars=False)
+        self._client = client
+
+    def raw_query(self, query, variables=None, authorization=False, **_ignored):  # type: ignore[override]
+        return self._client.graphql(query, variables, authorization=authorization)
+
+
+class NumeraiClient:
+    """Everything the bot asks of Numerai, with timeouts, retries and typed errors."""
+
+    def __init__(
+        self,
+        public_id: str | None,
+        secret_key: str | None,
+        api_url: str = numerapi.base_api.API_TOURNAMENT_URL,
+        tournament: int = 8,
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.api_url = api_url
+        self.tournament = tournament
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        self._auth = f"Token {public_id}${secret_key}" if public_id and secret_key else None
+        self.api = _NumerAPI(self, public_id, secret_key)
+        self.api.tournament_id = tournament
+
+    # -- transport -------------------------------------------------------------------------
+    def graphql(
+        self, query: str, variables: dict[str, Any] | None = None, *, authorization: bool = False
+    ) -> dict[str, Any]:
+        """POST one GraphQL operation; retry transient failures; raise typed errors."""
+        return call_with_retry(
+            lambda: self._graphql_once(query, variables, authorization), self.retry
+        )
+
+    def _graphql_once(
+        self, query: str, variables: dict[str, Any] | None, authorization: bool
+    ) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if authorization:
+            if not self._auth:
+                raise NumeraiAuthError("this call needs Numerai API keys and none are configured")
+            headers["Authorization"] = self._auth
+        try:
+            response = self._session.post(
+                self.api_url,
+                json={"query": query, "variables": variables},
+                headers=headers,
+                timeout=self.timeout,
+            )
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise NumeraiUnavailable(f"Numerai API unreachable: {type(error).__name__}") from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise NumeraiUnavailable(f"Numerai API answered HTTP {response.status_code}")
+        if response.status_code in (401, 403):
+            raise NumeraiAuthError(f"Numerai API refused the keys (HTTP {response.status_code})")
+        if response.status_code >= 400:
+            raise NumeraiError(f"Numerai API answered HTTP {response.status_code}")
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, requests.JSONDecodeError):
+            raise NumeraiUnavailable(
+                "Numerai API answered with something that is not JSON"
+            ) from None
+        if not isinstance(payload, dict):
+            raise NumeraiError("Numerai API answered with an unexpected JSON document")
+        errors = payload.get("errors")
+        if errors:
+            raise _graphql_error(errors)
+        if not isinstance(payload.get("data"), dict):
+            raise NumeraiError("Numerai API answered without data")
+        return payload
+
+    # -- rounds and models -----------------------------------------------------------------
+    def current_round(self) -> RoundInfo:
+        """The round open for submissions; :class:`RoundClosed` between rounds."""
+        data = self.graphql(ROUND_QUERY, {"tournament": self.tournament})["data"]
+        rounds = data.get("rounds") or []
+        if not rounds or rounds[0].get("number") is None:
+            raise RoundClosed("Numerai reports no open round")
+        found = rounds[0]
+        return RoundInfo(
+            number=int(found["number"]),
+            open_time=_time(found.get("openTime")),
+            close_time=_time(found.get("closeTime")),
+            close_staking_time=_time(found.get("closeStakingTime")),
+        )
+
+    def model_ids(self) -> dict[str, str]:
+        """The account's models of this tournament, ``{name: id}`` (numerapi's get_models)."""
+        return self.api.get_models(self.tournament)
+
+    def set_webhook(self, model_id: str, url: str | None) -> bool:
+        """Register (or clear, with None) the model's round-open webhook."""
+        return self.api.set_submission_webhook(model_id, url)
+
+    def trigger_webhook(self, model_id: str) -> str:
+        """Ask Numerai to call the model's webhook now; returns the new trigger id."""
+        query = "mutation($modelId: String!) { triggerModelWebhook(modelId: $modelId) }"
+        data = self.graphql(query, {"modelId": model_id}, authorization=True)["data"]
+        return str(data["triggerModelWebhook"])
+
+    def submissions(self, model_id: str) -> list[dict[str, Any]]:
+        """The model's submissions as Numerai lists them (round, trigger id, time)."""
+        query = """query($modelId: String) { submissions(modelId: $modelId) {
+            id filename triggerId insertedAt round { number tournament } } }"""
+        data = self.graphql(query, {"modelId": model_id}, authorization=True)["data"]
+        return list(data.get("submissions") or [])
+
+    # -- data ------------------------------------------------------------------------------
+    def download_dataset(self, filename: str, dest: Path, round_number: int | None) -> Path:
+        """Download a dataset file atomically to ``dest`` (checked status and length).
+
+        Not numerapi's download_dataset: that one has a 600 s timeout, and when it resumes
+        a partial file it turns TLS verification off.
+        """
+        args = {"filename": filename, "round": round_number, "tournament": self.tournament}
+        url = self.graphql(DATASET_QUERY, args)["data"]["dataset"]
+        if not url:
+            raise NumeraiError(f"Numerai has no dataset {filename!r} for this round")
+        return call_with_retry(lambda: self._download_once(url, dest, filename), self.retry)
+
+    def _download_once(self, url: str, dest: Path, filename: str) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._session.get(url, stream=True, timeout=TRANSFER_TIMEOUT) as response:
+                if response.status_code >= 500:
+                    raise NumeraiUnavailable(
+                        f"download of {filename} got HTTP {response.status_code}"
+                    )
+                if response.status_code != 200:
+                    raise NumeraiError(f"download of {filename} got HTTP {response.status_code}")
+                expected = response.headers.get("Content-Length")
+                fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
+                size = 0
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in response.iter_content(1 << 20):
+                        out.write(chunk)
+                        size += len(chunk)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise NumeraiUnavailable(
+                f"download of {filename} failed: {type(error).__name__}"
+            ) from None
+        if expected is not None and int(expected) != size:
+            os.unlink(tmp)
+            raise NumeraiUnavailable(
+                f"download of {filename} truncated: {size} of {expected} bytes"
+            )
+        os.replace(tmp, dest)
+        return dest
+
+    # -- upload ----------------------------------------------------------------------------
+    def upload_submission(
+        self, model_id: str, csv_bytes: bytes, filename: str, trigger_id: str | None
+    ) -> str:
+        """numerapi's three steps (auth → PUT → create), with the PUT's status checked.
+
+        The trigger id is passed explicitly; numerapi would read ``TRIGGER_ID`` from the
+        environment, which leaks between runs in a warm Lambda.
+        """
+        auth_args = {"filename": filename, "tournament": self.tournament, "modelId": model_id}
+        auth = self.graphql(UPLOAD_AUTH_QUERY, auth_args, authorization=True)["data"]
+        upload = auth.get("submission_upload_auth") or {}
+        if not upload.get("url") or not upload.get("filename"):
+            raise UploadError("Numerai did not return an upload URL")
+        call_with_retry(lambda: self._put_once(upload["url"], csv_bytes), self.retry)
+        create_args = {
+            "filename": upload["filename"],
+            "tournament": self.tournament,
+            "modelId": model_id,
+            "triggerId": trigger_id,
+            "dataDatestamp": None,
+        }
+        try:
+            created = self.graphql(CREATE_SUBMISSION, create_args, authorization=True)["data"]
+        except NumeraiUnavailable:
+            raise
+        except NumeraiError as error:
+            raise UploadError(f"Numerai refused the submission: {error}") from None
+        submission = created.get("create_submission") or {}
+        if not submission.get("id"):
+            raise UploadError("Numerai accepted the upload but returned no submission id")
+        return str(submission["id"])
+
+    def _put_once(self, url: str, body: bytes) -> None:
+        try:
+            response = self._session.put(url, data=body, timeout=TRANSFER_TIMEOUT)
+        except (requests.ConnectionError, requests.Timeout) as error:
+            raise NumeraiUnavailable(f"upload PUT failed: {type(error).__name__}") from None
+        if response.status_code >= 500:
+            raise NumeraiUnavailable(f"upload PUT got HTTP {response.status_code}")
+        if response.status_code >= 300:
+            raise UploadError(f"upload PUT got HTTP {response.status_code}; nothing was stored")
+
+
+def _graphql_error(errors: Any) -> NumeraiError:
+    messages = (
+        [str(e.get("message", e)) for e in errors] if isinstance(errors, list) else [str(errors)]
+    )
+    message = "; ".join(messages)[:500]
+    lowered = message.lower()
+    if any(marker in lowered for marker in CLOSED_MARKERS):
+        return RoundClosed(message)
+    if any(marker in lowered for marker in AUTH_MARKERS):
+        return NumeraiAuthError(message)
+    return NumeraiError(message)
+
+
+def _time(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -1,0 +1,279 @@
+"""The core: submit one round for the configured models, each isolated from the others.
+
+It knows nothing of Lambda: it receives a :class:`WorkerRequest` and its adapters (Numerai,
+model store, ledger, live-data cache, model cache) and returns a :class:`RoundResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from numerai_bot.errors import BotError, ConfigError, NumeraiError, RoundClosed
+from numerai_bot.events import WorkerRequest
+from numerai_bot.inference import LoadedModel, ModelCache
+from numerai_bot.ledger import FAILED, SUBMITTED, Ledger, LedgerRecord
+from numerai_bot.live_data import LiveDataCache
+from numerai_bot.model_store import ModelStore
+from numerai_bot.models_config import ModelConfig, load_models_config
+from numerai_bot.numerai_client import RoundInfo
+from numerai_bot.submission import build_csv, to_predictions, validate_submission
+
+logger = logging.getLogger(__name__)
+
+SKIPPED = "skipped"
+
+
+class NumeraiPort(Protocol):
+    """What the runner asks of Numerai (implemented by ``NumeraiClient``)."""
+
+    def current_round(self) -> RoundInfo: ...
+
+    def model_ids(self) -> dict[str, str]: ...
+
+    def upload_submission(
+        self, model_id: str, csv_bytes: bytes, filename: str, trigger_id: str | None
+    ) -> str: ...
+
+
+@dataclass
+class ModelOutcome:
+    """What happened to one model in this run."""
+
+    model: str
+    status: str
+    detail: str = ""
+    submission_id: str = ""
+    rows: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class RoundResult:
+    """The run's answer: the round, an overall status and one outcome per model."""
+
+    round_number: int | None
+    status: str
+    message: str
+    outcomes: list[ModelOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ModelOutcome]:
+        """Models that did not submit and should have."""
+        return [o for o in self.outcomes if o.status == FAILED]
+
+    @property
+    def submitted(self) -> list[ModelOutcome]:
+        """Models submitted by this run."""
+        return [o for o in self.outcomes if o.status == SUBMITTED]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly, for the Lambda response and logs."""
+        return {
+            "roundNumber": self.round_number,
+            "status": self.status,
+            "message": self.message,
+            "submitted": len(self.submitted),
+            "failed": len(self.failed),
+            "outcomes": [asdict(o) for o in self.outcomes],
+        }
+
+
+@dataclass
+class _Job:
+    config: ModelConfig
+    model_id: str = ""
+    model: LoadedModel | None = None
+    started: float = 0.0
+
+
+class RoundRunner:
+    """Submits the open round for the configured models (see module docstring)."""
+
+    def __init__(
+        self,
+        numerai: NumeraiPort,
+        store: ModelStore,
+        ledger: Ledger,
+        live_data: LiveDataCache,
+        models: ModelCache,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.numerai = numerai
+        self.store = store
+        self.ledger = ledger
+        self.live_data = live_data
+        self.models = models
+        self.clock = clock
+
+    def run(self, request: WorkerRequest) -> RoundResult:
+        """Ask Numerai for the open round, then submit every selected model still missing."""
+        try:
+            current = self.numerai.current_round()
+        except RoundClosed as error:
+            logger.info("no round open; nothing submitted", extra={"reason": str(error)})
+            return RoundResult(None, "closed", f"no round is open for submissions ({error})")
+        if request.round_number is not None and request.round_number != current.number:
+            logger.warning(
+                "payload round differs from the open round; using Numerai's",
+                extra={"payload_round": request.round_number, "open_round": current.number},
+            )
+        try:
+            configs = self._select(load_models_config(self.store), request)
+            account = self.numerai.model_ids()
+        except (ConfigError, NumeraiError) as error:
+            logger.error("cannot start the round", extra={"error": str(error)})
+            return RoundResult(current.number, "failed", str(error))
+
+        outcomes: list[ModelOutcome] = []
+        jobs: list[_Job] = []
+        for config in configs:
+            job = _Job(config, started=self.clock())
+            outcome = self._prepare(job, current.number, account, request)
+            if outcome is None:
+                jobs.append(job)
+            else:
+                outcomes.append(outcome)
+        self._preload(jobs, current.number)
+        for job in jobs:
+            outcomes.append(self._submit(job, current.number, request))
+        failed = sum(o.status == FAILED for o in outcomes)
+        status = "incomplete" if failed else "complete"
+        message = (
+            f"round {current.number}: {sum(o.status == SUBMITTED for o in outcomes)} submitted, "
+            f"{sum(o.status == SKIPPED for o in outcomes)} already done, {failed} failed"
+        )
+        logger.info(message, extra={"round": current.number, "status": status})
+        return RoundResult(current.number, status, message, outcomes)
+
+    # -- steps -----------------------------------------------------------------------------
+    @staticmethod
+    def _select(configs: list[ModelConfig], request: WorkerRequest) -> list[ModelConfig]:
+        if request.models is None:
+            return configs
+        by_name = {c.name: c for c in configs}
+        unknown = [m for m in request.models if m not in by_name]
+        if unknown:
+            raise ConfigError(
+                f"model(s) {', '.join(unknown)} are not in models.json; configured: "
+                f"{', '.join(sorted(by_name)) or 'none'}"
+            )
+        return [by_name[m] for m in request.models]
+
+    def _prepare(
+        self, job: _Job, round_number: int, account: dict[str, str], request: WorkerRequest
+    ) -> ModelOutcome | None:
+        """Resolve the model id, skip what is done, load the session. None means: go on."""
+        name = job.config.name
+        job.model_id = account.get(name, "")
+        if not job.model_id:
+            return self._fail(
+                job,
+                round_number,
+                request,
+                f"model {name!r} is not in this Numerai account; its models are: "
+                f"{', '.join(sorted(account)) or 'none'}",
+            )
+        if not request.force:
+            done = self.ledger.get(round_number, name)
+            if done is not None and done.status == SUBMITTED:
+                return ModelOutcome(
+                    name,
+                    SKIPPED,
+                    f"already submitted ({done.submission_id})",
+                    done.submission_id,
+                    done.rows,
+                )
+        try:
+            job.model = self.models.get(job.config.artifact)
+        except BotError as error:
+            return self._fail(job, round_number, request, str(error))
+        return None
+
+    def _preload(self, jobs: list[_Job], round_number: int) -> None:
+        """One read of each live file, for the union of the columns its models need."""
+        by_version: dict[str, list[str]] = {}
+        for job in jobs:
+            assert job.model is not None
+            by_version.setdefault(job.model.metadata.data_version, []).extend(
+                job.model.metadata.features
+            )
+        for version, features in by_version.items():
+            try:
+                live = self.live_data.get(round_number, version)
+                live.preload(f for f in features if f in live.columns)
+            except BotError:
+                continue  # each model of this version reports the error in _submit
+
+    def _submit(self, job: _Job, round_number: int, request: WorkerRequest) -> ModelOutcome:
+        name, model = job.config.name, job.model
+        assert model is not None
+        try:
+            live = self.live_data.get(round_number, model.metadata.data_version)
+            matrix = live.matrix(model.metadata.features, model.input_dtype)
+            predictions = to_predictions(model.predict(matrix), live.rows, job.config.transform)
+            body = build_csv(live.ids, predictions)
+            rows = validate_submission(body, live.ids)
+            submission_id = self.numerai.upload_submission(
+                job.model_id, body, f"{name}-round{round_number}.csv", request.trigger_id
+            )
+        except BotError as error:
+            return self._fail(job, round_number, request, str(error))
+        except Exception as error:  # a bug must not cost the other models their round
+            logger.exception("unexpected error", extra={"model": name})
+            return self._fail(job, round_number, request, f"internal error: {type(error).__name__}")
+        seconds = round(self.clock() - job.started, 3)
+        self._record(
+            LedgerRecord(
+                round_number,
+                name,
+                SUBMITTED,
+                model_id=job.model_id,
+                submission_id=submission_id,
+                trigger_id=request.trigger_id or "",
+                rows=rows,
+                artifact=job.config.artifact,
+                artifact_version=model.version,
+                source=request.source,
+                forced=request.force,
+                seconds=seconds,
+            )
+        )
+        logger.info(
+            "model submitted",
+            extra={"model": name, "submission_id": submission_id, "rows": rows, "seconds": seconds},
+        )
+        return ModelOutcome(name, SUBMITTED, "", submission_id, rows, seconds)
+
+    def _fail(
+        self, job: _Job, round_number: int, request: WorkerRequest, error: str
+    ) -> ModelOutcome:
+        name = job.config.name
+        seconds = round(self.clock() - job.started, 3)
+        logger.error("model not submitted", extra={"model": name, "error": error})
+        self._record(
+            LedgerRecord(
+                round_number,
+                name,
+                FAILED,
+                model_id=job.model_id,
+                trigger_id=request.trigger_id or "",
+                error=error,
+                artifact=job.config.artifact,
+                source=request.source,
+                seconds=seconds,
+            )
+        )
+        return ModelOutcome(name, FAILED, error, seconds=seconds)
+
+    def _record(self, record: LedgerRecord) -> None:
+        try:
+            self.ledger.put(record)
+        except Exception as error:  # the submission itself stands; say the ledger missed it
+            logger.error(
+                "ledger write failed",
+                extra={"model": record.model_name, "error": type(error).__name__},
+            )

@@ -1,0 +1,48 @@
+"""Secrets from AWS Secrets Manager through powertools Parameters (cached, max_age)."""
+
+from __future__ import annotations
+
+import os
+
+from numerai_bot.errors import ConfigError
+
+CACHE_SECONDS = 300
+
+
+def numerai_keys(secret_id: str | None) -> tuple[str, str]:
+    """The Numerai (public_id, secret_key), from the secret or, locally, the environment."""
+    if not secret_id:
+        public_id, secret_key = (
+            os.environ.get("NUMERAI_PUBLIC_ID"),
+            os.environ.get("NUMERAI_SECRET_KEY"),
+        )
+        if not public_id or not secret_key:
+            raise ConfigError("NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY must both be set")
+        return public_id, secret_key
+    value = _secret(secret_id, transform="json")
+    if not isinstance(value, dict) or not value.get("public_id") or not value.get("secret_key"):
+        raise ConfigError(
+            f"secret {secret_id} must be JSON with 'public_id' and 'secret_key'; "
+            "store them with: python -m scripts.put_keys"
+        )
+    return str(value["public_id"]), str(value["secret_key"])
+
+
+def webhook_token(secret_id: str | None) -> str:
+    """The webhook's token, from the secret or, locally, ``WEBHOOK_TOKEN``."""
+    token = _secret(secret_id) if secret_id else os.environ.get("WEBHOOK_TOKEN", "")
+    if not isinstance(token, str) or len(token) < 16:
+        raise ConfigError("the webhook token is missing or shorter than 16 characters")
+    return token
+
+
+def _secret(secret_id: str, transform: str | None = None) -> object:
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        return parameters.get_secret(secret_id, transform=transform, max_age=CACHE_SECONDS)
+    except parameters.exceptions.TransformParameterError:
+        raise ConfigError(f"secret {secret_id} is not valid JSON") from None
+    except parameters.exceptions.GetParameterError as error:
+        cause = type(error.__cause__).__name__ if error.__cause__ else "error"
+        raise ConfigError(f"cannot read secret {secret_id} ({cause})") from None

@@ -1,0 +1,28 @@
+"""Build the real adapters from settings (once per warm container)."""
+
+from __future__ import annotations
+
+from numerai_bot.config import WorkerSettings
+from numerai_bot.inference import ModelCache
+from numerai_bot.ledger import DynamoLedger
+from numerai_bot.live_data import LiveDataCache
+from numerai_bot.model_store import open_model_store
+from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot.round_runner import RoundRunner
+from numerai_bot.secret_store import numerai_keys
+
+
+def build_runner(settings: WorkerSettings) -> RoundRunner:
+    """The worker's core with Numerai, S3 (or a folder), DynamoDB and /tmp behind it."""
+    public_id, secret_key = numerai_keys(settings.numerai_secret_id)
+    numerai = NumeraiClient(
+        public_id, secret_key, api_url=settings.numerai_api_url, tournament=settings.tournament
+    )
+    store = open_model_store(settings.model_store_uri)
+    return RoundRunner(
+        numerai=numerai,
+        store=store,
+        ledger=DynamoLedger(settings.ledger_table_name),
+        live_data=LiveDataCache(settings.live_data_dir, numerai),
+        models=ModelCache(store),
+    )
