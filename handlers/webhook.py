@@ -7,6 +7,7 @@ The raw event is never logged: its query string and path carry the token.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -19,16 +20,11 @@ from numerai_bot.webhook_gate import HttpRequest, WorkerInvoker, handle_webhook
 
 logger = Logger(service="numerai-bot-webhook")
 
-_settings: WebhookSettings | None = None
-_invoker: WorkerInvoker | None = None
-
-
-def _setup() -> tuple[WebhookSettings, WorkerInvoker]:
-    global _settings, _invoker
-    if _settings is None or _invoker is None:
-        _settings = WebhookSettings.from_env()
-        _invoker = LambdaInvoker(_settings.worker_function_arn)
-    return _settings, _invoker
+HANDOFF_FAILED = {
+    "statusCode": 500,
+    "headers": {"content-type": "application/json"},
+    "body": '{"error": "the bot could not start the worker; see its logs"}',
+}
 
 
 def to_http_request(event: dict[str, Any], max_body_bytes: int) -> HttpRequest:
@@ -36,8 +32,8 @@ def to_http_request(event: dict[str, Any], max_body_bytes: int) -> HttpRequest:
     url_event = LambdaFunctionUrlEvent(event)
     raw = url_event.body or ""
     if url_event.is_base64_encoded:
-        # Decode no more than needed to know the body is too large.
-        body = base64.b64decode(raw[: (max_body_bytes + 3) * 4 // 3 + 4], validate=False)
+        # Decode no more than needed to know that the body is too large.
+        body = base64.b64decode(raw[: (max_body_bytes // 3 + 2) * 4], validate=False)
     else:
         body = raw.encode()[: max_body_bytes + 1]
     return HttpRequest(
@@ -48,23 +44,34 @@ def to_http_request(event: dict[str, Any], max_body_bytes: int) -> HttpRequest:
     )
 
 
-@logger.inject_lambda_context(log_event=False)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Answer Numerai: 403 bad token, 400 bad body, 200 handed off, 500 if the hand-off failed."""
-    settings, invoker = _setup()
-    request = to_http_request(event, settings.max_body_bytes)
-    try:
-        response = handle_webhook(
-            request, webhook_token(settings.token_secret_id), settings.max_body_bytes, invoker
-        )
-    except Exception as error:
-        logger.error(
-            "could not hand the round to the worker", extra={"error": type(error).__name__}
-        )
-        return {
-            "statusCode": 500,
-            "headers": {"content-type": "application/json"},
-            "body": '{"error": "the bot could not start the worker; see its logs"}',
-        }
-    logger.info("webhook answered", extra={"status": response.status})
-    return response.to_function_url()
+def create_handler(
+    invoker_factory: Callable[[WebhookSettings], WorkerInvoker],
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A webhook handler handing off through the invoker ``invoker_factory`` builds."""
+    built: dict[str, Any] = {}
+
+    @logger.inject_lambda_context(log_event=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """403 bad token, 400 bad body, 200 handed off, 500 if the hand-off failed."""
+        if not built:
+            settings = WebhookSettings.from_env()
+            built.update(settings=settings, invoker=invoker_factory(settings))
+        settings = built["settings"]
+        request = to_http_request(event, settings.max_body_bytes)
+        try:
+            response = handle_webhook(
+                request,
+                webhook_token(settings.token_secret_id),
+                settings.max_body_bytes,
+                built["invoker"],
+            )
+        except Exception as error:
+            logger.error("could not hand off to the worker", extra={"error": type(error).__name__})
+            return HANDOFF_FAILED
+        logger.info("webhook answered", extra={"status": response.status})
+        return response.to_function_url()
+
+    return handler
+
+
+handler = create_handler(lambda settings: LambdaInvoker(settings.worker_function_arn))

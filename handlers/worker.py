@@ -6,6 +6,7 @@ still missing) and the on-failure queue and alarms see it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -21,35 +22,38 @@ logger = Logger(service="numerai-bot-worker")
 copy_config_to_registered_loggers(source_logger=logger, include={"numerai_bot"})
 metrics = Metrics(namespace="NumeraiBot", service="numerai-bot-worker")
 
-_runner: RoundRunner | None = None
-
 
 class RoundIncomplete(Exception):
     """Some models were not submitted; the message lists them and why."""
 
 
-def runner() -> RoundRunner:
-    """Built once per container: sessions, live data and clients survive warm invocations."""
-    global _runner
-    if _runner is None:
-        _runner = build_runner(WorkerSettings.from_env())
-    return _runner
+def create_handler(
+    runner_factory: Callable[[], RoundRunner],
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A worker handler whose core is built once per container by ``runner_factory``."""
+    built: list[RoundRunner] = []
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Submit the open round for the requested (or all) models."""
+        try:
+            request = parse_worker_event(event)
+        except PayloadError as error:
+            logger.error("rejected worker event", extra={"error": str(error)})
+            return {"status": "rejected", "message": str(error)}
+        logger.append_keys(source=request.source, trigger_id=request.trigger_id)
+        if not built:
+            built.append(runner_factory())
+        result = built[0].run(request)
+        metrics.add_metric("ModelsSubmitted", MetricUnit.Count, len(result.submitted))
+        metrics.add_metric("ModelsMissingSubmission", MetricUnit.Count, len(result.failed))
+        if result.status == "failed" or result.failed:
+            failures = "; ".join(f"{o.model}: {o.detail}" for o in result.failed)
+            raise RoundIncomplete(f"{result.message}. {failures}".rstrip(". "))
+        return result.to_dict()
+
+    return handler
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context(log_event=False, clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Submit the open round for the requested (or all) models."""
-    try:
-        request = parse_worker_event(event)
-    except PayloadError as error:
-        logger.error("rejected worker event", extra={"error": str(error)})
-        return {"status": "rejected", "message": str(error)}
-    logger.append_keys(source=request.source, trigger_id=request.trigger_id)
-    result = runner().run(request)
-    metrics.add_metric("ModelsSubmitted", MetricUnit.Count, len(result.submitted))
-    metrics.add_metric("ModelsMissingSubmission", MetricUnit.Count, len(result.failed))
-    if result.status == "failed" or result.failed:
-        failures = "; ".join(f"{o.model}: {o.detail}" for o in result.failed) or result.message
-        raise RoundIncomplete(f"{result.message}. {failures}")
-    return result.to_dict()
+handler = create_handler(lambda: build_runner(WorkerSettings.from_env()))

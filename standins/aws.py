@@ -1,0 +1,101 @@
+"""AWS, locally: moto's server over real HTTP, and the stack's resources created in it.
+
+boto3 reaches it through the standard ``AWS_ENDPOINT_URL`` variable: no patched clients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """Names of the resources the template would create."""
+
+    endpoint_url: str
+    bucket: str = "numerai-bot-models"
+    table: str = "numerai-bot-ledger"
+    keys_secret: str = "numerai-bot/numerai-api-keys"
+    token_secret: str = "numerai-bot/webhook-token"
+
+    def env(self) -> dict[str, str]:
+        """Environment for boto3 and our settings to use this stack."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "MODEL_STORE_URI": f"s3://{self.bucket}/models",
+            "LEDGER_TABLE_NAME": self.table,
+            "NUMERAI_SECRET_ID": self.keys_secret,
+            "WEBHOOK_TOKEN_SECRET_ID": self.token_secret,
+        }
+
+
+class MotoServer:
+    """moto's threaded server on a free loopback port."""
+
+    def __init__(self) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+
+    def __enter__(self) -> str:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+
+def provision(endpoint_url: str, public_id: str, secret_key: str, token: str) -> LocalStack:
+    """Create the bucket, ledger table and both secrets, as the SAM template does."""
+    stack = LocalStack(endpoint_url)
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name=REGION,
+    )
+    s3 = session.client("s3", endpoint_url=endpoint_url)
+    s3.create_bucket(Bucket=stack.bucket)
+    s3.put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
+    dynamodb.create_table(
+        TableName=stack.table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=stack.table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+    )
+    secrets = session.client("secretsmanager", endpoint_url=endpoint_url)
+    secrets.create_secret(
+        Name=stack.keys_secret,
+        SecretString=json.dumps({"public_id": public_id, "secret_key": secret_key}),
+    )
+    secrets.create_secret(Name=stack.token_secret, SecretString=token)
+    return stack
+
+
+def apply_env(values: dict[str, str]) -> dict[str, str | None]:
+    """Set variables in this process; return the previous values for :func:`restore_env`."""
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    return previous
+
+
+def restore_env(previous: dict[str, str | None]) -> None:
+    """Undo :func:`apply_env`."""
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
