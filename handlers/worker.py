@@ -45,7 +45,11 @@ def create_handler(
         logger.append_keys(source=request.source, trigger_id=request.trigger_id)
         if not built:
             built.append(runner_factory())
-        result = built[0].run(request)
+        runner = built[0]
+        register = getattr(runner.guard, "register_context", None)
+        if register is not None:
+            register(context)
+        result = runner.run(request)
         metrics.add_metric("ModelsSubmitted", MetricUnit.Count, len(result.submitted))
         metrics.add_metric("ModelsMissingSubmission", MetricUnit.Count, len(result.failed))
         if result.status == "failed" or result.failed:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from numerai_bot.errors import BotError, ConfigError, NumeraiError, RoundClosed
 from numerai_bot.events import WorkerRequest
+from numerai_bot.idempotency import AlreadyInProgress, NoGuard, SubmissionGuard
 from numerai_bot.inference import LoadedModel, ModelCache
 from numerai_bot.ledger import FAILED, SUBMITTED, Ledger, LedgerRecord
 from numerai_bot.live_data import LiveDataCache
@@ -100,6 +101,7 @@ class RoundRunner:
         ledger: Ledger,
         live_data: LiveDataCache,
         models: ModelCache,
+        guard: SubmissionGuard | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.numerai = numerai
@@ -107,6 +109,7 @@ class RoundRunner:
         self.ledger = ledger
         self.live_data = live_data
         self.models = models
+        self.guard = guard or NoGuard()
         self.clock = clock
 
     def run(self, request: WorkerRequest) -> RoundResult:
@@ -211,7 +214,10 @@ class RoundRunner:
     def _submit(self, job: _Job, round_number: int, request: WorkerRequest) -> ModelOutcome:
         name, model = job.config.name, job.model
         assert model is not None
-        try:
+        ran: list[bool] = []
+
+        def predict_and_upload() -> dict:
+            ran.append(True)
             live = self.live_data.get(round_number, model.metadata.data_version)
             matrix = live.matrix(model.metadata.features, model.input_dtype)
             predictions = to_predictions(model.predict(matrix), live.rows, job.config.transform)
@@ -220,11 +226,28 @@ class RoundRunner:
             submission_id = self.numerai.upload_submission(
                 job.model_id, body, f"{name}-round{round_number}.csv", request.trigger_id
             )
+            return {"submission_id": submission_id, "rows": rows}
+
+        try:
+            if request.force:
+                done = predict_and_upload()
+            else:
+                done = self.guard.run_once(round_number, name, predict_and_upload)
+        except AlreadyInProgress as error:
+            return ModelOutcome(name, SKIPPED, str(error))
         except BotError as error:
             return self._fail(job, round_number, request, str(error))
         except Exception as error:  # a bug must not cost the other models their round
             logger.exception("unexpected error", extra={"model": name})
             return self._fail(job, round_number, request, f"internal error: {type(error).__name__}")
+        if not ran:  # another invocation submitted it between our ledger read and now
+            return ModelOutcome(
+                name,
+                SKIPPED,
+                f"already submitted ({done['submission_id']})",
+                done["submission_id"],
+                done["rows"],
+            )
         seconds = round(self.clock() - job.started, 3)
         self._record(
             LedgerRecord(
@@ -232,9 +255,9 @@ class RoundRunner:
                 name,
                 SUBMITTED,
                 model_id=job.model_id,
-                submission_id=submission_id,
+                submission_id=done["submission_id"],
                 trigger_id=request.trigger_id or "",
-                rows=rows,
+                rows=done["rows"],
                 artifact=job.config.artifact,
                 artifact_version=model.version,
                 source=request.source,
@@ -244,9 +267,14 @@ class RoundRunner:
         )
         logger.info(
             "model submitted",
-            extra={"model": name, "submission_id": submission_id, "rows": rows, "seconds": seconds},
+            extra={
+                "model": name,
+                "submission_id": done["submission_id"],
+                "rows": done["rows"],
+                "seconds": seconds,
+            },
         )
-        return ModelOutcome(name, SUBMITTED, "", submission_id, rows, seconds)
+        return ModelOutcome(name, SUBMITTED, "", done["submission_id"], done["rows"], seconds)
 
     def _fail(
         self, job: _Job, round_number: int, request: WorkerRequest, error: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numerai_bot.config import WorkerSettings
+from numerai_bot.idempotency import IdempotencyGuard
 from numerai_bot.inference import ModelCache
 from numerai_bot.ledger import DynamoLedger
 from numerai_bot.live_data import LiveDataCache
@@ -25,4 +26,5 @@ def build_runner(settings: WorkerSettings) -> RoundRunner:
         ledger=DynamoLedger(settings.ledger_table_name),
         live_data=LiveDataCache(settings.live_data_dir, numerai),
         models=ModelCache(store),
+        guard=IdempotencyGuard(settings.ledger_table_name),
     )

@@ -1,0 +1,75 @@
+"""Exactly one submission per (round, model), across duplicate webhooks, Lambda's duplicate
+async deliveries, the fallback schedule and concurrent shards: powertools Idempotency on the
+ledger table, keyed on the round and the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+IN_PROGRESS_MESSAGE = "another invocation is submitting this model right now"
+
+
+class AlreadyInProgress(Exception):
+    """Another invocation holds the (round, model) record and has not finished."""
+
+
+class SubmissionGuard(Protocol):
+    """Runs ``action`` at most once per (round, model) among every concurrent invocation."""
+
+    def run_once(self, round_number: int, model: str, action: Callable[[], dict]) -> dict:
+        """Run or return the stored result; :class:`AlreadyInProgress` if another holds it."""
+        ...
+
+
+class NoGuard:
+    """No cross-invocation guard: for unit tests and single-process local runs."""
+
+    def run_once(self, round_number: int, model: str, action: Callable[[], dict]) -> dict:
+        """Just run it."""
+        return action()
+
+
+class IdempotencyGuard:
+    """powertools' ``idempotent_function`` over a DynamoDB persistence layer.
+
+    A failed action raises, so powertools deletes the record and a later retry may try
+    again; a success is stored and returned to every later caller without running.
+    """
+
+    def __init__(self, table_name: str, expires_after_seconds: int = 3 * 86_400) -> None:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+        )
+
+        self.persistence = DynamoDBPersistenceLayer(table_name=table_name)
+        self.config = IdempotencyConfig(
+            event_key_jmespath="[round, model]",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=expires_after_seconds,
+        )
+
+    def register_context(self, context: Any) -> None:
+        """Let an INPROGRESS record expire with the Lambda that wrote it (e.g. a timeout)."""
+        if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+            self.config.register_lambda_context(context)
+
+    def run_once(self, round_number: int, model: str, action: Callable[[], dict]) -> dict:
+        """Run ``action`` unless this (round, model) already ran or is running."""
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+        )
+
+        @idempotent_function(
+            data_keyword_argument="key", persistence_store=self.persistence, config=self.config
+        )
+        def submit_model(key: dict) -> dict:
+            return action()
+
+        try:
+            return submit_model(key={"round": round_number, "model": model})
+        except IdempotencyAlreadyInProgressError:
+            raise AlreadyInProgress(IN_PROGRESS_MESSAGE) from None
