@@ -1,0 +1,140 @@
+"""Admin endpoints under ``/_standin/``: the Python knobs over HTTP, as JSON.
+
+For tests that run the stand-in in another process (``python -m standins.numerai``). Every
+endpoint maps to one :class:`~standins.numerai.server.NumeraiStandin` method; see
+:data:`ROUTES` for the list and :mod:`standins.numerai.client` for a Python client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from standins.numerai.graphql_endpoint import Answer, json_answer
+
+if TYPE_CHECKING:
+    from standins.numerai.server import NumeraiStandin
+
+PREFIX = "/_standin"
+Handler = Callable[["NumeraiStandin", dict[str, str], dict[str, Any]], Answer]
+
+
+def _state(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    return json_answer(s.state_summary())
+
+
+def _calls(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    return json_answer(s.calls())
+
+
+def _submissions(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    return json_answer(s.submissions())
+
+
+def _deliveries(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    if "wait" in q:
+        return json_answer(
+            s.wait_for_deliveries(int(q["wait"]), timeout=float(q.get("timeout", "5")))
+        )
+    return json_answer(s.webhook_deliveries())
+
+
+def _webhooks(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    return json_answer(s.webhooks())
+
+
+def _live_ids(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    return json_answer(sorted(s.live_ids(q.get("version"))))
+
+
+def _fail(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    s.fail_next(
+        int(b.get("count", 1)), status=int(b.get("status", 503)), operation=b.get("operation")
+    )
+    return json_answer({"ok": True})
+
+
+def _delay(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    s.set_delay(float(b["seconds"]), operation=b.get("operation"))
+    return json_answer({"ok": True})
+
+
+def _put(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    s.set_put_behaviour(
+        b["mode"], status=b.get("status"), delay=b.get("delay"), times=b.get("times")
+    )
+    return json_answer({"ok": True})
+
+
+def _open(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    window = b.get("window_seconds")
+    number = s.open_round(
+        b.get("number"),
+        window=None if window is None else dt.timedelta(seconds=float(window)),
+        trigger_webhooks=bool(b.get("trigger_webhooks", True)),
+    )
+    return json_answer({"ok": True, "round": number})
+
+
+def _close(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    s.close_round()
+    return json_answer({"ok": True})
+
+
+def _round_times(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    s.set_round_times(
+        open_time=b.get("open_time"),
+        close_staking_time=b.get("close_staking_time"),
+        close_time=b.get("close_time"),
+        resolve_time=b.get("resolve_time"),
+    )
+    return json_answer({"ok": True})
+
+
+def _resolve(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    s.resolve_round(int(b["number"]))
+    return json_answer({"ok": True})
+
+
+def _reset(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    s.reset_knobs()
+    return json_answer({"ok": True})
+
+
+ROUTES: dict[tuple[str, str], Handler] = {
+    ("GET", "/state"): _state,
+    ("GET", "/calls"): _calls,
+    ("GET", "/submissions"): _submissions,
+    ("GET", "/deliveries"): _deliveries,
+    ("GET", "/webhooks"): _webhooks,
+    ("GET", "/live-ids"): _live_ids,
+    ("POST", "/fail"): _fail,
+    ("POST", "/delay"): _delay,
+    ("POST", "/put"): _put,
+    ("POST", "/round/open"): _open,
+    ("POST", "/round/close"): _close,
+    ("POST", "/round"): _round_times,
+    ("POST", "/round/resolve"): _resolve,
+    ("POST", "/reset"): _reset,
+}
+
+
+def handle(
+    standin: NumeraiStandin, method: str, path: str, query: dict[str, str], body: dict[str, Any]
+) -> Answer:
+    """Route one admin request; bad input is a 400 with ``{"error": ...}``."""
+    sub = path[len(PREFIX) :] or "/"
+    if method == "GET" and sub.startswith("/submissions/") and sub.endswith("/csv"):
+        submission_id = sub[len("/submissions/") : -len("/csv")]
+        content = standin.submission_csv(submission_id)
+        if content is None:
+            return json_answer({"error": f"no submission {submission_id}"}, 404)
+        return Answer(200, content, content_type="text/csv")
+    handler = ROUTES.get((method, sub))
+    if handler is None:
+        return json_answer({"error": f"no admin endpoint {method} {path}"}, 404)
+    try:
+        return handler(standin, query, body)
+    except (KeyError, TypeError, ValueError) as err:
+        return json_answer({"error": f"{type(err).__name__}: {err}"}, 400)

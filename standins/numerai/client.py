@@ -1,0 +1,134 @@
+"""``StandinAdmin``: the admin knobs of a stand-in running in another process, over HTTP.
+
+    admin = StandinAdmin("http://127.0.0.1:8765")
+    admin.fail_next(2, operation="createSubmission")
+    admin.close_round()
+
+Method names and arguments mirror :class:`~standins.numerai.server.NumeraiStandin`.
+Uses only the standard library so any test process can import it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlencode
+
+from standins.numerai.admin import PREFIX
+
+
+class StandinAdminError(RuntimeError):
+    """The admin endpoint refused a request (bad arguments or unknown endpoint)."""
+
+
+class StandinAdmin:
+    """A thin JSON client for ``/_standin/...``."""
+
+    def __init__(self, url: str, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict | None = None, **query: Any) -> Any:
+        address = f"{self.url}{PREFIX}{path}"
+        if query:
+            address += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            address, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                raw = response.read()
+                kind = response.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as err:
+            raise StandinAdminError(err.read().decode("utf-8", "replace")) from err
+        return json.loads(raw) if kind.startswith("application/json") else raw
+
+    # -- knobs --------------------------------------------------------------------------------
+
+    def fail_next(self, count: int = 1, *, status: int = 503, operation: str | None = None) -> None:
+        """See ``NumeraiStandin.fail_next``."""
+        self._call("POST", "/fail", {"count": count, "status": status, "operation": operation})
+
+    def set_delay(self, seconds: float, *, operation: str | None = None) -> None:
+        """See ``NumeraiStandin.set_delay``."""
+        self._call("POST", "/delay", {"seconds": seconds, "operation": operation})
+
+    def set_put_behaviour(
+        self,
+        mode: str,
+        *,
+        status: int | None = None,
+        delay: float | None = None,
+        times: int | None = None,
+    ) -> None:
+        """See ``NumeraiStandin.set_put_behaviour``."""
+        self._call("POST", "/put", {"mode": mode, "status": status, "delay": delay, "times": times})
+
+    def reset_knobs(self) -> None:
+        """See ``NumeraiStandin.reset_knobs``."""
+        self._call("POST", "/reset", {})
+
+    def open_round(
+        self,
+        number: int | None = None,
+        *,
+        window: dt.timedelta | None = None,
+        trigger_webhooks: bool = True,
+    ) -> int:
+        """See ``NumeraiStandin.open_round``; returns the opened round's number."""
+        body = {
+            "number": number,
+            "window_seconds": None if window is None else window.total_seconds(),
+            "trigger_webhooks": trigger_webhooks,
+        }
+        return int(self._call("POST", "/round/open", body)["round"])
+
+    def close_round(self) -> None:
+        """See ``NumeraiStandin.close_round``."""
+        self._call("POST", "/round/close", {})
+
+    def set_round_times(self, **times: str | None) -> None:
+        """See ``NumeraiStandin.set_round_times`` (ISO 8601 strings)."""
+        self._call("POST", "/round", times)
+
+    def resolve_round(self, number: int) -> None:
+        """See ``NumeraiStandin.resolve_round``."""
+        self._call("POST", "/round/resolve", {"number": number})
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def state_summary(self) -> dict[str, Any]:
+        """See ``NumeraiStandin.state_summary``."""
+        return self._call("GET", "/state")
+
+    def submissions(self) -> list[dict[str, Any]]:
+        """See ``NumeraiStandin.submissions``."""
+        return self._call("GET", "/submissions")
+
+    def submission_csv(self, submission_id: str) -> bytes:
+        """See ``NumeraiStandin.submission_csv``."""
+        return self._call("GET", f"/submissions/{submission_id}/csv")
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """See ``NumeraiStandin.webhook_deliveries``."""
+        return self._call("GET", "/deliveries")
+
+    def wait_for_deliveries(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """See ``NumeraiStandin.wait_for_deliveries``."""
+        return self._call("GET", "/deliveries", wait=count, timeout=timeout)
+
+    def webhooks(self) -> dict[str, str]:
+        """See ``NumeraiStandin.webhooks``."""
+        return self._call("GET", "/webhooks")
+
+    def calls(self) -> dict[str, int]:
+        """See ``NumeraiStandin.calls``."""
+        return self._call("GET", "/calls")
+
+    def live_ids(self, version: str | None = None) -> frozenset[str]:
+        """See ``NumeraiStandin.live_ids``."""
+        return frozenset(self._call("GET", "/live-ids", version=version))

@@ -1,0 +1,162 @@
+"""Test knobs: injected 5xx failures, response delays, upload (PUT) behaviour, call counts.
+
+Operations are the GraphQL root field names a request selects (``rounds``,
+``submission_upload_auth`` ...). Names match loosely: case and underscores are ignored, so a
+rule for ``createSubmission`` also hits numerapi's ``create_submission``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+PUT_MODES = ("ok", "reject", "drop", "slow")
+DEFAULT_REJECT_STATUS = 403
+DEFAULT_SLOW_SECONDS = 2.0
+
+
+def normalise(operation: str) -> str:
+    """``create_submission`` and ``createSubmission`` become the same key."""
+    return operation.replace("_", "").lower()
+
+
+@dataclass
+class FailRule:
+    """Answer the next ``remaining`` matching GraphQL calls with HTTP ``status``."""
+
+    remaining: int
+    status: int
+    operation: str | None
+
+    def matches(self, operations: list[str]) -> bool:
+        return self.operation is None or normalise(self.operation) in {
+            normalise(op) for op in operations
+        }
+
+
+@dataclass
+class PutBehaviour:
+    """What the upload endpoint does with the next PUTs."""
+
+    mode: str = "ok"
+    status: int = DEFAULT_REJECT_STATUS
+    delay: float = DEFAULT_SLOW_SECONDS
+    remaining: int | None = None  # None: until changed; N: for N PUTs, then back to "ok"
+
+
+class Faults:
+    """Thread-safe store of the knobs; the HTTP layer asks it what to do for each request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fail_rules: list[FailRule] = []
+        self._delays: dict[str | None, float] = {}
+        self._put = PutBehaviour()
+        self._calls: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        """Drop every knob and zero the counters."""
+        with self._lock:
+            self._fail_rules.clear()
+            self._delays.clear()
+            self._put = PutBehaviour()
+            self._calls.clear()
+
+    # -- failures and delays ------------------------------------------------------------------
+
+    def fail_next(self, count: int = 1, status: int = 503, operation: str | None = None) -> None:
+        """Queue a rule: the next ``count`` calls (of ``operation``, or any) get HTTP ``status``."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        if not 500 <= status <= 599:
+            raise ValueError("status must be a 5xx code")
+        with self._lock:
+            self._fail_rules.append(FailRule(count, status, operation))
+
+    def take_failure(self, operations: list[str]) -> int | None:
+        """Consume one matching failure; return its status, or None to answer normally."""
+        with self._lock:
+            for rule in self._fail_rules:
+                if rule.matches(operations):
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._fail_rules.remove(rule)
+                    return rule.status
+        return None
+
+    def set_delay(self, seconds: float, operation: str | None = None) -> None:
+        """Delay GraphQL responses (of ``operation``, or all) by ``seconds``; 0 removes it."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        key = None if operation is None else normalise(operation)
+        with self._lock:
+            if seconds:
+                self._delays[key] = float(seconds)
+            else:
+                self._delays.pop(key, None)
+
+    def delay_for(self, operations: list[str]) -> float:
+        """The longest delay that applies to a request selecting ``operations``."""
+        with self._lock:
+            delays = [self._delays.get(None, 0.0)]
+            delays += [self._delays.get(normalise(op), 0.0) for op in operations]
+        return max(delays)
+
+    # -- uploads ------------------------------------------------------------------------------
+
+    def set_put_behaviour(
+        self,
+        mode: str,
+        *,
+        status: int | None = None,
+        delay: float | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Set the upload endpoint's behaviour: ``ok``, ``reject``, ``drop`` or ``slow``.
+
+        ``reject`` answers ``status`` (403 by default, or e.g. 500) with an S3-style XML error
+        and stores nothing; ``drop`` answers 200 but stores nothing; ``slow`` waits ``delay``
+        seconds, then stores. ``times`` limits the behaviour to that many PUTs.
+        """
+        if mode not in PUT_MODES:
+            raise ValueError(f"mode must be one of {PUT_MODES}")
+        with self._lock:
+            self._put = PutBehaviour(
+                mode=mode,
+                status=status or DEFAULT_REJECT_STATUS,
+                delay=DEFAULT_SLOW_SECONDS if delay is None else float(delay),
+                remaining=times,
+            )
+
+    def take_put_behaviour(self) -> PutBehaviour:
+        """The behaviour for this PUT (counting down a limited one)."""
+        with self._lock:
+            current = self._put
+            if current.remaining is not None:
+                current.remaining -= 1
+                if current.remaining <= 0:
+                    self._put = PutBehaviour()
+            return PutBehaviour(current.mode, current.status, current.delay, None)
+
+    # -- counters -----------------------------------------------------------------------------
+
+    def count(self, operation: str) -> None:
+        """Record one call of ``operation`` (GraphQL field, or ``PUT upload`` / ``GET file``)."""
+        with self._lock:
+            self._calls[operation] += 1
+
+    def calls(self) -> dict[str, int]:
+        """Calls per operation since the start or the last reset."""
+        with self._lock:
+            return dict(self._calls)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The active knobs, for the admin state endpoint."""
+        with self._lock:
+            return {
+                "fail_rules": [vars(rule).copy() for rule in self._fail_rules],
+                "delays": {k or "*": v for k, v in self._delays.items()},
+                "put": vars(self._put).copy(),
+            }

@@ -1,0 +1,325 @@
+"""``NumeraiStandin``: a local Numerai tournament API for tests, in-process or as a process.
+
+    with NumeraiStandin(tmp_path, live_rows=200, n_features=60) as standin:
+        numerapi.base_api.API_TOURNAMENT_URL = standin.url
+        napi = numerapi.NumerAPI(standin.public_id, standin.secret_key)
+        napi.get_current_round()
+
+The object owns the data folder, the tournament state and an HTTP server on a daemon thread.
+Its knob methods (``fail_next``, ``close_round`` ...) are also reachable over HTTP under
+``/_standin/`` for a stand-in running in another process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from standins import synthetic_data
+from standins.numerai import clock, resolvers, state
+from standins.numerai.datasets import DataSizes, DataStore
+from standins.numerai.faults import Faults
+from standins.numerai.http_server import StandinHTTPServer
+from standins.numerai.resolvers import RequestContext
+from standins.numerai.service import Tournament
+from standins.numerai.webhooks import WebhookSender
+
+DEFAULT_PUBLIC_ID = "STANDINPUBLICID0000000000000000X"
+DEFAULT_SECRET_KEY = "STANDINSECRETKEY" + "0" * 47 + "X"
+DEFAULT_ROUND = 1100
+_MODEL_NAMESPACE = uuid.UUID("6f0c1d2e-5b7a-4c1e-9a55-2f9f6a1b8c01")
+
+
+def model_id_for(name: str) -> str:
+    """A stable UUID for a model name, so default model ids are the same on every run."""
+    return str(uuid.uuid5(_MODEL_NAMESPACE, name))
+
+
+DEFAULT_MODELS = {name: model_id_for(name) for name in ("demo_model", "demo_model_2")}
+
+
+class NumeraiStandin:
+    """A faithful local stand-in of Numerai's tournament GraphQL API (Classic)."""
+
+    def __init__(
+        self,
+        data_root: str | Path,
+        data_versions: Sequence[str] = ("v5.2",),
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_id: str = DEFAULT_PUBLIC_ID,
+        secret_key: str = DEFAULT_SECRET_KEY,
+        models: Mapping[str, str] | None = None,
+        round_number: int = DEFAULT_ROUND,
+        round_open: bool = True,
+        seed: int = 0,
+        live_rows: int = synthetic_data.LIVE_ROWS,
+        n_features: int = synthetic_data.FEATURE_SET_SIZES["all"],
+        train_eras: int = 60,
+        validation_eras: int = 20,
+        rows_per_era: int = 100,
+        webhook_timeout: float = 10.0,
+        username: str = "standin_user",
+    ) -> None:
+        """Configure the stand-in; nothing is generated or served until :meth:`start`."""
+        models = dict(DEFAULT_MODELS if models is None else models)
+        for name, model_id in models.items():
+            uuid.UUID(model_id)  # Numerai model ids are UUIDs; fail early otherwise.
+            if not name:
+                raise ValueError("model names must not be empty")
+        self.public_id = public_id
+        self.secret_key = secret_key
+        self._address = (host, port)
+        self.data = DataStore(
+            Path(data_root),
+            list(data_versions),
+            DataSizes(live_rows, n_features, train_eras, validation_eras, rows_per_era),
+            seed,
+        )
+        self.state = state.TournamentState(models, round_number, round_open)
+        self.faults = Faults()
+        self.sender = WebhookSender(self.state, webhook_timeout)
+        self.tournament = Tournament(self.state, self.data, self.sender)
+        self.schema = resolvers.build()
+        self._account = {
+            "id": str(uuid.uuid5(_MODEL_NAMESPACE, "account:" + username)),
+            "username": username,
+            "email": f"{username}@example.com",
+            "walletAddress": "0x" + "0" * 39 + "1",
+            "availableNmr": "100.0",
+            "mfaEnabled": False,
+            "status": "VERIFIED",
+            "insertedAt": clock.iso(dt.datetime(2020, 1, 1, tzinfo=clock.UTC)),
+        }
+        self._server: StandinHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> NumeraiStandin:
+        """Generate missing data, then serve on a daemon thread. Returns ``self``."""
+        if self._server is not None:
+            return self
+        self.data.ensure(self.state.current_number)
+        self._server = StandinHTTPServer(self._address, self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() returns within ~50 ms
+            name="numerai-standin",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (running webhook deliveries get a moment)."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        self.sender.join(1.0)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> NumeraiStandin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``: set ``numerapi.base_api.API_TOURNAMENT_URL`` to this."""
+        if self._server is None:
+            raise RuntimeError("the stand-in is not running; call start() or use `with`")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def models(self) -> dict[str, str]:
+        """The account's models, name -> id."""
+        with self.state.lock:
+            return dict(self.state.models)
+
+    def request_context(self, authorization: str | None, base_url: str) -> RequestContext:
+        """The per-request context resolvers see, with the API key already checked."""
+        return RequestContext(
+            tournament=self.tournament,
+            auth=self._check_token(authorization),
+            base_url=base_url,
+            account=self._account,
+            public_id=self.public_id,
+        )
+
+    def _check_token(self, authorization: str | None) -> str:
+        if not authorization:
+            return "missing"
+        scheme, _, token = authorization.partition(" ")
+        expected = f"{self.public_id}${self.secret_key}"
+        if scheme != "Token" or not secrets.compare_digest(token.strip(), expected):
+            return "invalid"
+        return "ok"
+
+    # -- knobs: faults ------------------------------------------------------------------------
+
+    def fail_next(self, count: int = 1, *, status: int = 503, operation: str | None = None) -> None:
+        """Answer the next ``count`` GraphQL calls (of ``operation`` only, if given) with 5xx.
+
+        numerapi retries 5xx itself (3 tries, 5 s apart, doubling): in tests call
+        ``raw_query(..., retries=1)`` or ``delay=0`` to stay fast.
+        """
+        self.faults.fail_next(count, status, operation)
+
+    def set_delay(self, seconds: float, *, operation: str | None = None) -> None:
+        """Delay GraphQL answers (of ``operation`` only, if given); 0 removes the delay."""
+        self.faults.set_delay(seconds, operation)
+
+    def set_put_behaviour(
+        self,
+        mode: str,
+        *,
+        status: int | None = None,
+        delay: float | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Upload PUTs: ``ok``, ``reject`` (403/``status`` + S3 XML), ``drop`` (200, not
+        stored) or ``slow`` (``delay`` s, then stored); ``times`` limits it to N PUTs."""
+        self.faults.set_put_behaviour(mode, status=status, delay=delay, times=times)
+
+    def reset_knobs(self) -> None:
+        """Remove failures, delays and the PUT behaviour; zero the call counters."""
+        self.faults.reset()
+
+    # -- knobs: rounds ------------------------------------------------------------------------
+
+    @property
+    def current_round(self) -> int:
+        """The latest round's number (open or closed)."""
+        with self.state.lock:
+            return self.state.current_number
+
+    def is_round_open(self) -> bool:
+        """Whether ``rounds(number: 0)`` answers and submissions are accepted now."""
+        with self.state.lock:
+            return self.state.is_open()
+
+    def open_round(
+        self,
+        number: int | None = None,
+        *,
+        window: dt.timedelta | None = None,
+        trigger_webhooks: bool = True,
+    ) -> int:
+        """Open round ``number`` (default: next) now for ``window`` (default 1 h).
+
+        A new number rewrites every version's live file (new ids); reopening the current
+        number keeps them. Registered webhooks get the round-open POST (``isTest`` false).
+        """
+        opened = self.tournament.open_round(number, window or state.ROUND_WINDOW, trigger_webhooks)
+        return opened.number
+
+    def close_round(self) -> None:
+        """Close the current round: ``rounds(number: 0)`` errors, submissions are refused."""
+        with self.state.lock:
+            self.state.open_flag = False
+
+    def set_round_times(
+        self,
+        *,
+        open_time: str | dt.datetime | None = None,
+        close_staking_time: str | dt.datetime | None = None,
+        close_time: str | dt.datetime | None = None,
+        resolve_time: str | dt.datetime | None = None,
+    ) -> None:
+        """Change the current round's times (ISO strings or datetimes; naive means UTC).
+
+        The round is open while ``open_time <= now < close_time`` (and not closed by a knob);
+        numerapi's ``check_round_open`` compares with ``closeStakingTime``.
+        """
+        with self.state.lock:
+            current = self.state.current
+            if open_time is not None:
+                current.open_time = clock.parse(open_time)
+            if close_staking_time is not None:
+                current.close_staking_time = clock.parse(close_staking_time)
+            if close_time is not None:
+                current.close_time = clock.parse(close_time)
+            if resolve_time is not None:
+                current.resolve_time = clock.parse(resolve_time)
+
+    def resolve_round(self, number: int) -> None:
+        """Mark a round resolved now, so its submissions get (fake) scores and payouts."""
+        with self.state.lock:
+            rnd = self.state.rounds.get(number)
+            if rnd is None:
+                raise ValueError(f"round {number} is unknown")
+            rnd.resolved = True
+            rnd.resolve_time = min(rnd.resolve_time, clock.now_seconds())
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def submissions(self, model_name: str | None = None) -> list[dict[str, Any]]:
+        """Every ``createSubmission`` attempt (accepted and rejected), oldest first."""
+        with self.state.lock:
+            records = list(self.state.submissions)
+        return [r.as_json() for r in records if model_name in (None, r.model_name)]
+
+    def submission_csv(self, submission_id: str) -> bytes | None:
+        """The uploaded bytes of a recorded submission, or None."""
+        with self.state.lock:
+            for record in self.state.submissions:
+                if record.id == submission_id:
+                    return record.content
+        return None
+
+    def webhooks(self) -> dict[str, str]:
+        """Registered webhooks, model name -> URL."""
+        with self.state.lock:
+            return {
+                self.state.model_name(model_id) or model_id: url
+                for model_id, url in self.state.webhooks.items()
+            }
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Webhook POSTs made so far, with the status and body each got (or its error)."""
+        with self.state.lock:
+            return [d.as_json() for d in self.state.deliveries]
+
+    def wait_for_deliveries(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Wait until ``count`` deliveries have finished (or ``timeout``); return all of them."""
+        return [d.as_json() for d in self.sender.wait(count, timeout)]
+
+    def calls(self) -> dict[str, int]:
+        """Calls per GraphQL operation (root field), plus ``PUT upload`` and ``GET file``."""
+        return self.faults.calls()
+
+    def live_ids(self, version: str | None = None) -> frozenset[str]:
+        """The live ids valid for submissions this round (first data version by default)."""
+        return self.data.live_ids(version)
+
+    def state_summary(self) -> dict[str, Any]:
+        """Round, models, keys' public id, knobs and counts, as JSON."""
+        with self.state.lock:
+            current = self.state.current.as_graphql()
+            summary = {
+                "url": self.url if self._server else None,
+                "round": current,
+                "round_open": self.state.is_open(),
+                "models": dict(self.state.models),
+                "public_id": self.public_id,
+                "data_root": str(self.data.root),
+                "data_versions": self.data.versions,
+                "submissions": len(self.state.submissions),
+                "deliveries": len(self.state.deliveries),
+            }
+        summary["knobs"] = self.faults.snapshot()
+        summary["calls"] = self.faults.calls()
+        return summary

@@ -1,0 +1,211 @@
+"""The stand-in's tournament state: rounds, uploads, submissions, webhooks, deliveries.
+
+Plain records plus one lock. Nothing here knows about HTTP or GraphQL, so the resolvers, the
+admin endpoints and the Python knob methods all read and change the same state the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from standins.numerai import clock
+
+CLASSIC = 8
+ROUND_WINDOW = dt.timedelta(hours=1)
+RESOLVE_AFTER = dt.timedelta(days=31)
+SCORE_AFTER = dt.timedelta(days=3)
+
+
+@dataclass
+class Round:
+    """One tournament round with Numerai's four times."""
+
+    number: int
+    open_time: dt.datetime
+    close_staking_time: dt.datetime
+    close_time: dt.datetime
+    resolve_time: dt.datetime
+    resolved: bool = False
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def is_resolved(self, moment: dt.datetime) -> bool:
+        """Resolved when marked so or when its resolve time has passed."""
+        return self.resolved or self.resolve_time <= moment
+
+    def as_graphql(self) -> dict[str, Any]:
+        """The round as Numerai's ``Round`` type (times as ISO strings)."""
+        moment = clock.now()
+        return {
+            "id": self.id,
+            "tournament": CLASSIC,
+            "number": self.number,
+            "target": "target",
+            "openTime": clock.iso(self.open_time),
+            "closeTime": clock.iso(self.close_time),
+            "closeStakingTime": clock.iso(self.close_staking_time),
+            "scoreTime": clock.iso(self.close_time + SCORE_AFTER),
+            "resolveTime": clock.iso(self.resolve_time),
+            "resolvedGeneral": self.is_resolved(moment),
+            "resolvedStaking": self.is_resolved(moment),
+            "payoutFactor": "1.0",
+            "stakeThreshold": "0",
+            "dataDatestamp": int(self.open_time.strftime("%Y%m%d")),
+            "roundScoreConfigs": [],
+        }
+
+
+def make_round(number: int, open_time: dt.datetime, window: dt.timedelta = ROUND_WINDOW) -> Round:
+    """A round opening at ``open_time`` that closes ``window`` later and resolves a month on."""
+    close = open_time + window
+    return Round(number, open_time, close, close, close + RESOLVE_AFTER)
+
+
+@dataclass
+class PendingUpload:
+    """A one-time upload slot handed out by ``submissionUploadAuth``."""
+
+    token: str
+    filename: str
+    model_id: str
+    tournament: int
+    created_at: dt.datetime
+    used: bool = False
+
+
+@dataclass
+class StoredUpload:
+    """Bytes that reached the upload endpoint, keyed by the filename the API returned."""
+
+    filename: str
+    model_id: str
+    tournament: int
+    content: bytes
+    stored_at: dt.datetime
+
+
+@dataclass
+class SubmissionRecord:
+    """One ``createSubmission`` attempt, accepted or rejected."""
+
+    id: str
+    model_id: str
+    model_name: str
+    round_number: int
+    tournament: int
+    filename: str
+    trigger_id: str | None
+    source: str | None
+    data_datestamp: int | None
+    status: str
+    reason: str | None
+    rows: int | None
+    inserted_at: dt.datetime
+    content: bytes = field(default=b"", repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-friendly view for tests and the admin endpoint (without the CSV bytes)."""
+        return {
+            "id": self.id,
+            "model_id": self.model_id,
+            "model_name": self.model_name,
+            "round": self.round_number,
+            "tournament": self.tournament,
+            "filename": self.filename,
+            "trigger_id": self.trigger_id,
+            "source": self.source,
+            "data_datestamp": self.data_datestamp,
+            "status": self.status,
+            "reason": self.reason,
+            "rows": self.rows,
+            "inserted_at": clock.iso(self.inserted_at),
+            "bytes": len(self.content),
+        }
+
+
+@dataclass
+class Delivery:
+    """One webhook POST the stand-in made (or is making) to a registered URL."""
+
+    id: str
+    model_id: str
+    model_name: str
+    url: str
+    payload: dict[str, Any]
+    started_at: dt.datetime
+    status: int | None = None
+    body: str | None = None
+    error: str | None = None
+    elapsed_ms: float | None = None
+    done: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-friendly view for tests and the admin endpoint."""
+        return {
+            "id": self.id,
+            "model_id": self.model_id,
+            "model_name": self.model_name,
+            "url": self.url,
+            "payload": self.payload,
+            "trigger_id": self.payload.get("triggerId"),
+            "started_at": clock.iso(self.started_at),
+            "status": self.status,
+            "body": self.body,
+            "error": self.error,
+            "elapsed_ms": self.elapsed_ms,
+            "done": self.done,
+        }
+
+
+class TournamentState:
+    """All mutable tournament state behind one lock (``with state.lock: ...``)."""
+
+    def __init__(self, models: dict[str, str], round_number: int, round_open: bool) -> None:
+        self.lock = threading.RLock()
+        self.models = dict(models)  # name -> id
+        now = clock.now_seconds()
+        current = make_round(round_number, now)
+        if not round_open:
+            current = make_round(round_number, now - ROUND_WINDOW * 2)
+        self.rounds: dict[int, Round] = {round_number: current}
+        self.current_number = round_number
+        self.open_flag = round_open
+        self.pending_uploads: dict[str, PendingUpload] = {}
+        self.uploads: dict[str, StoredUpload] = {}
+        self.submissions: list[SubmissionRecord] = []
+        self.webhooks: dict[str, str] = {}  # model id -> url
+        self.deliveries: list[Delivery] = []
+        self.deliveries_changed = threading.Condition(self.lock)
+
+    # -- rounds -------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> Round:
+        """The latest round (open or not)."""
+        return self.rounds[self.current_number]
+
+    def is_open(self, moment: dt.datetime | None = None) -> bool:
+        """Open for submissions: not closed by a knob, and inside open time .. close time."""
+        moment = moment or clock.now()
+        current = self.current
+        return self.open_flag and current.open_time <= moment < current.close_time
+
+    def open_round(self, number: int, window: dt.timedelta = ROUND_WINDOW) -> Round:
+        """Start round ``number`` now; earlier rounds stay in the history."""
+        new = make_round(number, clock.now_seconds(), window)
+        self.rounds[number] = new
+        self.current_number = number
+        self.open_flag = True
+        return new
+
+    # -- models -------------------------------------------------------------------------------
+
+    def model_name(self, model_id: str) -> str | None:
+        """The account's name for a model id, or None when the id is not the account's."""
+        for name, known in self.models.items():
+            if known == model_id:
+                return name
+        return None
