@@ -136,9 +136,7 @@ def write_live(
     version_dir.mkdir(parents=True, exist_ok=True)
     path = version_dir / "live.parquet"
     live.to_parquet(path)
-    example = pd.DataFrame(
-        {"prediction": rng.random(rows)}, index=pd.Index(live.index, name="id")
-    )
+    example = pd.DataFrame({"prediction": rng.random(rows)}, index=pd.Index(live.index, name="id"))
     example.to_parquet(version_dir / "live_example_preds.parquet")
     return path
 

@@ -214,10 +214,9 @@ class RoundRunner:
     def _submit(self, job: _Job, round_number: int, request: WorkerRequest) -> ModelOutcome:
         name, model = job.config.name, job.model
         assert model is not None
-        ran: list[bool] = []
+        uploaded: list[dict] = []
 
         def predict_and_upload() -> dict:
-            ran.append(True)
             live = self.live_data.get(round_number, model.metadata.data_version)
             matrix = live.matrix(model.metadata.features, model.input_dtype)
             predictions = to_predictions(model.predict(matrix), live.rows, job.config.transform)
@@ -226,7 +225,8 @@ class RoundRunner:
             submission_id = self.numerai.upload_submission(
                 job.model_id, body, f"{name}-round{round_number}.csv", request.trigger_id
             )
-            return {"submission_id": submission_id, "rows": rows}
+            uploaded.append({"submission_id": submission_id, "rows": rows})
+            return uploaded[0]
 
         try:
             if request.force:
@@ -235,12 +235,21 @@ class RoundRunner:
                 done = self.guard.run_once(round_number, name, predict_and_upload)
         except AlreadyInProgress as error:
             return ModelOutcome(name, SKIPPED, str(error))
-        except BotError as error:
-            return self._fail(job, round_number, request, str(error))
-        except Exception as error:  # a bug must not cost the other models their round
-            logger.exception("unexpected error", extra={"model": name})
-            return self._fail(job, round_number, request, f"internal error: {type(error).__name__}")
-        if not ran:  # another invocation submitted it between our ledger read and now
+        except Exception as error:
+            if uploaded:  # Numerai has it; only the guard's bookkeeping failed afterwards
+                logger.warning(
+                    "submitted, but could not record it",
+                    extra={"model": name, "error": type(error).__name__},
+                )
+                done = uploaded[0]
+            elif isinstance(error, BotError):
+                return self._fail(job, round_number, request, str(error))
+            else:  # a bug must not cost the other models their round
+                logger.exception("unexpected error", extra={"model": name})
+                return self._fail(
+                    job, round_number, request, f"internal error: {type(error).__name__}"
+                )
+        if not uploaded:  # another invocation submitted it between our ledger read and now
             return ModelOutcome(
                 name,
                 SKIPPED,

@@ -1,0 +1,126 @@
+"""The whole bot, locally: moto (S3, DynamoDB, Secrets Manager), Numerai's stand-in, the
+webhook served as a Function URL, and the worker run by a local async invoker.
+
+The demo and the integration tests both use it, so what the demo shows is what is tested.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from numerai_bot.config import WorkerSettings
+from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot.wiring import build_runner
+from scripts.publish_model import publish
+from standins.aws import LocalStack, MotoServer, apply_env, provision, restore_env
+from standins.local_lambda import FunctionUrlServer, ThreadInvoker
+from standins.numerai.server import NumeraiStandin
+
+
+class LocalBot:
+    """Context manager bringing up every stand-in and the two handlers wired to them."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        models: dict[str, str] | None = None,
+        numerai_api_url: str | None = None,
+        **standin_options: Any,
+    ) -> None:
+        self.workdir = Path(workdir)
+        self.models = models
+        self.external_api_url = numerai_api_url
+        self.standin_options = standin_options
+        self.token = secrets.token_urlsafe(32)
+        self.standin: NumeraiStandin | None = None
+        self.stack: LocalStack | None = None
+        self._moto = MotoServer()
+        self._previous_env: dict[str, str | None] = {}
+        self._server: FunctionUrlServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> LocalBot:
+        endpoint = self._moto.__enter__()
+        if self.external_api_url:
+            api_url = self.external_api_url
+            public_id = os.environ["NUMERAI_PUBLIC_ID"]
+            secret_key = os.environ["NUMERAI_SECRET_KEY"]
+        else:
+            self.standin = NumeraiStandin(
+                self.workdir / "numerai-data", models=self.models, **self.standin_options
+            )
+            self.standin.start()
+            api_url, public_id, secret_key = (
+                self.standin.url,
+                self.standin.public_id,
+                self.standin.secret_key,
+            )
+        self.stack = provision(endpoint, public_id, secret_key, self.token)
+        self._previous_env = apply_env(
+            {
+                **self.stack.env(),
+                "NUMERAI_API_URL": api_url,
+                "LIVE_DATA_DIR": str(self.workdir / "live-cache"),
+                "WORKER_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:worker",
+                "POWERTOOLS_METRICS_NAMESPACE": "NumeraiBotLocal",
+            }
+        )
+        self.numerai = NumeraiClient(public_id, secret_key, api_url=api_url)
+        self.restart_handlers()
+        return self
+
+    def restart_handlers(self) -> None:
+        """Fresh handlers, as after a cold start (the webhook server keeps its URL)."""
+        import webhook
+        import worker
+
+        self.worker_handler = worker.create_handler(lambda: build_runner(WorkerSettings.from_env()))
+        self.invoker = ThreadInvoker(self.worker_handler)
+        self.webhook_handler = webhook.create_handler(lambda _settings: self.invoker)
+        if self._server is None:
+            self._server = FunctionUrlServer(self._dispatch).__enter__()
+
+    def _dispatch(self, event: dict, context: Any) -> dict:
+        return self.webhook_handler(event, context)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.__exit__()
+        if self.standin is not None:
+            self.standin.stop()
+        restore_env(self._previous_env)
+        self._moto.__exit__()
+
+    # -- operator actions ------------------------------------------------------------------
+    @property
+    def webhook_base_url(self) -> str:
+        """The Function URL, without the token (what the stack outputs)."""
+        assert self._server is not None
+        return self._server.url + "/"
+
+    def webhook_url(self, model_name: str | None = None, token: str | None = None) -> str:
+        """The URL to register for a model: token and model name in the query."""
+        query = {"token": token or self.token}
+        if model_name:
+            query["model"] = model_name
+        return f"{self.webhook_base_url}?{urlencode(query)}"
+
+    def publish(self, model_name: str, onnx_bytes: bytes, transform: str = "rank") -> None:
+        """Publish an ONNX file to the local bucket and point ``model_name`` at it."""
+        from numerai_bot.model_store import open_model_store
+
+        publish(open_model_store(os.environ["MODEL_STORE_URI"]), model_name, onnx_bytes, transform)
+
+    def register_webhooks(self, model_names: list[str]) -> None:
+        """``setSubmissionWebhook`` for each model, with its own URL."""
+        ids = self.numerai.model_ids()
+        for name in model_names:
+            self.numerai.set_webhook(ids[name], self.webhook_url(name))
+
+    def trigger(self, model_name: str) -> str:
+        """``triggerModelWebhook``: Numerai calls the model's webhook; returns the trigger id."""
+        return self.numerai.trigger_webhook(self.numerai.model_ids()[model_name])
