@@ -6,6 +6,7 @@ still missing) and the on-failure queue and alarms see it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,14 @@ metrics = Metrics(namespace="NumeraiBot", service="numerai-bot-worker")
 
 class RoundIncomplete(Exception):
     """Some models were not submitted; the message lists them and why."""
+
+
+def _deadline(context: Any) -> float | None:
+    """The Lambda's timeout as a ``time.monotonic()`` instant, keeping 10 s to report."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return time.monotonic() + remaining() / 1000 - 10.0
 
 
 def create_handler(
@@ -49,7 +58,7 @@ def create_handler(
         register = getattr(runner.guard, "register_context", None)
         if register is not None:
             register(context)
-        result = runner.run(request)
+        result = runner.run(request, deadline=_deadline(context))
         metrics.add_metric("ModelsSubmitted", MetricUnit.Count, len(result.submitted))
         metrics.add_metric("ModelsMissingSubmission", MetricUnit.Count, len(result.failed))
         if result.status == "failed" or result.failed:

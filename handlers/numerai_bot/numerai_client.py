@@ -114,6 +114,11 @@ class NumeraiClient:
         self.api = _NumerAPI(self, public_id, secret_key)
         self.api.tournament_id = tournament
 
+    def set_deadline(self, deadline: float | None) -> None:
+        """Stop retrying at ``deadline`` (``time.monotonic()`` seconds): the round's close or
+        the Lambda's timeout, whichever comes first."""
+        self.retry = self.retry.with_deadline(deadline)
+
     # -- transport -------------------------------------------------------------------------
     def graphql(
         self, query: str, variables: dict[str, Any] | None = None, *, authorization: bool = False

@@ -26,12 +26,16 @@ from numerai_bot.submission import build_csv, to_predictions, validate_submissio
 logger = logging.getLogger(__name__)
 
 SKIPPED = "skipped"
+# Do not start a model with less time than this left (download, predict, upload, retries).
+MIN_SECONDS_PER_MODEL = 20.0
 
 
 class NumeraiPort(Protocol):
     """What the runner asks of Numerai (implemented by ``NumeraiClient``)."""
 
     def current_round(self) -> RoundInfo: ...
+
+    def set_deadline(self, deadline: float | None) -> None: ...
 
     def model_ids(self) -> dict[str, str]: ...
 
@@ -112,13 +116,31 @@ class RoundRunner:
         self.guard = guard or NoGuard()
         self.clock = clock
 
-    def run(self, request: WorkerRequest) -> RoundResult:
-        """Ask Numerai for the open round, then submit every selected model still missing."""
+    def run(self, request: WorkerRequest, deadline: float | None = None) -> RoundResult:
+        """Ask Numerai for the open round, then submit every selected model still missing.
+
+        ``deadline`` (``clock()`` seconds) is when this invocation must stop, e.g. the
+        Lambda's timeout; the round's own close time is taken into account as well.
+        """
+        self.numerai.set_deadline(deadline)
         try:
             current = self.numerai.current_round()
         except RoundClosed as error:
             logger.info("no round open; nothing submitted", extra={"reason": str(error)})
             return RoundResult(None, "closed", f"no round is open for submissions ({error})")
+        seconds_left = current.seconds_left()
+        if seconds_left is not None:
+            if seconds_left <= 0 and not request.force:
+                message = (
+                    f"round {current.number} closed for submissions "
+                    f"{-seconds_left / 60:.0f} min ago; a submission now would be queued for "
+                    f"round {current.number + 1}, so nothing was uploaded (use force to do it)"
+                )
+                logger.warning(message)
+                return RoundResult(current.number, "closed", message)
+            round_deadline = self.clock() + seconds_left
+            deadline = round_deadline if deadline is None else min(deadline, round_deadline)
+            self.numerai.set_deadline(deadline)
         if request.round_number is not None and request.round_number != current.number:
             logger.warning(
                 "payload round differs from the open round; using Numerai's",
@@ -142,6 +164,18 @@ class RoundRunner:
                 outcomes.append(outcome)
         self._preload(jobs, current.number)
         for job in jobs:
+            left = None if deadline is None else deadline - self.clock()
+            if left is not None and left < MIN_SECONDS_PER_MODEL:
+                outcomes.append(
+                    self._fail(
+                        job,
+                        current.number,
+                        request,
+                        f"not started: only {max(left, 0):.0f} s left before the round closes "
+                        "or this invocation times out",
+                    )
+                )
+                continue
             outcomes.append(self._submit(job, current.number, request))
         failed = sum(o.status == FAILED for o in outcomes)
         status = "incomplete" if failed else "complete"

@@ -15,19 +15,22 @@ class FakeNumerai:
 
     def __init__(self, data_dir: Path, models: dict[str, str], round_number: int = 500) -> None:
         self.data_dir = data_dir
-        self.models = models
+        self.models = dict(models)
         self.round_number: int | None = round_number
         self.uploads: list[dict] = []
         self.downloads = 0
         self.fail_uploads_for: set[str] = set()
+        self.close_in = dt.timedelta(hours=1)
 
     def current_round(self) -> RoundInfo:
         if self.round_number is None:
             raise RoundClosed("Current round not open for submissions")
         now = dt.datetime.now(dt.UTC)
-        return RoundInfo(
-            self.round_number, now, now + dt.timedelta(hours=1), now + dt.timedelta(hours=1)
-        )
+        close = now + self.close_in
+        return RoundInfo(self.round_number, now - dt.timedelta(minutes=5), close, close)
+
+    def set_deadline(self, deadline: float | None) -> None:
+        self.deadline = deadline
 
     def model_ids(self) -> dict[str, str]:
         return dict(self.models)

@@ -131,3 +131,23 @@ def test_replaced_model_file_is_picked_up_without_a_new_container(bot, small_fea
     runner.run(WorkerRequest("manual", models=("alpha",), force=True))
     first, second = (u["body"] for u in numerai.uploads)
     assert first != second
+
+
+def test_after_the_close_nothing_is_uploaded_and_the_result_says_it_would_be_queued(bot):
+    runner, numerai, _, _ = bot
+    import datetime as dt
+
+    numerai.close_in = dt.timedelta(minutes=-3)
+    result = runner.run(WorkerRequest("schedule"))
+    assert result.status == "closed" and "queued for round 501" in result.message
+    assert numerai.uploads == []
+
+
+def test_models_that_cannot_finish_before_the_deadline_are_not_started(bot):
+    runner, numerai, _, ledger = bot
+    import time
+
+    result = runner.run(WorkerRequest("webhook"), deadline=time.monotonic() + 5)
+    assert [o.status for o in result.outcomes] == ["failed"] * 3
+    assert "s left" in result.outcomes[0].detail and numerai.uploads == []
+    assert ledger.get(500, "alpha").status == "failed"
