@@ -1,0 +1,495 @@
+"""``python -m model_export``: train, export, check and describe ONNX models for the bot.
+
+Each subcommand prints progress on stderr and its result on stdout. Errors end with one line
+that says what went wrong and what to do next (exit 2); a failed parity check exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model_export.data import (
+    DEFAULT_DATA_VERSION,
+    DataError,
+    Table,
+    download_files,
+    locate_version_dir,
+    read_sample,
+    require_columns,
+    version_from_path,
+)
+from model_export.describe import describe, render
+from model_export.export import ExportResult, export_lightgbm
+from model_export.features import (
+    FeatureError,
+    read_feature_list,
+    read_feature_set,
+    resolve_feature_order,
+)
+from model_export.lightgbm_onnx import UnsupportedModelError, resolve_num_iteration
+from model_export.metadata import read_metadata
+from model_export.native import ModelLoadError, load_native_model, native_predict
+from model_export.parity import LAMBDA_THREAD_COUNTS, ParityError, check_parity
+from model_export.train import (
+    EXAMPLE_PARAMS,
+    load_training_data,
+    mean_era_spearman,
+    train_booster,
+)
+from numerai_bot.model_metadata import MetadataError
+
+EXIT_PARITY = 1
+EXIT_ERROR = 2
+DEFAULT_PARITY_ROWS = 10_000
+
+
+class CliError(RuntimeError):
+    """A usage problem found after parsing; the message says what to pass instead."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ParityError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_PARITY
+    except (
+        CliError,
+        DataError,
+        FeatureError,
+        ModelLoadError,
+        UnsupportedModelError,
+        MetadataError,
+    ) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its four subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m model_export",
+        description="Export LightGBM models to ONNX files the Numerai bot can run, with a "
+        "ranking parity check against the native model and self-describing metadata.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(commands)
+    _add_export(commands)
+    _add_check(commands)
+    _add_describe(commands)
+    return parser
+
+
+# --- train -------------------------------------------------------------------------------
+
+
+def _add_train(commands: Any) -> None:
+    sub = commands.add_parser(
+        "train",
+        help="train Numerai's example LightGBM model and export it",
+        description="Train LGBMRegressor-equivalent parameters (Numerai's example model) on a "
+        "feature set and target, every 4th era, check parity on validation rows and write "
+        "the .onnx file.",
+    )
+    source = sub.add_argument_group("data")
+    source.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("data"),
+        help="folder with features.json/train.parquet/validation.parquet, or its parent "
+        "holding <version>/ (with --download: where to put the files) [%(default)s]",
+    )
+    source.add_argument(
+        "--download",
+        action="store_true",
+        help="download the files with numerapi first (endpoint from NUMERAI_API_URL if set)",
+    )
+    source.add_argument(
+        "--data-version",
+        help=f"Numerai data version, e.g. v5.2 [from the folder name, else {DEFAULT_DATA_VERSION}]",
+    )
+    source.add_argument("--feature-set", default="small", help="feature set [%(default)s]")
+    source.add_argument("--target", default="target", help="target column [%(default)s]")
+    source.add_argument(
+        "--era-step", type=int, default=4, help="train on every Nth era [%(default)s]"
+    )
+    model = sub.add_argument_group("model (Numerai's example parameters by default)")
+    for name, value in EXAMPLE_PARAMS.items():
+        model.add_argument(
+            "--" + name.replace("_", "-"), type=type(value), default=value, help="[%(default)s]"
+        )
+    model.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other LightGBM parameter, e.g. --param seed=1 (repeatable)",
+    )
+    _add_export_options(sub, parity_file=True)
+    sub.add_argument(
+        "--save-native", type=Path, help="also save the LightGBM model as text (for `check`)"
+    )
+    sub.set_defaults(run=run_train)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Download or locate data → train → parity on a validation sample → write the file."""
+    progress = not args.quiet
+    version = args.data_version or version_from_path(args.data_dir) or DEFAULT_DATA_VERSION
+    if args.download:
+        _say(args, f"downloading {version} files into {args.data_dir / version}")
+        names = ["features.json", "train.parquet", args.parity_file]
+        version_dir = download_files(args.data_dir, version, list(dict.fromkeys(names)))
+    else:
+        version_dir = locate_version_dir(args.data_dir, args.data_version)
+        version = args.data_version or version_from_path(version_dir) or DEFAULT_DATA_VERSION
+    features = read_feature_set(version_dir / "features.json", args.feature_set)
+    train_path = _existing(version_dir / "train.parquet", "add --download or fetch train.parquet")
+    parity_path = _existing(
+        version_dir / args.parity_file, "pass --parity-file with a file from this data version"
+    )
+
+    started = time.perf_counter()
+    _say(args, f"reading {len(features)} features + {args.target} of every {args.era_step}th era")
+    data = load_training_data(
+        train_path, features, args.target, era_step=args.era_step, progress=progress
+    )
+    _say(args, f"read {len(data.target):,} rows in {time.perf_counter() - started:.1f} s")
+
+    overrides = {name: getattr(args, name) for name in EXAMPLE_PARAMS}
+    overrides.update(_parse_params(args.param))
+    started = time.perf_counter()
+    booster = train_booster(data, overrides, progress=progress)
+    _say(
+        args,
+        f"trained {booster.current_iteration()} trees in {time.perf_counter() - started:.1f} s",
+    )
+    del data
+    if args.save_native:
+        args.save_native.parent.mkdir(parents=True, exist_ok=True)
+        booster.save_model(str(args.save_native))
+        _say(args, f"saved the native model to {args.save_native}")
+
+    sample = _parity_sample(args, parity_path, features, extra=("era", args.target))
+    validation = _validation_figures(booster, sample, features, parity_path.name, args.target)
+    result = _export(args, booster, sample.matrix, features, version, args.target, validation)
+    _print_result(result, validation)
+    return 0
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+def _add_export(commands: Any) -> None:
+    sub = commands.add_parser(
+        "export",
+        help="export an existing LightGBM model",
+        description="Export a LightGBM Booster text file (booster.save_model) or a pickled "
+        "Booster/LGBMRegressor. The feature order comes from the model's own names, a "
+        "features.json feature set, or a feature list file. Parity is checked on rows of "
+        "--data; the file is written only if no row changes rank.",
+    )
+    sub.add_argument("model", type=Path, help="LightGBM text model or pickle")
+    _add_feature_options(sub)
+    sub.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="parquet file with the features (validation.parquet or live.parquet) for parity",
+    )
+    sub.add_argument(
+        "--data-version", help="Numerai data version [from the --data/--features-json folder]"
+    )
+    sub.add_argument("--target", default="target", help="target it was trained on [%(default)s]")
+    sub.add_argument("--num-iteration", type=int, help="iterations to export [best, else all]")
+    _add_export_options(sub, parity_file=False)
+    sub.set_defaults(run=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Load the model → resolve the feature order → parity on --data → write the file."""
+    booster = load_native_model(args.model)
+    given = _given_features(args)
+    features = resolve_feature_order(booster.feature_name(), given)
+    version = (
+        args.data_version
+        or version_from_path(args.data)
+        or (version_from_path(args.features_json) if args.features_json else None)
+    )
+    if not version:
+        raise CliError(
+            "cannot tell the data version from the paths: pass --data-version, e.g. v5.2"
+        )
+    sample = _parity_sample(args, args.data, features)
+    result = _export(
+        args, booster, sample.matrix, features, version, args.target, None, args.num_iteration
+    )
+    _print_result(result, None)
+    return 0
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+def _add_check(commands: Any) -> None:
+    sub = commands.add_parser(
+        "check",
+        help="compare an .onnx file with the native model on data",
+        description="Run the ONNX file (feature order from its metadata) and the native "
+        "LightGBM model on rows of --data and report max abs diff, Spearman and rows "
+        "re-ranked for each onnxruntime thread count. Exit 0 if parity holds, 1 if not.",
+    )
+    sub.add_argument("onnx_file", type=Path, help="exported .onnx file")
+    sub.add_argument("model", type=Path, help="the native LightGBM model (text or pickle)")
+    sub.add_argument("--data", type=Path, required=True, help="parquet file with the features")
+    sub.add_argument(
+        "--rows",
+        type=int,
+        default=DEFAULT_PARITY_ROWS,
+        help="rows to sample, 0 for all [%(default)s]",
+    )
+    sub.add_argument("--num-iteration", type=int, help="[as recorded in the file, else best/all]")
+    sub.add_argument(
+        "--threads",
+        default=",".join(map(str, LAMBDA_THREAD_COUNTS)),
+        help="onnxruntime thread counts to try, comma separated [%(default)s]",
+    )
+    sub.add_argument("--quiet", action="store_true", help="no progress output")
+    sub.set_defaults(run=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Parity of an existing file against the native model; exit code 1 when it fails."""
+    metadata = read_metadata(args.onnx_file)
+    booster = load_native_model(args.model)
+    features = list(metadata.features)
+    resolve_feature_order(booster.feature_name(), features)  # same columns, any order
+    iterations = args.num_iteration or metadata.parity.get("num_iteration")
+    iterations = resolve_num_iteration(booster, iterations)
+    table = read_sample(
+        args.data,
+        features,
+        rows=args.rows or None,
+        progress=not args.quiet,
+    )
+    threads = _parse_threads(args.threads)
+    _say(args, f"checking {table.rows:,} rows with onnxruntime threads {list(threads)}")
+    report = check_parity(
+        str(args.onnx_file),
+        table.matrix,
+        native_predict(booster, table.matrix, features, iterations),
+        thread_counts=threads,
+    )
+    print(report.text())
+    return 0 if report.ok else EXIT_PARITY
+
+
+# --- describe ----------------------------------------------------------------------------
+
+
+def _add_describe(commands: Any) -> None:
+    sub = commands.add_parser(
+        "describe",
+        help="print the metadata of an .onnx file",
+        description="Print an exported file's signature, tree count and Numerai metadata "
+        "(feature list, data version, parity figures) as the worker will read them.",
+    )
+    sub.add_argument("onnx_file", type=Path, help="exported .onnx file")
+    sub.add_argument("--json", action="store_true", help="print everything as JSON")
+    sub.add_argument("--features", action="store_true", help="list every feature name")
+    sub.set_defaults(run=run_describe)
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    """Print the summary (or JSON); exit 2 when the file's metadata is missing or invalid."""
+    if not args.onnx_file.is_file():
+        raise CliError(f"{args.onnx_file} does not exist")
+    info = describe(args.onnx_file)
+    print(json.dumps(info, indent=2) if args.json else render(info, all_features=args.features))
+    return EXIT_ERROR if "metadata_error" in info else 0
+
+
+# --- shared pieces -----------------------------------------------------------------------
+
+
+def _add_feature_options(sub: argparse.ArgumentParser) -> None:
+    group = sub.add_argument_group("feature order (default: the model's own feature names)")
+    group.add_argument("--features-json", type=Path, help="Numerai's features.json")
+    group.add_argument("--feature-set", help="feature set in --features-json, e.g. medium")
+    group.add_argument(
+        "--feature-list", type=Path, help="file with the ordered names (JSON list or one a line)"
+    )
+
+
+def _add_export_options(sub: argparse.ArgumentParser, *, parity_file: bool) -> None:
+    group = sub.add_argument_group("output and parity")
+    group.add_argument("-o", "--output", type=Path, required=True, help="the .onnx file to write")
+    group.add_argument("--name", default="", help="model name stored in the metadata")
+    if parity_file:
+        group.add_argument(
+            "--parity-file",
+            default="validation.parquet",
+            help="file of the data version whose rows check parity [%(default)s]",
+        )
+    group.add_argument(
+        "--parity-rows",
+        type=int,
+        default=DEFAULT_PARITY_ROWS,
+        help="rows sampled for the parity check, 0 for all [%(default)s]",
+    )
+    group.add_argument(
+        "--input-type",
+        choices=("float32", "float64"),
+        default="float32",
+        help="element type of the graph input 'features' [%(default)s]",
+    )
+    group.add_argument(
+        "--allow-parity-failure",
+        action="store_true",
+        help="write the file even if rows change rank (recorded in its metadata)",
+    )
+    group.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _export(
+    args: argparse.Namespace,
+    booster: Any,
+    matrix: np.ndarray,
+    features: Sequence[str],
+    version: str,
+    target: str,
+    validation: dict[str, Any] | None,
+    num_iteration: int | None = None,
+) -> ExportResult:
+    _say(args, f"exporting and checking parity on {len(matrix):,} rows")
+    return export_lightgbm(
+        booster,
+        matrix,
+        data_version=version,
+        feature_names=features,
+        num_iteration=num_iteration,
+        target=target,
+        model_name=args.name,
+        validation=validation,
+        input_type=args.input_type,
+        allow_parity_failure=args.allow_parity_failure,
+        output=args.output,
+    )
+
+
+def _parity_sample(
+    args: argparse.Namespace, path: Path, features: Sequence[str], extra: Sequence[str] = ()
+) -> Table:
+    """Rows of ``path`` for the parity check (with era/target when the file has them)."""
+    available = []
+    for column in extra:
+        try:
+            require_columns(path, [column])
+            available.append(column)
+        except DataError:
+            continue
+    rows = args.parity_rows or None
+    _say(args, f"reading {'all' if rows is None else f'{rows:,}'} rows of {path.name}")
+    return read_sample(path, features, rows=rows, other_columns=available, progress=not args.quiet)
+
+
+def _validation_figures(
+    booster: Any, sample: Table, features: Sequence[str], file_name: str, target: str
+) -> dict[str, Any]:
+    """Mean per-era Spearman of the native model on the parity sample, if it has targets."""
+    figures: dict[str, Any] = {"file": file_name, "rows": sample.rows}
+    if "era" not in sample.columns or target not in sample.columns:
+        return figures
+    eras = np.asarray(sample.columns["era"], dtype=object)
+    labels = np.asarray(sample.columns[target], dtype=np.float64)
+    if np.isnan(labels).all():
+        return figures
+    predictions = native_predict(
+        booster, sample.matrix, features, resolve_num_iteration(booster, None)
+    )
+    figures.update(
+        eras=len(np.unique(eras)),
+        mean_era_spearman=round(mean_era_spearman(predictions, labels, eras), 6),
+    )
+    return figures
+
+
+def _print_result(result: ExportResult, validation: dict[str, Any] | None) -> None:
+    print(result.report.text())
+    if validation and "mean_era_spearman" in validation:
+        print(
+            f"Validation: mean era Spearman {validation['mean_era_spearman']:.4f} on "
+            f"{validation['rows']:,} rows ({validation['eras']} eras) of {validation['file']}"
+        )
+    if not result.report.ok:
+        print("WARNING: parity failed; written anyway because of --allow-parity-failure")
+    print(
+        f"Wrote {result.path} ({result.size_bytes / 1e6:.2f} MB, {result.num_iteration} trees, "
+        f"{len(result.metadata.features)} features, data {result.metadata.data_version})"
+    )
+
+
+def _given_features(args: argparse.Namespace) -> list[str] | None:
+    if args.feature_list and (args.features_json or args.feature_set):
+        raise CliError("pass either --feature-list or --features-json/--feature-set, not both")
+    if args.feature_list:
+        return read_feature_list(args.feature_list)
+    if args.features_json or args.feature_set:
+        if not (args.features_json and args.feature_set):
+            raise CliError("--features-json and --feature-set go together (e.g. medium)")
+        return read_feature_set(args.features_json, args.feature_set)
+    return None
+
+
+def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"--param needs KEY=VALUE, got {pair!r}")
+        params[key.strip().replace("-", "_")] = _parse_value(raw.strip())
+    return params
+
+
+def _parse_value(raw: str) -> Any:
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            continue
+    return raw
+
+
+def _parse_threads(raw: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise CliError(f"--threads needs numbers like 1,2,4, got {raw!r}") from None
+    if not counts or any(count < 0 for count in counts):
+        raise CliError("--threads needs at least one count of 0 (default) or more")
+    return counts
+
+
+def _existing(path: Path, hint: str) -> Path:
+    if not path.is_file():
+        raise CliError(f"{path} does not exist: {hint}")
+    return path
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(f"[model_export] {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,143 @@
+"""Export a LightGBM Booster to a checked, self-describing ONNX file.
+
+Steps: convert (double-precision TreeEnsemble) → run the file with onnxruntime on a sample of
+real rows, once per Lambda thread count → compare with the native predictions → refuse when
+any row changes rank (unless explicitly overridden) → write metadata → write the file.
+Nothing is written when parity fails, so a bad file can never reach the bucket by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import onnx
+
+from model_export.features import resolve_feature_order
+from model_export.lightgbm_onnx import (
+    InputType,
+    Precision,
+    booster_to_onnx,
+    resolve_num_iteration,
+)
+from model_export.metadata import build_metadata, write_metadata
+from model_export.native import native_predict
+from model_export.parity import (
+    LAMBDA_THREAD_COUNTS,
+    ParityError,
+    ParityReport,
+    ParityThresholds,
+    check_parity,
+)
+from numerai_bot.model_metadata import ModelMetadata
+
+
+@dataclass
+class ExportResult:
+    """What an export produced and measured."""
+
+    model: onnx.ModelProto
+    metadata: ModelMetadata
+    report: ParityReport
+    num_iteration: int
+    path: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def size_bytes(self) -> int:
+        """Size of the serialised model."""
+        return self.model.ByteSize()
+
+
+def export_lightgbm(
+    booster: lgb.Booster,
+    check_matrix: np.ndarray,
+    *,
+    data_version: str,
+    feature_names: Sequence[str] | None = None,
+    num_iteration: int | None = None,
+    target: str = "target",
+    model_name: str = "",
+    validation: Mapping[str, Any] | None = None,
+    input_type: InputType = "float32",
+    precision: Precision = "double",
+    thresholds: ParityThresholds | None = None,
+    thread_counts: Iterable[int] = LAMBDA_THREAD_COUNTS,
+    allow_parity_failure: bool = False,
+    output: Path | None = None,
+) -> ExportResult:
+    """Convert, check parity on ``check_matrix`` (columns in graph order), describe, write.
+
+    Raises :class:`ParityError` (carrying the report) when parity fails and
+    ``allow_parity_failure`` is False; then nothing is written. With the override, the file
+    is written and its metadata records ``parity.ok = false`` and ``parity.overridden``.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    iterations = resolve_num_iteration(booster, num_iteration)
+    graph_names = resolve_feature_order(booster.feature_name(), feature_names)
+    model = booster_to_onnx(
+        booster,
+        feature_names=graph_names,
+        num_iteration=iterations,
+        input_type=input_type,
+        precision=precision,
+    )
+    timings["convert"] = time.perf_counter() - start
+
+    if check_matrix.ndim != 2 or check_matrix.shape[1] != len(graph_names):
+        raise ValueError(
+            f"check matrix has shape {check_matrix.shape}; expected [rows, {len(graph_names)}]"
+        )
+    matrix = check_matrix.astype(np.float32 if input_type == "float32" else np.float64)
+    start = time.perf_counter()
+    expected = native_predict(booster, matrix, graph_names, iterations)
+    report = check_parity(
+        model.SerializeToString(),
+        matrix,
+        expected,
+        thread_counts=thread_counts,
+        thresholds=thresholds,
+    )
+    timings["parity"] = time.perf_counter() - start
+    if not report.ok and not allow_parity_failure:
+        raise ParityError(report)
+
+    parity = report.figures()
+    parity.update(num_iteration=iterations, precision=precision)
+    if not report.ok:
+        parity["overridden"] = True
+    metadata = build_metadata(
+        graph_names,
+        data_version,
+        target=target,
+        model_name=model_name,
+        parity=parity,
+        validation=validation,
+    )
+    write_metadata(model, metadata)
+    result = ExportResult(model, metadata, report, iterations, seconds=timings)
+    if output is not None:
+        result.path = save_model(model, Path(output))
+    return result
+
+
+def save_model(model: onnx.ModelProto, path: Path) -> Path:
+    """Write ``model`` atomically (temporary file + rename): no half-written ``.onnx``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(model.SerializeToString())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
