@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from numerai_bot.errors import ConfigError
 
 CACHE_SECONDS = 300
+# At DEBUG, botocore logs whole responses, GetSecretValue's SecretString included, and
+# urllib3 logs request lines (which hold the webhook's token): never let them go that low.
+for _name in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
 
 
 def numerai_keys(secret_id: str | None) -> tuple[str, str]:

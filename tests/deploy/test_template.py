@@ -74,9 +74,9 @@ def test_lint_step_catches_real_errors(sam_template: dict) -> None:
     """The pipeline is not vacuous: a bad value that only shows after the transform fails it."""
     broken = copy.deepcopy(sam_template)
     broken["Resources"]["WebhookFunction"]["Properties"]["Timeout"] = 5_000
-    broken["Resources"]["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"][
-        "Statement"
-    ][0]["Effect"] = "Maybe"
+    broken["Resources"]["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][
+        0
+    ]["Effect"] = "Maybe"
     errors = [m.rule.id for m in lint(transform(broken)) if m.rule.id.startswith("E")]
     assert len(errors) >= 2
 
@@ -372,11 +372,15 @@ def test_outputs(cfn: Evaluator) -> None:
         "WorkerAliasArn",
     ):
         assert outputs[name], name
-    assert outputs["NumeraiApiKeysSecretArn"].split(":secret:")[1].startswith(
-        outputs["NumeraiApiKeysSecretName"]
+    assert (
+        outputs["NumeraiApiKeysSecretArn"]
+        .split(":secret:")[1]
+        .startswith(outputs["NumeraiApiKeysSecretName"])
     )
-    assert outputs["WebhookTokenSecretArn"].split(":secret:")[1].startswith(
-        outputs["WebhookTokenSecretName"]
+    assert (
+        outputs["WebhookTokenSecretArn"]
+        .split(":secret:")[1]
+        .startswith(outputs["WebhookTokenSecretName"])
     )
 
 

@@ -1,0 +1,147 @@
+"""Least privilege, read from the TRANSFORMED template (what CloudFormation really creates)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.deploy.sam_template import ACCOUNT, PARTITION, REGION, STACK, Evaluator, transform
+
+WORKER_ALIAS = f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{STACK}-worker:live"
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def _log_group(name: str) -> str:
+    return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}-{name}:*"
+
+
+@pytest.fixture(scope="module", params=["false", "true"], ids=["no-tracing", "tracing"])
+def variant(request: pytest.FixtureRequest, cfn_template: dict) -> Evaluator:
+    """The template with tracing off (default) and on: the only switch that changes IAM."""
+    return Evaluator(cfn_template, {"EnableTracing": request.param})
+
+
+def _roles(cfn: Evaluator) -> list[str]:
+    return [k for k, r in cfn.resources.items() if r["Type"] == "AWS::IAM::Role"]
+
+
+def test_each_function_has_its_own_declared_role(cfn: Evaluator) -> None:
+    assert cfn.function_role("WebhookFunction") == "WebhookRole"
+    assert cfn.function_role("WorkerFunction") == "WorkerRole"
+    assert sorted(_roles(cfn)) == ["SchedulerRole", "WebhookRole", "WorkerRole"]
+
+
+def test_no_managed_policies(cfn: Evaluator) -> None:
+    # AWS managed policies (e.g. AWSLambdaBasicExecutionRole) grant on resource "*".
+    for role in _roles(cfn):
+        assert not cfn.properties(role).get("ManagedPolicyArns"), role
+    kinds = {r["Type"] for r in cfn.resources.values()}
+    assert "AWS::IAM::ManagedPolicy" not in kinds
+
+
+def test_no_wildcard_actions_and_only_allow(variant: Evaluator) -> None:
+    for role in _roles(variant):
+        for statement in variant.role_statements(role):
+            assert statement.effect == "Allow", statement
+            for action in statement.actions:
+                assert "*" not in action and "?" not in action, (role, action)
+                assert action.count(":") == 1, (role, action)
+
+
+def test_star_resource_only_where_aws_requires_it(variant: Evaluator) -> None:
+    seen_star = False
+    for role in _roles(variant):
+        for statement in variant.role_statements(role):
+            if "*" in statement.resources:
+                # X-Ray's write actions have no resource-level permissions.
+                assert statement.resources == ("*",), statement
+                assert set(statement.actions) <= XRAY_ACTIONS, statement
+                seen_star = True
+    assert seen_star == variant.condition("TracingEnabled")
+
+
+def test_webhook_may_only_read_its_token_and_start_the_worker(variant: Evaluator) -> None:
+    expected = {
+        ("logs:CreateLogStream", _log_group("webhook")),
+        ("logs:PutLogEvents", _log_group("webhook")),
+        ("secretsmanager:GetSecretValue", variant.physical_id("WebhookTokenSecret")),
+        ("lambda:InvokeFunction", WORKER_ALIAS),
+    }
+    if variant.condition("TracingEnabled"):
+        expected |= {(action, "*") for action in XRAY_ACTIONS}
+    assert variant.grants("WebhookRole") == expected
+
+
+def test_worker_may_only_touch_what_it_uses(variant: Evaluator) -> None:
+    bucket = variant.attribute("ModelBucket", "Arn")
+    table = variant.attribute("LedgerTable", "Arn")
+    expected = {
+        ("logs:CreateLogStream", _log_group("worker")),
+        ("logs:PutLogEvents", _log_group("worker")),
+        ("secretsmanager:GetSecretValue", variant.physical_id("NumeraiApiKeysSecret")),
+        ("s3:GetObject", f"{bucket}/models/*"),
+        ("s3:GetObject", f"{bucket}/live-cache/*"),
+        ("s3:PutObject", f"{bucket}/live-cache/*"),
+        ("s3:ListBucket", bucket),
+        ("dynamodb:GetItem", table),
+        ("dynamodb:PutItem", table),
+        ("dynamodb:UpdateItem", table),
+        ("dynamodb:DeleteItem", table),
+        ("lambda:InvokeFunction", WORKER_ALIAS),
+        ("sns:Publish", variant.physical_id("AlertTopic")),
+        ("sqs:SendMessage", variant.attribute("DeadLetterQueue", "Arn")),
+    }
+    if variant.condition("TracingEnabled"):
+        expected |= {(action, "*") for action in XRAY_ACTIONS}
+    assert variant.grants("WorkerRole") == expected
+
+
+def test_worker_cannot_read_the_webhook_token_nor_the_webhook_the_keys(cfn: Evaluator) -> None:
+    worker = {resource for _action, resource in cfn.grants("WorkerRole")}
+    webhook = {resource for _action, resource in cfn.grants("WebhookRole")}
+    assert cfn.physical_id("WebhookTokenSecret") not in worker
+    assert cfn.physical_id("NumeraiApiKeysSecret") not in webhook
+
+
+def test_worker_cannot_write_models(cfn: Evaluator) -> None:
+    bucket = cfn.attribute("ModelBucket", "Arn")
+    writes = {
+        resource
+        for action, resource in cfn.grants("WorkerRole")
+        if action in ("s3:PutObject", "s3:DeleteObject")
+    }
+    assert writes == {f"{bucket}/live-cache/*"}
+
+
+def test_model_prefix_parameter_scopes_the_read(sam_template: dict) -> None:
+    cfn = Evaluator(transform(sam_template, {"ModelPrefix": "team/models"}), {})
+    # The evaluator takes parameter values separately from the transform.
+    cfn.parameters["ModelPrefix"] = "team/models"
+    bucket = cfn.attribute("ModelBucket", "Arn")
+    reads = {r for a, r in cfn.grants("WorkerRole") if a == "s3:GetObject"}
+    assert reads == {f"{bucket}/team/models/*", f"{bucket}/live-cache/*"}
+    env = cfn.properties("WorkerFunction")["Environment"]["Variables"]
+    assert env["MODEL_STORE_URI"].endswith("/team/models")
+
+
+def test_scheduler_role_only_starts_the_worker(cfn: Evaluator) -> None:
+    assert cfn.grants("SchedulerRole") == {("lambda:InvokeFunction", WORKER_ALIAS)}
+    (trust,) = cfn.properties("SchedulerRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+
+@pytest.mark.parametrize("role", ["WebhookRole", "WorkerRole"])
+def test_function_roles_trust_only_lambda(cfn: Evaluator, role: str) -> None:
+    (trust,) = cfn.properties(role)["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+
+
+def test_tracing_policy_exists_only_when_enabled(sam_template: dict) -> None:
+    document = transform(sam_template)
+    assert document["Resources"]["TracingPolicy"]["Condition"] == "TracingEnabled"
+    assert not Evaluator(document).active("TracingPolicy")
+    assert Evaluator(document, {"EnableTracing": "true"}).active("TracingPolicy")
