@@ -33,7 +33,7 @@ def publish(
     """Check ``data`` loads with its metadata, store it and point ``model_name`` at it."""
     if not MODEL_NAME.fullmatch(model_name):
         raise BotError(f"{model_name!r} is not a valid Numerai model name")
-    load_model(f"{model_name}.onnx", "new", data, threads=1)
+    loaded = load_model(f"{model_name}.onnx", "new", data, threads=1)
     artifact = f"models/{model_name}.onnx"
     store.write(artifact, data)
     store.write(artifact + ".sha256", hashlib.sha256(data).hexdigest().encode() + b"\n")
@@ -41,7 +41,7 @@ def publish(
         configs = parse_models_config(store.read(CONFIG_KEY).data)
     except ObjectMissing:
         configs = []
-    entry = ModelConfig(model_name, artifact, transform)
+    entry = ModelConfig(model_name, artifact, transform, loaded.metadata.data_version)
     configs = [c for c in configs if c.name != model_name] + [entry]
     store.write(CONFIG_KEY, render_models_config(sorted(configs, key=lambda c: c.name)))
     return entry

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -24,6 +24,8 @@ class LocalStack:
     table: str = "numerai-bot-ledger"
     keys_secret: str = "numerai-bot/numerai-api-keys"
     token_secret: str = "numerai-bot/webhook-token"
+    topic_arn: str = ""
+    alerts_queue_url: str = ""
 
     def env(self) -> dict[str, str]:
         """Environment for boto3 and our settings to use this stack."""
@@ -32,10 +34,11 @@ class LocalStack:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": REGION,
-            "MODEL_STORE_URI": f"s3://{self.bucket}/models",
+            "MODEL_STORE_URI": f"s3://{self.bucket}",
             "LEDGER_TABLE_NAME": self.table,
             "NUMERAI_SECRET_ID": self.keys_secret,
             "WEBHOOK_TOKEN_SECRET_ID": self.token_secret,
+            "ALERT_TOPIC_ARN": self.topic_arn,
         }
 
 
@@ -55,7 +58,10 @@ class MotoServer:
 
 
 def provision(endpoint_url: str, public_id: str, secret_key: str, token: str) -> LocalStack:
-    """Create the bucket, ledger table and both secrets, as the SAM template does."""
+    """Create the bucket, ledger table, both secrets and the alert topic, as the template does.
+
+    The topic gets an SQS subscription so that tests and the demo can read the alerts.
+    """
     stack = LocalStack(endpoint_url)
     session = boto3.session.Session(
         aws_access_key_id="testing",
@@ -82,7 +88,37 @@ def provision(endpoint_url: str, public_id: str, secret_key: str, token: str) ->
         SecretString=json.dumps({"public_id": public_id, "secret_key": secret_key}),
     )
     secrets.create_secret(Name=stack.token_secret, SecretString=token)
-    return stack
+    sns = session.client("sns", endpoint_url=endpoint_url)
+    topic_arn = sns.create_topic(Name="numerai-bot-alerts")["TopicArn"]
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
+    queue_url = sqs.create_queue(QueueName="numerai-bot-alerts-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "false"},
+    )
+    return replace(stack, topic_arn=topic_arn, alerts_queue_url=queue_url)
+
+
+def read_alerts(stack: LocalStack) -> list[dict[str, str]]:
+    """Drain the alert inbox: ``[{"subject", "message"}]`` in arrival order."""
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint_url, region_name=REGION)
+    alerts: list[dict[str, str]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=stack.alerts_queue_url, MaxNumberOfMessages=10)
+        messages = batch.get("Messages", [])
+        if not messages:
+            return alerts
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            alerts.append({"subject": envelope.get("Subject", ""), "message": envelope["Message"]})
+            sqs.delete_message(
+                QueueUrl=stack.alerts_queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
 
 
 def apply_env(values: dict[str, str]) -> dict[str, str | None]:

@@ -78,7 +78,9 @@ class LocalBot:
         import webhook
         import worker
 
-        self.worker_handler = worker.create_handler(lambda: build_runner(WorkerSettings.from_env()))
+        self.worker_handler = worker.create_handler(
+            lambda: build_runner(WorkerSettings.from_env(), fanout=self.invoker)
+        )
         self.invoker = ThreadInvoker(self.worker_handler)
         self.webhook_handler = webhook.create_handler(lambda _settings: self.invoker)
         if self._server is None:

@@ -27,6 +27,7 @@ class WorkerSettings:
     tournament: int
     worker_function_arn: str | None
     alert_topic_arn: str | None
+    shard_size: int = 50
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -51,6 +52,9 @@ class WorkerSettings:
                 "NUMERAI_SECRET_KEY"
             )
         tournament = _int(env, "NUMERAI_TOURNAMENT", CLASSIC_TOURNAMENT, problems)
+        shard_size = _int(env, "SHARD_SIZE", 50, problems)
+        if shard_size < 1:
+            problems.append("SHARD_SIZE must be at least 1")
         if problems:
             raise ConfigError("invalid worker settings: " + "; ".join(problems))
         return cls(
@@ -62,7 +66,16 @@ class WorkerSettings:
             tournament=tournament,
             worker_function_arn=env.get("WORKER_FUNCTION_ARN") or None,
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
+            shard_size=shard_size,
         )
+
+    @property
+    def live_cache_uri(self) -> str | None:
+        """Where shards share the round's live file: the model bucket's ``live-cache/``."""
+        if not self.model_store_uri.startswith("s3://"):
+            return None
+        bucket = urlparse(self.model_store_uri).netloc
+        return f"s3://{bucket}/live-cache"
 
 
 @dataclass(frozen=True)

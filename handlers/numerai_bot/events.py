@@ -15,7 +15,7 @@ from typing import Any
 MODEL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,63}")
 TRIGGER_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")
 MAX_ROUND = 1_000_000
-SOURCES = ("webhook", "schedule", "manual")
+SOURCES = ("webhook", "schedule", "manual", "shard")
 
 
 class PayloadError(ValueError):

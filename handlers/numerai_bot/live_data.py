@@ -6,6 +6,7 @@ models that share a feature list share one matrix.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from collections.abc import Iterable
@@ -17,7 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from numerai_bot.errors import LiveDataError, ModelError
+from numerai_bot.errors import BotError, LiveDataError, ModelError
+from numerai_bot.model_store import ModelStore, ObjectMissing
+
+logger = logging.getLogger(__name__)
 
 ID_COLUMN = "id"
 FEATURE_MIN, FEATURE_MAX = 0, 4
@@ -122,11 +126,19 @@ def _column_to_float32(name: str, column: pa.ChunkedArray) -> np.ndarray:
 
 
 class LiveDataCache:
-    """Live files on local disk (``/tmp`` in Lambda), one download per round and version."""
+    """Live files on local disk (``/tmp`` in Lambda), one download per round and version.
 
-    def __init__(self, root: str | Path, source: DatasetSource) -> None:
+    With a ``shared`` store (the bucket's ``live-cache/`` prefix), the first worker of a
+    round publishes the file there and every shard reads it from the bucket instead of
+    downloading it from Numerai again.
+    """
+
+    def __init__(
+        self, root: str | Path, source: DatasetSource, shared: ModelStore | None = None
+    ) -> None:
         self.root = Path(root)
         self.source = source
+        self.shared = shared
         self._loaded: dict[tuple[int, str], LiveData] = {}
         self._lock = threading.Lock()
 
@@ -139,7 +151,7 @@ class LiveDataCache:
             path = self.root / str(round_number) / data_version / "live.parquet"
             if not path.exists():
                 self._forget_other_rounds(round_number)
-                self.source.download_dataset(f"{data_version}/live.parquet", path, round_number)
+                self._fetch(round_number, data_version, path)
             try:
                 live = LiveData(path, round_number, data_version)
             except LiveDataError:
@@ -147,6 +159,27 @@ class LiveDataCache:
                 raise
             self._loaded[key] = live
             return live
+
+    def _fetch(self, round_number: int, data_version: str, path: Path) -> None:
+        """From the shared cache if it has the file, else from Numerai (then share it)."""
+        key = f"{round_number}/{data_version}/live.parquet"
+        if self.shared is not None:
+            try:
+                stored = self.shared.read(key)
+            except ObjectMissing:
+                pass
+            except BotError as error:
+                logger.warning("shared live cache unreadable", extra={"error": str(error)})
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(stored.data)
+                return
+        self.source.download_dataset(f"{data_version}/live.parquet", path, round_number)
+        if self.shared is not None:
+            try:
+                self.shared.write(key, path.read_bytes())
+            except Exception as error:  # sharing is an optimisation; the round goes on
+                logger.warning("could not share live data", extra={"error": type(error).__name__})
 
     def _forget_other_rounds(self, round_number: int) -> None:
         """Free /tmp and memory from earlier rounds before downloading a new one."""

@@ -25,6 +25,7 @@ class ModelConfig:
     name: str
     artifact: str
     transform: str = "rank"
+    data_version: str = ""  # from the file's metadata at publish time; lets shards pre-stage
 
 
 def parse_models_config(text: str | bytes) -> list[ModelConfig]:
@@ -51,11 +52,13 @@ def parse_models_config(text: str | bytes) -> list[ModelConfig]:
         if transform not in TRANSFORMS:
             problems.append(f"model {name!r}: transform must be one of {', '.join(TRANSFORMS)}")
             continue
-        unknown = set(entry) - {"artifact", "transform"}
+        unknown = set(entry) - {"artifact", "transform", "data_version"}
         if unknown:
             problems.append(f"model {name!r}: unknown keys {', '.join(sorted(unknown))}")
             continue
-        configs.append(ModelConfig(name, entry["artifact"], transform))
+        configs.append(
+            ModelConfig(name, entry["artifact"], transform, str(entry.get("data_version", "")))
+        )
     if problems:
         raise ConfigError(f"{CONFIG_KEY}: " + "; ".join(problems))
     return configs
@@ -75,5 +78,9 @@ def load_models_config(store: ModelStore) -> list[ModelConfig]:
 
 def render_models_config(configs: list[ModelConfig]) -> bytes:
     """The document for ``configs`` (used when publishing)."""
-    models = {c.name: {"artifact": c.artifact, "transform": c.transform} for c in configs}
+    models = {
+        c.name: {"artifact": c.artifact, "transform": c.transform}
+        | ({"data_version": c.data_version} if c.data_version else {})
+        for c in configs
+    }
     return (json.dumps({"models": models}, indent=2, sort_keys=True) + "\n").encode()

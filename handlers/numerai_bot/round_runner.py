@@ -20,8 +20,10 @@ from numerai_bot.ledger import FAILED, SUBMITTED, Ledger, LedgerRecord
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import ModelStore
 from numerai_bot.models_config import ModelConfig, load_models_config
+from numerai_bot.notifier import Notifier
 from numerai_bot.numerai_client import RoundInfo
 from numerai_bot.submission import build_csv, to_predictions, validate_submission
+from numerai_bot.webhook_gate import WorkerInvoker
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +108,9 @@ class RoundRunner:
         live_data: LiveDataCache,
         models: ModelCache,
         guard: SubmissionGuard | None = None,
+        fanout: WorkerInvoker | None = None,
+        shard_size: int = 50,
+        notifier: Notifier | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.numerai = numerai
@@ -114,6 +119,9 @@ class RoundRunner:
         self.live_data = live_data
         self.models = models
         self.guard = guard or NoGuard()
+        self.fanout = fanout
+        self.shard_size = max(1, shard_size)
+        self.notifier = notifier
         self.clock = clock
 
     def run(self, request: WorkerRequest, deadline: float | None = None) -> RoundResult:
@@ -121,7 +129,19 @@ class RoundRunner:
 
         ``deadline`` (``clock()`` seconds) is when this invocation must stop, e.g. the
         Lambda's timeout; the round's own close time is taken into account as well.
+        Failures, and every scheduled run, are reported to the notifier.
         """
+        result = self._run(request, deadline)
+        if self.notifier is not None and (
+            result.failed or result.status == "failed" or request.source == "schedule"
+        ):
+            try:
+                self.notifier.notify(result)
+            except Exception as error:  # the round's outcome stands; say the alert failed
+                logger.error("notification failed", extra={"error": type(error).__name__})
+        return result
+
+    def _run(self, request: WorkerRequest, deadline: float | None) -> RoundResult:
         self.numerai.set_deadline(deadline)
         try:
             current = self.numerai.current_round()
@@ -152,6 +172,8 @@ class RoundRunner:
         except (ConfigError, NumeraiError) as error:
             logger.error("cannot start the round", extra={"error": str(error)})
             return RoundResult(current.number, "failed", str(error))
+        if self.fanout is not None and request.source != "shard" and len(configs) > self.shard_size:
+            return self._fan_out(configs, current.number, request)
 
         outcomes: list[ModelOutcome] = []
         jobs: list[_Job] = []
@@ -185,6 +207,33 @@ class RoundRunner:
         )
         logger.info(message, extra={"round": current.number, "status": status})
         return RoundResult(current.number, status, message, outcomes)
+
+    def _fan_out(
+        self, configs: list[ModelConfig], round_number: int, request: WorkerRequest
+    ) -> RoundResult:
+        """Stage the live files in the shared cache, then one async worker per shard."""
+        assert self.fanout is not None
+        for version in sorted({c.data_version for c in configs if c.data_version}):
+            try:
+                self.live_data.get(round_number, version)
+            except BotError as error:  # each shard will report it per model
+                logger.error("could not stage live data", extra={"error": str(error)})
+        names = [c.name for c in configs]
+        shards = [names[i : i + self.shard_size] for i in range(0, len(names), self.shard_size)]
+        for shard in shards:
+            self.fanout.invoke(
+                WorkerRequest(
+                    "shard",
+                    round_number,
+                    request.trigger_id,
+                    request.is_test,
+                    tuple(shard),
+                    request.force,
+                )
+            )
+        message = f"round {round_number}: {len(names)} models handed to {len(shards)} shards"
+        logger.info(message, extra={"round": round_number, "shards": len(shards)})
+        return RoundResult(round_number, "fanned_out", message)
 
     # -- steps -----------------------------------------------------------------------------
     @staticmethod

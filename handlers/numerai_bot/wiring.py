@@ -5,26 +5,38 @@ from __future__ import annotations
 from numerai_bot.config import WorkerSettings
 from numerai_bot.idempotency import IdempotencyGuard
 from numerai_bot.inference import ModelCache
+from numerai_bot.invoker import LambdaInvoker
 from numerai_bot.ledger import DynamoLedger
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import open_model_store
+from numerai_bot.notifier import SnsNotifier
 from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.round_runner import RoundRunner
 from numerai_bot.secret_store import numerai_keys
+from numerai_bot.webhook_gate import WorkerInvoker
 
 
-def build_runner(settings: WorkerSettings) -> RoundRunner:
-    """The worker's core with Numerai, S3 (or a folder), DynamoDB and /tmp behind it."""
+def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) -> RoundRunner:
+    """The worker's core with Numerai, S3 (or a folder), DynamoDB, SNS and /tmp behind it.
+
+    ``fanout`` runs shards; by default the worker invokes itself (WORKER_FUNCTION_ARN).
+    """
     public_id, secret_key = numerai_keys(settings.numerai_secret_id)
     numerai = NumeraiClient(
         public_id, secret_key, api_url=settings.numerai_api_url, tournament=settings.tournament
     )
     store = open_model_store(settings.model_store_uri)
+    shared = open_model_store(settings.live_cache_uri) if settings.live_cache_uri else None
+    if fanout is None and settings.worker_function_arn:
+        fanout = LambdaInvoker(settings.worker_function_arn)
     return RoundRunner(
         numerai=numerai,
         store=store,
         ledger=DynamoLedger(settings.ledger_table_name),
-        live_data=LiveDataCache(settings.live_data_dir, numerai),
+        live_data=LiveDataCache(settings.live_data_dir, numerai, shared),
         models=ModelCache(store),
         guard=IdempotencyGuard(settings.ledger_table_name),
+        fanout=fanout,
+        shard_size=settings.shard_size,
+        notifier=SnsNotifier(settings.alert_topic_arn) if settings.alert_topic_arn else None,
     )

@@ -1,0 +1,43 @@
+"""Many models fan out to shards that share one live download; failures reach the user."""
+
+from __future__ import annotations
+
+from standins.aws import read_alerts
+from standins.local_lambda import LocalContext
+from tests.integration.conftest import MODELS, accepted
+from tests.onnx_models import linear_model
+
+
+def test_models_fan_out_to_shards_that_reuse_one_live_download(bot, monkeypatch):
+    monkeypatch.setenv("SHARD_SIZE", "1")
+    bot.restart_handlers()
+    downloads_before = bot.standin.calls().get("GET file", 0)
+    result = bot.worker_handler({"source": "schedule"}, LocalContext("worker"))
+    assert result["status"] == "fanned_out" and "3 shards" in result["message"]
+    shard_results = bot.invoker.wait()
+    assert [r["status"] for r in shard_results] == ["complete"] * len(MODELS)
+    assert sorted(s["model_name"] for s in accepted(bot)) == sorted(MODELS)
+    assert bot.standin.calls().get("GET file", 0) - downloads_before == 1
+
+
+def test_a_failed_model_is_announced_on_the_alert_topic(bot, feature_sets):
+    read_alerts(bot.stack)
+    bot.publish("gamma", linear_model(feature_sets["small"], behaviour="constant"))
+    try:
+        bot.worker_handler({"source": "schedule"}, LocalContext("worker"))
+    except Exception as error:
+        assert "gamma" in str(error)
+    (alert,) = read_alerts(bot.stack)
+    assert "NOT submitted" in alert["subject"]
+    assert "gamma: failed (model returned the same value for every row" in alert["message"]
+    assert "alpha: submitted" in alert["message"]
+
+
+def test_the_scheduled_run_reports_a_complete_round(bot):
+    read_alerts(bot.stack)
+    bot.worker_handler({"source": "manual", "models": ["alpha"]}, LocalContext("worker"))
+    assert read_alerts(bot.stack) == []  # a successful manual run is quiet
+    bot.worker_handler({"source": "schedule"}, LocalContext("worker"))
+    (alert,) = read_alerts(bot.stack)
+    assert "all models submitted" in alert["subject"]
+    assert "alpha: skipped (already submitted" in alert["message"]
