@@ -6,7 +6,7 @@ PYTHON_BOOT ?= $(shell scripts/find_python.sh)
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
-.PHONY: venv demo test test-all lint format bench clean
+.PHONY: venv demo test audit lint format bench clean
 
 $(VENV)/.installed: requirements-dev.txt handlers/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -22,7 +22,13 @@ demo: venv
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m bandit -q -r handlers -ll
 	$(PY) -m pytest -q
+
+# Known-vulnerability check of the deployed dependencies; needs PyPI's JSON API (it cannot
+# audit anything on a machine that only reaches a package mirror, and says so).
+audit: venv
+	$(PY) -m pip_audit -r handlers/requirements.txt --progress-spinner off
 
 lint: venv
 	$(PY) -m ruff check .

@@ -62,7 +62,8 @@ class WorkerSettings:
             model_store_uri=store,
             ledger_table_name=table,
             numerai_secret_id=secret_id,
-            live_data_dir=env.get("LIVE_DATA_DIR", "/tmp/numerai-live"),  # noqa: S108 - Lambda's only writable disk
+            # /tmp is Lambda's only writable disk.
+            live_data_dir=env.get("LIVE_DATA_DIR", "/tmp/numerai-live"),  # noqa: S108  # nosec B108
             tournament=tournament,
             worker_function_arn=env.get("WORKER_FUNCTION_ARN") or None,
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
