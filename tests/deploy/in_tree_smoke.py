@@ -17,6 +17,7 @@ Modes:
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,11 +29,13 @@ sys.path.append(RUNTIME)
 
 def outside_modules() -> list[str]:
     """Modules loaded from anywhere but the tree, the runtime folder or the standard library."""
-    allowed = (str(Path(TREE).resolve()), str(Path(RUNTIME).resolve()), sys.base_prefix)
+    allowed = tuple(os.path.abspath(p) + os.sep for p in (TREE, RUNTIME, sys.base_prefix))
     out = []
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if path and not str(Path(path).resolve()).startswith(allowed):
+        if name == "__main__" or not path:
+            continue
+        if not os.path.abspath(path).startswith(allowed):
             out.append(f"{name}: {path}")
     return sorted(out)
 
@@ -68,9 +71,7 @@ def predict(parquet: str, model: str, csv: str) -> dict:
     table = pq.read_table(parquet, columns=["id", *meta.features])
     ids = table.column("id").to_numpy(zero_copy_only=False)
     matrix = (
-        table.select(list(meta.features))
-        .to_pandas()
-        .to_numpy(dtype=np.float32, na_value=np.nan)
+        table.select(list(meta.features)).to_pandas().to_numpy(dtype=np.float32, na_value=np.nan)
     )
     (input_meta,) = session.get_inputs()
     raw = np.asarray(session.run(None, {input_meta.name: matrix})[0]).reshape(-1)
@@ -104,7 +105,7 @@ def core(parquet: str, model: str) -> dict:
     predictions = to_predictions(loaded.predict(matrix), live.rows)
     ids = np.asarray(live.ids)
     return {
-        "rows": int(len(predictions)),
+        "rows": len(predictions),
         "validated_rows": validate_submission(build_csv(ids, predictions), ids),
         "outside": outside_modules(),
     }

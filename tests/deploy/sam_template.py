@@ -127,7 +127,7 @@ class Evaluator:
                 return handler(arg)
         return {key: self.value(item) for key, item in node.items()}
 
-    def _Ref(self, name: str) -> Any:  # noqa: N802 - named after the intrinsic
+    def _Ref(self, name: str) -> Any:
         if name == "AWS::NoValue":
             return None
         if name in self.pseudo:
@@ -136,14 +136,14 @@ class Evaluator:
             return self.parameters[name]
         return self.physical_id(name)
 
-    def _Condition(self, name: str) -> bool:  # noqa: N802
+    def _Condition(self, name: str) -> bool:
         return self.condition(name)
 
-    def _fn_GetAtt(self, arg: Any) -> str:  # noqa: N802
+    def _fn_GetAtt(self, arg: Any) -> str:
         logical, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
         return self.attribute(logical, self.value(attribute))
 
-    def _fn_Sub(self, arg: Any) -> str:  # noqa: N802
+    def _fn_Sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
         values = {key: self.value(item) for key, item in variables.items()}
 
@@ -160,36 +160,36 @@ class Evaluator:
 
         return re.sub(r"\$\{([^}]+)\}", replace, text)
 
-    def _fn_If(self, arg: list[Any]) -> Any:  # noqa: N802
+    def _fn_If(self, arg: list[Any]) -> Any:
         name, if_true, if_false = arg
         return self.value(if_true if self.condition(name) else if_false)
 
-    def _fn_Equals(self, arg: list[Any]) -> bool:  # noqa: N802
+    def _fn_Equals(self, arg: list[Any]) -> bool:
         left, right = (self.value(item) for item in arg)
         return str(left) == str(right)
 
-    def _fn_Not(self, arg: list[Any]) -> bool:  # noqa: N802
+    def _fn_Not(self, arg: list[Any]) -> bool:
         return not self.value(arg[0])
 
-    def _fn_And(self, arg: list[Any]) -> bool:  # noqa: N802
+    def _fn_And(self, arg: list[Any]) -> bool:
         return all(self.value(item) for item in arg)
 
-    def _fn_Or(self, arg: list[Any]) -> bool:  # noqa: N802
+    def _fn_Or(self, arg: list[Any]) -> bool:
         return any(self.value(item) for item in arg)
 
-    def _fn_FindInMap(self, arg: list[Any]) -> Any:  # noqa: N802
+    def _fn_FindInMap(self, arg: list[Any]) -> Any:
         mapping, top, second = (self.value(item) for item in arg)
         return self.template["Mappings"][mapping][top][second]
 
-    def _fn_Join(self, arg: list[Any]) -> str:  # noqa: N802
+    def _fn_Join(self, arg: list[Any]) -> str:
         separator, items = arg
         return separator.join(str(item) for item in self.value(items))
 
-    def _fn_Select(self, arg: list[Any]) -> Any:  # noqa: N802
+    def _fn_Select(self, arg: list[Any]) -> Any:
         index, items = arg
         return self.value(items)[int(self.value(index))]
 
-    def _fn_Split(self, arg: list[Any]) -> list[str]:  # noqa: N802
+    def _fn_Split(self, arg: list[Any]) -> list[str]:
         separator, text = arg
         return str(self.value(text)).split(separator)
 

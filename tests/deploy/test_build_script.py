@@ -1,0 +1,216 @@
+"""scripts/build_lambda.py, piece by piece (fast: no downloads)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scripts import build_lambda as bl
+from tests.deploy.sam_template import REPO
+
+pyarrow = pytest.importorskip("pyarrow")
+PYARROW_DIR = Path(pyarrow.__file__).parent
+
+
+def _pyarrow_lib(prefix: str) -> Path:
+    """A real shared library of this venv's pyarrow (same wheel family as the package's)."""
+    found = sorted(p for p in PYARROW_DIR.glob(f"{prefix}*") if bl.read_elf(p) is not None)
+    if not found:
+        pytest.skip(f"no {prefix}* in {PYARROW_DIR}")
+    return found[0]
+
+
+def test_platform_tags_cover_lambda_glibc_only() -> None:
+    x86 = bl.platform_tags("x86_64")
+    assert x86[0] == "manylinux_2_34_x86_64"
+    assert {"manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux1_x86_64"} <= set(x86)
+    assert not any(tag.startswith("manylinux_2_35") for tag in x86)
+    arm = bl.platform_tags(bl.normalise_arch("arm64"))
+    assert all(tag.endswith("_aarch64") for tag in arm)
+    assert "manylinux2014_aarch64" in arm
+
+
+def test_normalise_arch() -> None:
+    assert bl.normalise_arch("arm64") == bl.normalise_arch("aarch64") == "aarch64"
+    assert bl.normalise_arch("amd64") == bl.normalise_arch("x86_64") == "x86_64"
+    with pytest.raises(bl.BuildError):
+        bl.normalise_arch("riscv64")
+
+
+def test_select_requirements(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(
+        "# comment\nnumerapi==3.1.1\npandas==3.1.1  # pinned\n\n"
+        "aws-lambda-powertools==3.37.0\nboto3==1.44.5\n"
+    )
+    assert bl.select_requirements(requirements, None) == [
+        "numerapi==3.1.1",
+        "pandas==3.1.1",
+        "aws-lambda-powertools==3.37.0",
+        "boto3==1.44.5",
+    ]
+    assert bl.select_requirements(requirements, ("aws_lambda_powertools",)) == [
+        "aws-lambda-powertools==3.37.0"
+    ]
+    with pytest.raises(bl.BuildError, match="does not pin onnx"):
+        bl.select_requirements(requirements, ("onnx",))
+
+
+def test_real_requirements_pin_what_the_functions_need() -> None:
+    worker = bl.select_requirements(REPO / "handlers" / "requirements.txt", None)
+    webhook = bl.select_requirements(
+        REPO / "handlers" / "requirements.txt", bl.FUNCTION_PACKAGES["webhook"]
+    )
+    names = {bl.canonical(line.split("==")[0]) for line in worker}
+    assert {"numerapi", "pandas", "pyarrow", "numpy", "onnxruntime", "boto3"} <= names
+    assert all("==" in line for line in worker)
+    assert [bl.canonical(line.split("==")[0]) for line in webhook] == ["aws-lambda-powertools"]
+
+
+def test_read_elf_agrees_with_readelf() -> None:
+    library = _pyarrow_lib("lib.cpython-")
+    info = bl.read_elf(library)
+    assert info is not None
+    assert info.machine == 62
+    assert any(name.startswith("libarrow.so") for name in info.needed)
+    assert "$ORIGIN" in info.runpath
+    if shutil.which("readelf"):
+        dynamic = subprocess.run(
+            ["readelf", "-d", str(library)], capture_output=True, text=True, check=True
+        ).stdout
+        needed = [
+            line.split("[", 1)[1].rstrip("]") for line in dynamic.splitlines() if "(NEEDED)" in line
+        ]
+        assert list(info.needed) == needed
+
+
+def test_read_elf_ignores_other_files(tmp_path: Path) -> None:
+    text = tmp_path / "x.py"
+    text.write_text("print(1)\n")
+    assert bl.read_elf(text) is None
+
+
+def test_check_links_finds_a_removed_library(tmp_path: Path) -> None:
+    lib = _pyarrow_lib("lib.cpython-")
+    info = bl.read_elf(lib)
+    assert info is not None
+    tree = tmp_path / "tree"
+    (tree / "pyarrow").mkdir(parents=True)
+    shutil.copy(lib, tree / "pyarrow" / lib.name)
+    problems = bl.check_links(tree, "x86_64")
+    # Nothing beside it: every non-system NEEDED library is reported.
+    assert len(problems) == len([n for n in info.needed if n not in bl.SYSTEM_LIBRARIES])
+    assert all("not in the package" in p for p in problems)
+    # And a wrong architecture is reported too.
+    assert any("ELF machine 62" in p for p in bl.check_links(tree, "aarch64"))
+
+
+def test_trim_removes_only_what_the_rules_name(tmp_path: Path) -> None:
+    files = {
+        "pyarrow/tests/test_x.py": True,
+        "pyarrow/_flight.cpython-312-x86_64-linux-gnu.so": True,
+        "pyarrow/libarrow_flight.so.2600": True,
+        "pyarrow/include/arrow/api.h": True,
+        "pyarrow/lib.pyx": True,
+        "numpy/__init__.pyi": True,
+        "numpy/_core/_simd.cpython-312-x86_64-linux-gnu.so": True,
+        "onnxruntime/tools/convert.py": True,
+        "onnxruntime/capi/libonnxruntime.so.1.31.1": True,
+        "bin/f2py": True,
+        "pyarrow/parquet/__init__.py": False,
+        "pyarrow/libarrow_substrait.so.2600": False,
+        "pyarrow/_dataset.cpython-312-x86_64-linux-gnu.so": False,
+        "numpy/testing/__init__.py": False,
+        "onnxruntime/capi/onnxruntime_pybind11_state.cpython-312-x86_64-linux-gnu.so": False,
+        "pandas/_testing/__init__.py": False,
+    }
+    for name in files:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 10)
+    removed = bl.trim(tmp_path)
+    for name, goes in files.items():
+        assert (tmp_path / name).exists() is not goes, name
+    assert removed["Arrow Flight"] == 20
+    assert removed["test suite"] == 10
+
+
+def test_duplicate_library_copies_go_but_the_soname_stays(tmp_path: Path) -> None:
+    source = _pyarrow_lib("libarrow_python.so")
+    info = bl.read_elf(source)
+    assert info is not None and info.soname
+    stem = info.soname.split(".so")[0]
+    for name in (info.soname, f"{stem}.so", f"{info.soname}.1.0"):
+        shutil.copy(source, tmp_path / name)
+    freed = bl.remove_duplicate_libraries(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [info.soname]
+    assert freed == 2 * source.stat().st_size
+
+
+def test_prepare_artifacts_dir_never_clears_foreign_folders(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "precious.txt").write_text("keep me")
+    with pytest.raises(bl.BuildError, match="refusing"):
+        bl.prepare_artifacts_dir(foreign)
+    assert (foreign / "precious.txt").exists()
+
+    ours = tmp_path / "ours"
+    (ours / "pandas").mkdir(parents=True)
+    (ours / bl.MARKER).write_text("{}")
+    bl.prepare_artifacts_dir(ours)
+    assert list(ours.iterdir()) == []
+
+
+def test_copy_source_takes_code_only(tmp_path: Path) -> None:
+    source = tmp_path / "handlers"
+    (source / "numerai_bot" / "__pycache__").mkdir(parents=True)
+    (source / "numerai_bot" / "__init__.py").write_text("")
+    (source / "numerai_bot" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"")
+    (source / "worker.py").write_text("")
+    (source / "Makefile").write_text("")
+    (source / "requirements.txt").write_text("")
+    target = tmp_path / "tree"
+    target.mkdir()
+    assert bl.copy_source(source, target) == ["numerai_bot", "worker.py"]
+    assert not (target / "numerai_bot" / "__pycache__").exists()
+
+
+def test_compile_tree_writes_unchecked_hash_pyc(tmp_path: Path) -> None:
+    python = bl.find_python("3.12", None)
+    if python is None:
+        pytest.skip("no CPython 3.12")
+    (tmp_path / "mod.py").write_text("X = 1\n")
+    added = bl.compile_tree(tmp_path, python)
+    pyc = tmp_path / "__pycache__" / "mod.cpython-312.pyc"
+    assert added == pyc.stat().st_size
+    assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
+
+
+def test_cli_reports_a_bad_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = bl.main(
+        ["--function", "worker", "--source", str(tmp_path), "--artifacts-dir", str(tmp_path / "a")]
+    )
+    assert code == 1
+    assert "requirements.txt not found" in capsys.readouterr().err
+
+
+def test_makefile_requires_artifacts_dir() -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(REPO / "handlers"), "build-WorkerFunction"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode != 0
+    assert "ARTIFACTS_DIR is not set" in result.stderr
+
+
+def test_build_report_is_json() -> None:
+    report = bl.BuildReport("worker", "x86_64", "3.12", False, ["a==1"])
+    assert json.loads(report.to_json())["function"] == "worker"
