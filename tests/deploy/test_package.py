@@ -1,9 +1,10 @@
 """The deployment artifacts, built exactly as ``sam build`` builds them (the Makefile targets).
 
-Slow: the first run downloads the Linux wheels (~130 MB, then pip's cache in ~/.cache/pip
-serves them). The worker tree must stay 20 MiB under Lambda's unzipped limit and must really
-predict: it is run with CPython 3.12 in isolation (only the tree and what the Lambda runtime
-provides on ``sys.path``), after its files got the 1980 timestamps SAM's zip gives them.
+Slow: the first run downloads the Linux wheels (~140 MB per architecture; afterwards pip's
+cache in ~/.cache/pip serves them). The worker tree must stay 20 MiB under Lambda's unzipped
+limit and must really predict: it is run with CPython 3.12 in isolation (only the tree and what
+the Lambda runtime provides on ``sys.path``), after its files got the 1980 timestamps SAM's zip
+gives them.
 """
 
 from __future__ import annotations
