@@ -34,7 +34,7 @@ def publish(
     if not MODEL_NAME.fullmatch(model_name):
         raise BotError(f"{model_name!r} is not a valid Numerai model name")
     loaded = load_model(f"{model_name}.onnx", "new", data, threads=1)
-    artifact = f"models/{model_name}.onnx"
+    artifact = f"{model_name}.onnx"
     store.write(artifact, data)
     store.write(artifact + ".sha256", hashlib.sha256(data).hexdigest().encode() + b"\n")
     try:

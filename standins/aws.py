@@ -34,7 +34,7 @@ class LocalStack:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": REGION,
-            "MODEL_STORE_URI": f"s3://{self.bucket}",
+            "MODEL_STORE_URI": f"s3://{self.bucket}/models",
             "LEDGER_TABLE_NAME": self.table,
             "NUMERAI_SECRET_ID": self.keys_secret,
             "WEBHOOK_TOKEN_SECRET_ID": self.token_secret,

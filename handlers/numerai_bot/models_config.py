@@ -2,7 +2,7 @@
 
 Example::
 
-    {"models": {"my_model": {"artifact": "models/my_model.onnx", "transform": "rank"}}}
+    {"models": {"my_model": {"artifact": "my_model.onnx", "transform": "rank"}}}
 """
 
 from __future__ import annotations
