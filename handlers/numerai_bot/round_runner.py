@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 SKIPPED = "skipped"
 # Do not start a model with less time than this left (download, predict, upload, retries).
 MIN_SECONDS_PER_MODEL = 20.0
+UPLOAD_CONCURRENCY = 8
 
 
 class NumeraiPort(Protocol):
@@ -185,20 +187,32 @@ class RoundRunner:
             else:
                 outcomes.append(outcome)
         self._preload(jobs, current.number)
-        for job in jobs:
-            left = None if deadline is None else deadline - self.clock()
-            if left is not None and left < MIN_SECONDS_PER_MODEL:
-                outcomes.append(
-                    self._fail(
-                        job,
-                        current.number,
-                        request,
-                        f"not started: only {max(left, 0):.0f} s left before the round closes "
-                        "or this invocation times out",
+        # Predictions run one model at a time (onnxruntime already uses every vCPU); uploads
+        # are network-bound and run concurrently behind them. Ledger writes stay on this thread.
+        uploads: list[tuple[_Job, Future]] = []
+        with ThreadPoolExecutor(UPLOAD_CONCURRENCY, thread_name_prefix="upload") as pool:
+            for job in jobs:
+                left = None if deadline is None else deadline - self.clock()
+                if left is not None and left < MIN_SECONDS_PER_MODEL:
+                    outcomes.append(
+                        self._fail(
+                            job,
+                            current.number,
+                            request,
+                            f"not started: only {max(left, 0):.0f} s left before the round "
+                            "closes or this invocation times out",
+                        )
                     )
-                )
-                continue
-            outcomes.append(self._submit(job, current.number, request))
+                    continue
+                try:
+                    body, rows = self._predict(job, current.number)
+                except Exception as error:
+                    outcomes.append(self._fail(job, current.number, request, _reason(error, job)))
+                    continue
+                upload = pool.submit(self._upload_once, job, current.number, request, body, rows)
+                uploads.append((job, upload))
+            for job, upload in uploads:
+                outcomes.append(self._finish(job, current.number, request, upload))
         failed = sum(o.status == FAILED for o in outcomes)
         status = "incomplete" if failed else "complete"
         message = (
@@ -294,45 +308,60 @@ class RoundRunner:
             except BotError:
                 continue  # each model of this version reports the error in _submit
 
-    def _submit(self, job: _Job, round_number: int, request: WorkerRequest) -> ModelOutcome:
-        name, model = job.config.name, job.model
+    def _predict(self, job: _Job, round_number: int) -> tuple[bytes, int]:
+        """Run the model on the live data; the checked CSV body and its row count."""
+        model = job.model
         assert model is not None
+        live = self.live_data.get(round_number, model.metadata.data_version)
+        matrix = live.matrix(model.metadata.features, model.input_dtype)
+        predictions = to_predictions(model.predict(matrix), live.rows, job.config.transform)
+        body = build_csv(live.ids, predictions)
+        return body, validate_submission(body, live.ids)
+
+    def _upload_once(
+        self, job: _Job, round_number: int, request: WorkerRequest, body: bytes, rows: int
+    ) -> tuple[dict, bool]:
+        """Upload under the guard; the result and whether this call did the upload."""
         uploaded: list[dict] = []
 
-        def predict_and_upload() -> dict:
-            live = self.live_data.get(round_number, model.metadata.data_version)
-            matrix = live.matrix(model.metadata.features, model.input_dtype)
-            predictions = to_predictions(model.predict(matrix), live.rows, job.config.transform)
-            body = build_csv(live.ids, predictions)
-            rows = validate_submission(body, live.ids)
+        def upload() -> dict:
             submission_id = self.numerai.upload_submission(
-                job.model_id, body, f"{name}-round{round_number}.csv", request.trigger_id
+                job.model_id,
+                body,
+                f"{job.config.name}-round{round_number}.csv",
+                request.trigger_id,
             )
             uploaded.append({"submission_id": submission_id, "rows": rows})
             return uploaded[0]
 
         try:
             if request.force:
-                done = predict_and_upload()
-            else:
-                done = self.guard.run_once(round_number, name, predict_and_upload)
+                return upload(), True
+            done = self.guard.run_once(round_number, job.config.name, upload)
+        except Exception as error:
+            if not uploaded:
+                raise
+            # Numerai has it; only the guard's bookkeeping failed afterwards.
+            logger.warning(
+                "submitted, but could not record it",
+                extra={"model": job.config.name, "error": type(error).__name__},
+            )
+            return uploaded[0], True
+        return done, bool(uploaded)
+
+    def _finish(
+        self, job: _Job, round_number: int, request: WorkerRequest, upload: Future
+    ) -> ModelOutcome:
+        """Turn an upload's result into the model's outcome and ledger record."""
+        name, model = job.config.name, job.model
+        assert model is not None
+        try:
+            done, ran = upload.result()
         except AlreadyInProgress as error:
             return ModelOutcome(name, SKIPPED, str(error))
         except Exception as error:
-            if uploaded:  # Numerai has it; only the guard's bookkeeping failed afterwards
-                logger.warning(
-                    "submitted, but could not record it",
-                    extra={"model": name, "error": type(error).__name__},
-                )
-                done = uploaded[0]
-            elif isinstance(error, BotError):
-                return self._fail(job, round_number, request, str(error))
-            else:  # a bug must not cost the other models their round
-                logger.exception("unexpected error", extra={"model": name})
-                return self._fail(
-                    job, round_number, request, f"internal error: {type(error).__name__}"
-                )
-        if not uploaded:  # another invocation submitted it between our ledger read and now
+            return self._fail(job, round_number, request, _reason(error, job))
+        if not ran:  # another invocation submitted it between our ledger read and now
             return ModelOutcome(
                 name,
                 SKIPPED,
@@ -390,6 +419,7 @@ class RoundRunner:
         return ModelOutcome(name, FAILED, error, seconds=seconds)
 
     def _record(self, record: LedgerRecord) -> None:
+        """Write the ledger; a failed write is logged, never allowed to hide the outcome."""
         try:
             self.ledger.put(record)
         except Exception as error:  # the submission itself stands; say the ledger missed it
@@ -397,3 +427,11 @@ class RoundRunner:
                 "ledger write failed",
                 extra={"model": record.model_name, "error": type(error).__name__},
             )
+
+
+def _reason(error: Exception, job: _Job) -> str:
+    """Our own errors carry their message; anything else is a bug, logged with its trace."""
+    if isinstance(error, BotError):
+        return str(error)
+    logger.exception("unexpected error", extra={"model": job.config.name})
+    return f"internal error: {type(error).__name__}"
