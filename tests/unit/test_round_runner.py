@@ -151,3 +151,19 @@ def test_models_that_cannot_finish_before_the_deadline_are_not_started(bot):
     assert [o.status for o in result.outcomes] == ["failed"] * 3
     assert "s left" in result.outcomes[0].detail and numerai.uploads == []
     assert ledger.get(500, "alpha").status == "failed"
+
+
+def test_uploads_of_different_models_run_concurrently(bot):
+    runner, numerai, _, _ = bot
+    import threading
+
+    barrier = threading.Barrier(len(MODELS), timeout=10)
+    upload = numerai.upload_submission
+
+    def upload_when_all_are_in_flight(*args):
+        barrier.wait()  # breaks (and the model fails) if uploads ran one after another
+        return upload(*args)
+
+    numerai.upload_submission = upload_when_all_are_in_flight
+    result = runner.run(WorkerRequest("webhook"))
+    assert result.status == "complete" and len(numerai.uploads) == len(MODELS)
