@@ -218,10 +218,12 @@ def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
         "LIVE_DATA_DIR",
         "WORKER_FUNCTION_ARN",
         "ALERT_TOPIC_ARN",
+        "SHARD_SIZE",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "LOG_LEVEL",
     }
+    assert str(env["SHARD_SIZE"]) == "50"
     assert env["NUMERAI_SECRET_ID"] == cfn.physical_id("NumeraiApiKeysSecret")
     assert env["MODEL_STORE_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/models"
     assert env["LEDGER_TABLE_NAME"] == cfn.physical_id("LedgerTable")
