@@ -1,4 +1,5 @@
-"""Export a LightGBM Booster to a checked, self-describing ONNX file.
+"""Export a model (LightGBM, XGBoost, CatBoost, scikit-learn, torch) to a checked, self-describing
+ONNX file.
 
 Steps: convert (double-precision TreeEnsemble) → run the file with onnxruntime on a sample of
 real rows, once per Lambda thread count → compare with the native predictions → refuse when
@@ -20,15 +21,10 @@ import lightgbm as lgb
 import numpy as np
 import onnx
 
-from model_export.features import resolve_feature_order
-from model_export.lightgbm_onnx import (
-    InputType,
-    Precision,
-    booster_to_onnx,
-    resolve_num_iteration,
-)
+from model_export.converters import NativeModel, wrap
+from model_export.features import FeatureError, resolve_feature_order
+from model_export.lightgbm_onnx import Precision
 from model_export.metadata import build_metadata, write_metadata
-from model_export.native import native_predict
 from model_export.parity import (
     LAMBDA_THREAD_COUNTS,
     ParityError,
@@ -36,7 +32,11 @@ from model_export.parity import (
     ParityThresholds,
     check_parity,
 )
+from model_export.tree_graph import InputType
 from numerai_bot.model_metadata import ModelMetadata
+
+# What ``precision`` means per kind when not given (recorded in the parity metadata).
+DEFAULT_PRECISION = {"xgboost": "native float32 order", "torch": "float32"}
 
 
 @dataclass
@@ -46,7 +46,7 @@ class ExportResult:
     model: onnx.ModelProto
     metadata: ModelMetadata
     report: ParityReport
-    num_iteration: int
+    num_iteration: int | None
     path: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -54,6 +54,93 @@ class ExportResult:
     def size_bytes(self) -> int:
         """Size of the serialised model."""
         return self.model.ByteSize()
+
+
+def export_model(
+    native: NativeModel,
+    check_matrix: np.ndarray,
+    *,
+    data_version: str,
+    feature_names: Sequence[str] | None = None,
+    num_iteration: int | None = None,
+    target: str = "target",
+    model_name: str = "",
+    validation: Mapping[str, Any] | None = None,
+    input_type: InputType = "float32",
+    precision: str | None = None,
+    thresholds: ParityThresholds | None = None,
+    thread_counts: Iterable[int] = LAMBDA_THREAD_COUNTS,
+    allow_parity_failure: bool = False,
+    output: Path | None = None,
+) -> ExportResult:
+    """Convert any supported model, check parity on ``check_matrix`` (columns in graph order),
+    describe, write.
+
+    Raises :class:`ParityError` (carrying the report) when parity fails and
+    ``allow_parity_failure`` is False; then nothing is written. With the override, the file
+    is written and its metadata records ``parity.ok = false`` and ``parity.overridden``.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    iterations = native.iterations(num_iteration)
+    graph_names = graph_feature_order(native, feature_names)
+    model = native.to_onnx(graph_names, iterations, input_type, precision)
+    timings["convert"] = time.perf_counter() - start
+
+    if check_matrix.ndim != 2 or check_matrix.shape[1] != len(graph_names):
+        raise ValueError(
+            f"check matrix has shape {check_matrix.shape}; expected [rows, {len(graph_names)}]"
+        )
+    matrix = check_matrix.astype(np.float32 if input_type == "float32" else np.float64)
+    start = time.perf_counter()
+    expected = native.predict(matrix, graph_names, iterations)
+    report = check_parity(
+        model.SerializeToString(),
+        matrix,
+        expected,
+        thread_counts=thread_counts,
+        thresholds=thresholds,
+    )
+    timings["parity"] = time.perf_counter() - start
+    if not report.ok and not allow_parity_failure:
+        raise ParityError(report)
+
+    parity = report.figures()
+    if iterations is not None:
+        parity["num_iteration"] = iterations
+    parity["precision"] = precision or DEFAULT_PRECISION.get(native.kind, "double")
+    if not report.ok:
+        parity["overridden"] = True
+    metadata = build_metadata(
+        graph_names,
+        data_version,
+        target=target,
+        model_name=model_name,
+        parity=parity,
+        validation=validation,
+        source=native.kind,
+        libraries=native.libraries,
+    )
+    write_metadata(model, metadata)
+    result = ExportResult(model, metadata, report, iterations, seconds=timings)
+    if output is not None:
+        result.path = save_model(model, Path(output))
+    return result
+
+
+def graph_feature_order(native: NativeModel, given: Sequence[str] | None) -> list[str]:
+    """The graph's input columns for ``native`` (see :func:`resolve_feature_order`).
+
+    A torch module knows neither names nor (always) its width: the given list is taken as is.
+    """
+    if not native.feature_names:
+        if not given:
+            raise FeatureError(
+                "the model does not say which columns it reads: pass the ordered feature list "
+                "(--features-json with --feature-set, or --feature-list)"
+            )
+        return list(given)
+    return resolve_feature_order(native.feature_names, given)
 
 
 def export_lightgbm(
@@ -73,60 +160,23 @@ def export_lightgbm(
     allow_parity_failure: bool = False,
     output: Path | None = None,
 ) -> ExportResult:
-    """Convert, check parity on ``check_matrix`` (columns in graph order), describe, write.
-
-    Raises :class:`ParityError` (carrying the report) when parity fails and
-    ``allow_parity_failure`` is False; then nothing is written. With the override, the file
-    is written and its metadata records ``parity.ok = false`` and ``parity.overridden``.
-    """
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    iterations = resolve_num_iteration(booster, num_iteration)
-    graph_names = resolve_feature_order(booster.feature_name(), feature_names)
-    model = booster_to_onnx(
-        booster,
-        feature_names=graph_names,
-        num_iteration=iterations,
-        input_type=input_type,
-        precision=precision,
-    )
-    timings["convert"] = time.perf_counter() - start
-
-    if check_matrix.ndim != 2 or check_matrix.shape[1] != len(graph_names):
-        raise ValueError(
-            f"check matrix has shape {check_matrix.shape}; expected [rows, {len(graph_names)}]"
-        )
-    matrix = check_matrix.astype(np.float32 if input_type == "float32" else np.float64)
-    start = time.perf_counter()
-    expected = native_predict(booster, matrix, graph_names, iterations)
-    report = check_parity(
-        model.SerializeToString(),
-        matrix,
-        expected,
-        thread_counts=thread_counts,
-        thresholds=thresholds,
-    )
-    timings["parity"] = time.perf_counter() - start
-    if not report.ok and not allow_parity_failure:
-        raise ParityError(report)
-
-    parity = report.figures()
-    parity.update(num_iteration=iterations, precision=precision)
-    if not report.ok:
-        parity["overridden"] = True
-    metadata = build_metadata(
-        graph_names,
-        data_version,
+    """:func:`export_model` for a LightGBM Booster (the original entry point, kept)."""
+    return export_model(
+        wrap(booster, "lightgbm"),
+        check_matrix,
+        data_version=data_version,
+        feature_names=feature_names,
+        num_iteration=num_iteration,
         target=target,
         model_name=model_name,
-        parity=parity,
         validation=validation,
+        input_type=input_type,
+        precision=precision,
+        thresholds=thresholds,
+        thread_counts=thread_counts,
+        allow_parity_failure=allow_parity_failure,
+        output=output,
     )
-    write_metadata(model, metadata)
-    result = ExportResult(model, metadata, report, iterations, seconds=timings)
-    if output is not None:
-        result.path = save_model(model, Path(output))
-    return result
 
 
 def save_model(model: onnx.ModelProto, path: Path) -> Path:

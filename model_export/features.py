@@ -57,6 +57,15 @@ def read_feature_list(path: Path) -> list[str]:
     return list(names)
 
 
+def unnamed(count: int) -> list[str]:
+    """Placeholder names for a model trained on a bare matrix (LightGBM's ``Column_N``).
+
+    Converters of libraries that keep no names (XGBoost, scikit-learn, CatBoost on a NumPy
+    array) use them, so :func:`resolve_feature_order` asks the user for the real list.
+    """
+    return [f"Column_{i}" for i in range(count)]
+
+
 def has_generic_names(model_names: Sequence[str]) -> bool:
     """True when the model was trained on a bare matrix (names ``Column_0``, ``Column_1``…)."""
     return all(_GENERIC_NAME.fullmatch(name) for name in model_names)

@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import lightgbm as lgb
-import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
 
-from model_export import onnx_format as fmt
 from model_export.features import resolve_feature_order
-from model_export.lightgbm_splits import MODE_LEQ, split_chain
+from model_export.lightgbm_splits import split_chain
+from model_export.tree_graph import InputType, TreeNodes, tree_ensemble_model
 
-InputType = Literal["float32", "float64"]
 Precision = Literal["double", "float32"]
 
 # LightGBM objectives whose prediction is the raw sum of the trees (no link function), so
@@ -58,8 +54,6 @@ IDENTITY_OBJECTIVES = frozenset(
 
 # ``dump_model`` clamps thresholds to ±1e300; the model itself holds ±inf there.
 _AVOID_INF = 1e300
-_TENSOR_TYPES = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}
-_NUMPY_TYPES = {"float32": np.float32, "float64": np.float64}
 
 
 class UnsupportedModelError(ValueError):
@@ -121,8 +115,6 @@ def dump_to_onnx(
 ) -> onnx.ModelProto:
     """Build the ONNX model from ``Booster.dump_model()`` output (all trees in the dump)."""
     check_supported(dump)
-    if input_type not in _TENSOR_TYPES:
-        raise ValueError(f"input_type must be float32 or float64, not {input_type!r}")
     if precision not in ("double", "float32"):
         raise ValueError(f"precision must be double or float32, not {precision!r}")
     model_names = list(dump["feature_names"])
@@ -137,13 +129,14 @@ def dump_to_onnx(
     arrays = TreeArrays(feature_map)
     for tree in dump["tree_info"]:
         arrays.add_tree(tree["tree_structure"])
-    return _build_model(
+    return tree_ensemble_model(
         arrays,
         n_features=len(graph_names),
-        average=bool(dump.get("average_output", False)),
         input_type=input_type,
-        precision=precision,
+        summation="double" if precision == "double" else "float32",
+        average=bool(dump.get("average_output", False)),
         flat_output=flat_output,
+        graph_name="lightgbm_regressor",
         doc=f"LightGBM {dump.get('objective', '')} model, {len(dump['tree_info'])} trees",
     )
 
@@ -184,35 +177,26 @@ def _has_linear_leaves(node: dict[str, Any]) -> bool:
     return False
 
 
-@dataclass
-class TreeArrays:
-    """The ``nodes_*`` / ``leaf_*`` attribute lists of a TreeEnsemble, filled tree by tree."""
+class TreeArrays(TreeNodes):
+    """TreeEnsemble node lists filled from LightGBM's ``tree_structure`` dumps."""
 
-    feature_map: list[int]
-    featureids: list[int] = field(default_factory=list)
-    modes: list[int] = field(default_factory=list)
-    splits: list[float] = field(default_factory=list)
-    truenodeids: list[int] = field(default_factory=list)
-    trueleafs: list[int] = field(default_factory=list)
-    falsenodeids: list[int] = field(default_factory=list)
-    falseleafs: list[int] = field(default_factory=list)
-    missing_tracks_true: list[int] = field(default_factory=list)
-    roots: list[int] = field(default_factory=list)
-    leaf_weights: list[float] = field(default_factory=list)
+    def __init__(self, feature_map: list[int]) -> None:
+        super().__init__()
+        self.feature_map = feature_map
 
     def add_tree(self, structure: dict[str, Any]) -> None:
         """Append one tree (``tree_structure`` of the dump), depth-first without recursion."""
         if "leaf_value" in structure:  # a one-leaf tree: one node, both branches to the leaf
-            leaf = self._add_leaf(structure["leaf_value"])
-            self.roots.append(self._add_node(0, MODE_LEQ, 0.0, False))
-            self._link(self.roots[-1], True, leaf, is_leaf=True)
-            self._link(self.roots[-1], False, leaf, is_leaf=True)
+            self.add_constant_tree(structure["leaf_value"])
             return
+        self.begin_tree()
         pending: list[tuple[dict[str, Any], int | None, bool]] = [(structure, None, True)]
         while pending:
             node, parent, on_true = pending.pop()
             if "leaf_value" in node:
-                self._link(parent, on_true, self._add_leaf(node["leaf_value"]), is_leaf=True)
+                if parent is None:
+                    raise AssertionError("a leaf below no node")
+                self.link(parent, on_true, self.add_leaf(node["leaf_value"]), is_leaf=True)
                 continue
             if node.get("decision_type", "<=") != "<=":
                 raise UnsupportedModelError(
@@ -224,41 +208,17 @@ class TreeArrays:
             feature = self.feature_map[node["split_feature"]]
             first = len(self.modes)
             for comparison in chain.comparisons:
-                self._add_node(feature, comparison.mode, comparison.threshold, comparison.nan_true)
+                self.add_node(feature, comparison.mode, comparison.threshold, comparison.nan_true)
             if parent is None:
-                self.roots.append(first)
+                self.add_root(first)
             else:
-                self._link(parent, on_true, first, is_leaf=False)
+                self.link(parent, on_true, first, is_leaf=False)
             last = first + len(chain.comparisons) - 1
             for index, comparison in zip(range(first, last + 1), chain.comparisons, strict=True):
                 pending.append((_child(node, comparison.true_side), index, True))
                 if index < last:
-                    self._link(index, False, index + 1, is_leaf=False)
+                    self.link(index, False, index + 1, is_leaf=False)
             pending.append((_child(node, chain.final_side), last, False))
-
-    def _add_node(self, feature: int, mode: int, threshold: float, nan_true: bool) -> int:
-        self.featureids.append(feature)
-        self.modes.append(mode)
-        self.splits.append(float(threshold))
-        self.truenodeids.append(-1)
-        self.trueleafs.append(0)
-        self.falsenodeids.append(-1)
-        self.falseleafs.append(0)
-        self.missing_tracks_true.append(int(nan_true))
-        return len(self.modes) - 1
-
-    def _add_leaf(self, value: float) -> int:
-        self.leaf_weights.append(float(value))
-        return len(self.leaf_weights) - 1
-
-    def _link(self, parent: int | None, on_true: bool, target: int, *, is_leaf: bool) -> None:
-        if parent is None:
-            raise AssertionError("a leaf below no node")  # roots are handled by add_tree
-        ids, leafs = (
-            (self.truenodeids, self.trueleafs) if on_true else (self.falsenodeids, self.falseleafs)
-        )
-        ids[parent] = target
-        leafs[parent] = int(is_leaf)
 
 
 def _threshold(value: float) -> float:
@@ -272,75 +232,3 @@ def _threshold(value: float) -> float:
 
 def _child(node: dict[str, Any], side: str) -> dict[str, Any]:
     return node["left_child"] if side == "left" else node["right_child"]
-
-
-def _build_model(
-    arrays: TreeArrays,
-    *,
-    n_features: int,
-    average: bool,
-    input_type: InputType,
-    precision: Precision,
-    flat_output: bool,
-    doc: str,
-) -> onnx.ModelProto:
-    """Assemble Cast → TreeEnsemble (→ Reshape) with explicit IR version and opsets."""
-    compute_type = "float64" if precision == "double" else "float32"
-    compute_np = _NUMPY_TYPES[compute_type]
-    compute_proto = _TENSOR_TYPES[compute_type]
-    nodes: list[onnx.NodeProto] = []
-    initializers: list[onnx.TensorProto] = []
-
-    tree_input = fmt.INPUT_NAME
-    if input_type != compute_type:
-        tree_input = "features_cast"
-        nodes.append(helper.make_node("Cast", [fmt.INPUT_NAME], [tree_input], to=compute_proto))
-
-    tree_output = fmt.OUTPUT_NAME if not flat_output else "tree_scores"
-    nodes.append(
-        helper.make_node(
-            "TreeEnsemble",
-            [tree_input],
-            [tree_output],
-            domain=fmt.ML_DOMAIN,
-            name="lightgbm_trees",
-            n_targets=1,
-            aggregate_function=0 if average else 1,  # AVERAGE (rf mode) or SUM
-            post_transform=0,  # NONE
-            tree_roots=arrays.roots,
-            nodes_featureids=arrays.featureids,
-            nodes_modes=numpy_helper.from_array(np.asarray(arrays.modes, dtype=np.uint8)),
-            nodes_splits=numpy_helper.from_array(np.asarray(arrays.splits, dtype=compute_np)),
-            nodes_truenodeids=arrays.truenodeids,
-            nodes_trueleafs=arrays.trueleafs,
-            nodes_falsenodeids=arrays.falsenodeids,
-            nodes_falseleafs=arrays.falseleafs,
-            nodes_missing_value_tracks_true=arrays.missing_tracks_true,
-            leaf_targetids=[0] * len(arrays.leaf_weights),
-            leaf_weights=numpy_helper.from_array(np.asarray(arrays.leaf_weights, dtype=compute_np)),
-        )
-    )
-    if flat_output:
-        initializers.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "flat"))
-        nodes.append(helper.make_node("Reshape", [tree_output, "flat"], [fmt.OUTPUT_NAME]))
-    output_shape: list[str | int] = ["N"] if flat_output else ["N", 1]
-    input_type_proto = _TENSOR_TYPES[input_type]
-    graph = helper.make_graph(
-        nodes,
-        "lightgbm_regressor",
-        [helper.make_tensor_value_info(fmt.INPUT_NAME, input_type_proto, ["N", n_features])],
-        [helper.make_tensor_value_info(fmt.OUTPUT_NAME, compute_proto, output_shape)],
-        initializer=initializers,
-    )
-    model = helper.make_model(
-        graph,
-        ir_version=fmt.IR_VERSION,
-        opset_imports=[
-            helper.make_opsetid("", fmt.OPSET_DEFAULT),
-            helper.make_opsetid(fmt.ML_DOMAIN, fmt.OPSET_ML),
-        ],
-        producer_name=fmt.PRODUCER_NAME,
-        doc_string=doc,
-    )
-    onnx.checker.check_model(model, full_check=True)
-    return model

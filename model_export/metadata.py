@@ -20,8 +20,9 @@ import onnxruntime as ort
 
 from numerai_bot.model_metadata import ModelMetadata
 
-# Libraries whose versions decide what the model computes (recorded in every export).
-RECORDED_LIBRARIES = ("lightgbm", "onnx", "onnxruntime", "numpy", "pandas", "pyarrow")
+# Libraries whose versions decide what the model computes (recorded in every export, plus
+# the model's own library).
+RECORDED_LIBRARIES = ("onnx", "onnxruntime", "numpy", "pandas", "pyarrow")
 
 
 def library_versions(names: Sequence[str] = RECORDED_LIBRARIES) -> dict[str, str]:
@@ -50,8 +51,13 @@ def build_metadata(
     validation: Mapping[str, Any] | None = None,
     source: str = "lightgbm",
     created_at: str | None = None,
+    libraries: Sequence[str] | None = None,
 ) -> ModelMetadata:
-    """A :class:`ModelMetadata` for a LightGBM export, stamped with versions and time."""
+    """A :class:`ModelMetadata` stamped with versions and time.
+
+    ``libraries``: the model's own distributions (default: ``source``'s name, e.g. lightgbm).
+    """
+    own = tuple(libraries) if libraries is not None else (source,)
     metadata = ModelMetadata(
         features=tuple(features),
         data_version=data_version,
@@ -59,7 +65,7 @@ def build_metadata(
         model_name=model_name,
         source=source,
         created_at=created_at or utc_now(),
-        libraries=library_versions(),
+        libraries=library_versions((*own, *RECORDED_LIBRARIES)),
         parity=dict(parity or {}),
         validation=dict(validation or {}),
     )
