@@ -1,7 +1,9 @@
-"""``python -m model_export``: train, export, check and describe ONNX models for the bot.
+"""``python -m model_export``: train, export, check, describe, ensemble, validate, publish and
+roll back ONNX models for the bot.
 
 Each subcommand prints progress on stderr and its result on stdout. Errors end with one line
 that says what went wrong and what to do next (exit 2); a failed parity check exits 1.
+train/export/check/describe are here; the release steps are in :mod:`model_export.cli_release`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ from typing import Any
 
 import numpy as np
 
+from model_export import cli_release
+from model_export.cli_common import (
+    EXIT_ERROR,
+    EXIT_PARITY,
+    CliError,
+    add_threshold_options,
+    existing,
+    parse_threads,
+    say,
+    thresholds_from,
+)
+from model_export.converters import KINDS, NativeModel, load, wrap
 from model_export.data import (
     DEFAULT_DATA_VERSION,
     DataError,
@@ -27,32 +41,29 @@ from model_export.data import (
     version_from_path,
 )
 from model_export.describe import describe, render
-from model_export.export import ExportResult, export_lightgbm
+from model_export.ensemble import EnsembleError
+from model_export.export import ExportResult, export_model, graph_feature_order
 from model_export.features import (
     FeatureError,
     read_feature_list,
     read_feature_set,
-    resolve_feature_order,
 )
 from model_export.lightgbm_onnx import UnsupportedModelError, resolve_num_iteration
 from model_export.metadata import read_metadata
-from model_export.native import ModelLoadError, load_native_model, native_predict
+from model_export.native import ModelLoadError, native_predict
 from model_export.parity import LAMBDA_THREAD_COUNTS, ParityError, check_parity
+from model_export.publish import PublishError
+from model_export.scoring import era_sort_key
 from model_export.train import (
     EXAMPLE_PARAMS,
     load_training_data,
     mean_era_spearman,
     train_booster,
 )
+from numerai_bot.errors import BotError
 from numerai_bot.model_metadata import MetadataError
 
-EXIT_PARITY = 1
-EXIT_ERROR = 2
 DEFAULT_PARITY_ROWS = 10_000
-
-
-class CliError(RuntimeError):
-    """A usage problem found after parsing; the message says what to pass instead."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,23 +82,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         ModelLoadError,
         UnsupportedModelError,
         MetadataError,
+        EnsembleError,
+        PublishError,
+        BotError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its four subcommands."""
+    """The argument parser with its subcommands."""
     parser = argparse.ArgumentParser(
         prog="python -m model_export",
-        description="Export LightGBM models to ONNX files the Numerai bot can run, with a "
-        "ranking parity check against the native model and self-describing metadata.",
+        description="Export LightGBM, XGBoost, CatBoost, scikit-learn and PyTorch models to "
+        "ONNX files the Numerai bot can run, with a ranking parity check against the native "
+        "model and self-describing metadata; combine, validate, publish and roll back them.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
     _add_export(commands)
     _add_check(commands)
     _add_describe(commands)
+    cli_release.add_commands(commands, _parity_sample)
     return parser
 
 
@@ -148,42 +164,47 @@ def run_train(args: argparse.Namespace) -> int:
     progress = not args.quiet
     version = args.data_version or version_from_path(args.data_dir) or DEFAULT_DATA_VERSION
     if args.download:
-        _say(args, f"downloading {version} files into {args.data_dir / version}")
+        say(args, f"downloading {version} files into {args.data_dir / version}")
         names = ["features.json", "train.parquet", args.parity_file]
         version_dir = download_files(args.data_dir, version, list(dict.fromkeys(names)))
     else:
         version_dir = locate_version_dir(args.data_dir, args.data_version)
         version = args.data_version or version_from_path(version_dir) or DEFAULT_DATA_VERSION
     features = read_feature_set(version_dir / "features.json", args.feature_set)
-    train_path = _existing(version_dir / "train.parquet", "add --download or fetch train.parquet")
-    parity_path = _existing(
+    train_path = existing(version_dir / "train.parquet", "add --download or fetch train.parquet")
+    parity_path = existing(
         version_dir / args.parity_file, "pass --parity-file with a file from this data version"
     )
 
     started = time.perf_counter()
-    _say(args, f"reading {len(features)} features + {args.target} of every {args.era_step}th era")
+    say(args, f"reading {len(features)} features + {args.target} of every {args.era_step}th era")
     data = load_training_data(
         train_path, features, args.target, era_step=args.era_step, progress=progress
     )
-    _say(args, f"read {len(data.target):,} rows in {time.perf_counter() - started:.1f} s")
+    say(args, f"read {len(data.target):,} rows in {time.perf_counter() - started:.1f} s")
 
     overrides = {name: getattr(args, name) for name in EXAMPLE_PARAMS}
     overrides.update(_parse_params(args.param))
     started = time.perf_counter()
     booster = train_booster(data, overrides, progress=progress)
-    _say(
+    say(
         args,
         f"trained {booster.current_iteration()} trees in {time.perf_counter() - started:.1f} s",
     )
+    train_eras = sorted({str(era) for era in data.eras}, key=era_sort_key)
     del data
     if args.save_native:
         args.save_native.parent.mkdir(parents=True, exist_ok=True)
         booster.save_model(str(args.save_native))
-        _say(args, f"saved the native model to {args.save_native}")
+        say(args, f"saved the native model to {args.save_native}")
 
     sample = _parity_sample(args, parity_path, features, extra=("era", args.target))
     validation = _validation_figures(booster, sample, features, parity_path.name, args.target)
-    result = _export(args, booster, sample.matrix, features, version, args.target, validation)
+    if train_eras:
+        validation.update(train_eras=[train_eras[0], train_eras[-1]], train_era_step=args.era_step)
+    result = _export(
+        args, wrap(booster, "lightgbm"), sample.matrix, features, version, args.target, validation
+    )
     _print_result(result, validation)
     return 0
 
@@ -194,13 +215,17 @@ def run_train(args: argparse.Namespace) -> int:
 def _add_export(commands: Any) -> None:
     sub = commands.add_parser(
         "export",
-        help="export an existing LightGBM model",
-        description="Export a LightGBM Booster text file (booster.save_model) or a pickled "
-        "Booster/LGBMRegressor. The feature order comes from the model's own names, a "
-        "features.json feature set, or a feature list file. Parity is checked on rows of "
-        "--data; the file is written only if no row changes rank.",
+        help="export an existing model (LightGBM, XGBoost, CatBoost, scikit-learn, PyTorch)",
+        description="Export a model file: LightGBM text (booster.save_model) or pickle, "
+        "XGBoost .json/.ubj or pickle, CatBoost .cbm, a pickled/joblib scikit-learn estimator "
+        "or pipeline, or a PyTorch module (.pt, needs torch). The kind is detected from the "
+        "extension or the pickled object; --kind overrides it. The feature order comes from "
+        "the model's own names, a features.json feature set, or a feature list file. Parity "
+        "is checked on rows of --data; the file is written only if no row changes rank "
+        "(or within the tolerances given).",
     )
-    sub.add_argument("model", type=Path, help="LightGBM text model or pickle")
+    sub.add_argument("model", type=Path, help="the model file")
+    sub.add_argument("--kind", choices=KINDS, help="model library [detected from the file]")
     _add_feature_options(sub)
     sub.add_argument(
         "--data",
@@ -212,16 +237,16 @@ def _add_export(commands: Any) -> None:
         "--data-version", help="Numerai data version [from the --data/--features-json folder]"
     )
     sub.add_argument("--target", default="target", help="target it was trained on [%(default)s]")
-    sub.add_argument("--num-iteration", type=int, help="iterations to export [best, else all]")
+    sub.add_argument("--num-iteration", type=int, help="trees/rounds to export [best, else all]")
     _add_export_options(sub, parity_file=False)
     sub.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
     """Load the model → resolve the feature order → parity on --data → write the file."""
-    booster = load_native_model(args.model)
-    given = _given_features(args)
-    features = resolve_feature_order(booster.feature_name(), given)
+    native = load(args.model, args.kind)
+    say(args, f"loaded a {native.kind} model from {args.model}")
+    features = graph_feature_order(native, _given_features(args))
     version = (
         args.data_version
         or version_from_path(args.data)
@@ -233,7 +258,7 @@ def run_export(args: argparse.Namespace) -> int:
         )
     sample = _parity_sample(args, args.data, features)
     result = _export(
-        args, booster, sample.matrix, features, version, args.target, None, args.num_iteration
+        args, native, sample.matrix, features, version, args.target, None, args.num_iteration
     )
     _print_result(result, None)
     return 0
@@ -247,11 +272,13 @@ def _add_check(commands: Any) -> None:
         "check",
         help="compare an .onnx file with the native model on data",
         description="Run the ONNX file (feature order from its metadata) and the native "
-        "LightGBM model on rows of --data and report max abs diff, Spearman and rows "
-        "re-ranked for each onnxruntime thread count. Exit 0 if parity holds, 1 if not.",
+        "model (any kind `export` reads) on rows of --data and report max abs diff, Spearman "
+        "and rows re-ranked for each onnxruntime thread count. Exit 0 if parity holds, 1 if "
+        "not.",
     )
     sub.add_argument("onnx_file", type=Path, help="exported .onnx file")
-    sub.add_argument("model", type=Path, help="the native LightGBM model (text or pickle)")
+    sub.add_argument("model", type=Path, help="the native model file")
+    sub.add_argument("--kind", choices=KINDS, help="model library [detected from the file]")
     sub.add_argument("--data", type=Path, required=True, help="parquet file with the features")
     sub.add_argument(
         "--rows",
@@ -265,6 +292,7 @@ def _add_check(commands: Any) -> None:
         default=",".join(map(str, LAMBDA_THREAD_COUNTS)),
         help="onnxruntime thread counts to try, comma separated [%(default)s]",
     )
+    add_threshold_options(sub.add_argument_group("parity tolerances"))
     sub.add_argument("--quiet", action="store_true", help="no progress output")
     sub.set_defaults(run=run_check)
 
@@ -272,24 +300,24 @@ def _add_check(commands: Any) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Parity of an existing file against the native model; exit code 1 when it fails."""
     metadata = read_metadata(args.onnx_file)
-    booster = load_native_model(args.model)
+    native = load(args.model, args.kind)
     features = list(metadata.features)
-    resolve_feature_order(booster.feature_name(), features)  # same columns, any order
-    iterations = args.num_iteration or metadata.parity.get("num_iteration")
-    iterations = resolve_num_iteration(booster, iterations)
+    graph_feature_order(native, features)  # same columns, any order
+    iterations = native.iterations(args.num_iteration or metadata.parity.get("num_iteration"))
     table = read_sample(
         args.data,
         features,
         rows=args.rows or None,
         progress=not args.quiet,
     )
-    threads = _parse_threads(args.threads)
-    _say(args, f"checking {table.rows:,} rows with onnxruntime threads {list(threads)}")
+    threads = parse_threads(args.threads)
+    say(args, f"checking {table.rows:,} rows with onnxruntime threads {list(threads)}")
     report = check_parity(
         str(args.onnx_file),
         table.matrix,
-        native_predict(booster, table.matrix, features, iterations),
+        native.predict(table.matrix, features, iterations),
         thread_counts=threads,
+        thresholds=thresholds_from(args),
     )
     print(report.text())
     return 0 if report.ok else EXIT_PARITY
@@ -355,6 +383,12 @@ def _add_export_options(sub: argparse.ArgumentParser, *, parity_file: bool) -> N
         help="element type of the graph input 'features' [%(default)s]",
     )
     group.add_argument(
+        "--precision",
+        help="arithmetic of tree graphs: LightGBM double|float32, XGBoost native|double "
+        "[the one that reproduces the library: double, XGBoost's native float32 order]",
+    )
+    add_threshold_options(group)
+    group.add_argument(
         "--allow-parity-failure",
         action="store_true",
         help="write the file even if rows change rank (recorded in its metadata)",
@@ -364,7 +398,7 @@ def _add_export_options(sub: argparse.ArgumentParser, *, parity_file: bool) -> N
 
 def _export(
     args: argparse.Namespace,
-    booster: Any,
+    native: NativeModel,
     matrix: np.ndarray,
     features: Sequence[str],
     version: str,
@@ -372,9 +406,9 @@ def _export(
     validation: dict[str, Any] | None,
     num_iteration: int | None = None,
 ) -> ExportResult:
-    _say(args, f"exporting and checking parity on {len(matrix):,} rows")
-    return export_lightgbm(
-        booster,
+    say(args, f"exporting and checking parity on {len(matrix):,} rows")
+    return export_model(
+        native,
         matrix,
         data_version=version,
         feature_names=features,
@@ -383,6 +417,8 @@ def _export(
         model_name=args.name,
         validation=validation,
         input_type=args.input_type,
+        precision=args.precision,
+        thresholds=thresholds_from(args),
         allow_parity_failure=args.allow_parity_failure,
         output=args.output,
     )
@@ -400,7 +436,7 @@ def _parity_sample(
         except DataError:
             continue
     rows = args.parity_rows or None
-    _say(args, f"reading {'all' if rows is None else f'{rows:,}'} rows of {path.name}")
+    say(args, f"reading {'all' if rows is None else f'{rows:,}'} rows of {path.name}")
     return read_sample(path, features, rows=rows, other_columns=available, progress=not args.quiet)
 
 
@@ -434,9 +470,10 @@ def _print_result(result: ExportResult, validation: dict[str, Any] | None) -> No
         )
     if not result.report.ok:
         print("WARNING: parity failed; written anyway because of --allow-parity-failure")
+    trees = f"{result.num_iteration} trees, " if result.num_iteration is not None else ""
     print(
-        f"Wrote {result.path} ({result.size_bytes / 1e6:.2f} MB, {result.num_iteration} trees, "
-        f"{len(result.metadata.features)} features, data {result.metadata.data_version})"
+        f"Wrote {result.path} ({result.size_bytes / 1e6:.2f} MB, {result.metadata.source}, "
+        f"{trees}{len(result.metadata.features)} features, data {result.metadata.data_version})"
     )
 
 
@@ -472,24 +509,3 @@ def _parse_value(raw: str) -> Any:
         except ValueError:
             continue
     return raw
-
-
-def _parse_threads(raw: str) -> tuple[int, ...]:
-    try:
-        counts = tuple(int(part) for part in raw.split(",") if part.strip())
-    except ValueError:
-        raise CliError(f"--threads needs numbers like 1,2,4, got {raw!r}") from None
-    if not counts or any(count < 0 for count in counts):
-        raise CliError("--threads needs at least one count of 0 (default) or more")
-    return counts
-
-
-def _existing(path: Path, hint: str) -> Path:
-    if not path.is_file():
-        raise CliError(f"{path} does not exist: {hint}")
-    return path
-
-
-def _say(args: argparse.Namespace, message: str) -> None:
-    if not getattr(args, "quiet", False):
-        print(f"[model_export] {message}", file=sys.stderr, flush=True)

@@ -38,15 +38,29 @@ def is_sklearn_model(obj: Any) -> bool:
 
 def model_feature_names(estimator: Any) -> list[str]:
     """``feature_names_in_`` when fitted on a DataFrame, else placeholders (ask the user)."""
-    names = getattr(estimator, "feature_names_in_", None)
+    names = _first_attribute(estimator, "feature_names_in_")
     if names is not None:
         return [str(name) for name in names]
-    count = getattr(estimator, "n_features_in_", None)
+    count = _first_attribute(estimator, "n_features_in_")
     if count is None:
         raise UnsupportedModelError(
             f"{type(estimator).__name__} does not say how many features it reads: is it fitted?"
         )
     return unnamed(int(count))
+
+
+def _first_attribute(estimator: Any, name: str) -> Any:
+    """The attribute, or for a pipeline that of its first step that is not ``passthrough``."""
+    try:
+        value = getattr(estimator, name, None)
+    except AttributeError:
+        value = None
+    if value is not None:
+        return value
+    steps = [
+        step for _, step in getattr(estimator, "steps", []) if step not in (None, "passthrough")
+    ]
+    return getattr(steps[0], name, None) if steps else None
 
 
 def check_supported(estimator: Any) -> None:
@@ -115,7 +129,7 @@ def native_predict(estimator: Any, matrix: np.ndarray, graph_names: Sequence[str
     was fitted on one, so scikit-learn checks the names), as float64."""
     names = model_feature_names(estimator)
     ordered = np.asarray(matrix[:, model_columns(names, graph_names)], dtype=np.float64)
-    if getattr(estimator, "feature_names_in_", None) is not None:
+    if _first_attribute(estimator, "feature_names_in_") is not None:
         import pandas as pd
 
         ordered = pd.DataFrame(ordered, columns=names)

@@ -83,6 +83,12 @@ def check_supported(document: dict[str, Any]) -> None:
             f"booster {booster_name!r} is not supported (dart scales trees, gblinear has "
             "none): retrain with booster='gbtree'"
         )
+    weights = learner["gradient_booster"].get("model", {}).get("weight_drop") or []
+    if any(float(weight) != 1.0 for weight in weights):
+        raise UnsupportedModelError(
+            "models trained with dropout (dart, rate_drop > 0) scale their trees: retrain "
+            "without dropout"
+        )
     params = learner["learner_model_param"]
     if int(params.get("num_target", "1") or 1) > 1 or int(params.get("num_class", "0") or 0) > 1:
         raise UnsupportedModelError("models with several outputs are not supported")
