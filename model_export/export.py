@@ -25,6 +25,7 @@ from model_export.converters import NativeModel, wrap
 from model_export.features import FeatureError, resolve_feature_order
 from model_export.lightgbm_onnx import Precision
 from model_export.metadata import build_metadata, write_metadata
+from model_export.native import ModelLoadError
 from model_export.parity import (
     LAMBDA_THREAD_COUNTS,
     ParityError,
@@ -93,7 +94,13 @@ def export_model(
         )
     matrix = check_matrix.astype(np.float32 if input_type == "float32" else np.float64)
     start = time.perf_counter()
-    expected = native.predict(matrix, graph_names, iterations)
+    try:
+        expected = native.predict(matrix, graph_names, iterations)
+    except Exception as error:  # each library raises its own types (e.g. NaN refused)
+        raise ModelLoadError(
+            f"the {native.kind} model cannot predict the parity rows ({str(error)[:300]}): "
+            "check them with rows it accepts (e.g. without NaN if it was trained without)"
+        ) from None
     report = check_parity(
         model.SerializeToString(),
         matrix,
