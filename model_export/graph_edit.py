@@ -28,6 +28,7 @@ def conform(model: onnx.ModelProto, input_type: InputType = "float32") -> onnx.M
     """
     model = _copy(model)
     graph = model.graph
+    had_default_ops = any(node.domain in ("", "ai.onnx") for node in graph.node)
     initializer_names = {init.name for init in graph.initializer}
     inputs = [value for value in graph.input if value.name not in initializer_names]
     if len(inputs) != 1:
@@ -62,8 +63,9 @@ def conform(model: onnx.ModelProto, input_type: InputType = "float32") -> onnx.M
     graph.initializer.append(numpy_helper.from_array(np.array([-1], np.int64), "flat_shape"))
     graph.node.append(helper.make_node("Reshape", [result, "flat_shape"], [fmt.OUTPUT_NAME]))
     graph.output.append(helper.make_tensor_value_info(fmt.OUTPUT_NAME, TensorProto.DOUBLE, ["N"]))
-    model.ir_version = min(model.ir_version, MAX_IR_VERSION)
-    _ensure_default_opset(model, 13)  # Cast-13, Reshape-5, Identity
+    _ensure_default_opset(model, 13, may_raise=not had_default_ops)  # Cast-13, Reshape-5
+    # IR >= 7 for opset 13 (and initializers that are not inputs), <= 10 for onnxruntime 1.31.
+    model.ir_version = max(min(model.ir_version, MAX_IR_VERSION), 7)
     model.producer_name = f"{model.producer_name or '?'}+{fmt.PRODUCER_NAME}"
     onnx.checker.check_model(model, full_check=True)
     return model
@@ -88,12 +90,16 @@ def _rename_everywhere(graph: onnx.GraphProto, old: str, new: str) -> None:
             value.name = new
 
 
-def _ensure_default_opset(model: onnx.ModelProto, minimum: int) -> None:
+def _ensure_default_opset(model: onnx.ModelProto, minimum: int, *, may_raise: bool) -> None:
+    """Default-domain opset >= ``minimum``: raised when the converter's graph used no
+    default-domain operator before (CatBoost's own export), else refused with the reason."""
     for entry in model.opset_import:
         if entry.domain in ("", "ai.onnx"):
             if entry.version < minimum:
-                raise ValueError(
-                    f"the graph uses opset {entry.version}; export it with opset {minimum}+"
-                )
+                if not may_raise:
+                    raise ValueError(
+                        f"the graph uses opset {entry.version}; export it with opset {minimum}+"
+                    )
+                entry.version = minimum
             return
     model.opset_import.append(helper.make_opsetid("", minimum))

@@ -14,7 +14,8 @@ from model_export.export import export_model  # noqa: E402
 from model_export.lightgbm_onnx import UnsupportedModelError  # noqa: E402
 from model_export.parity import LAMBDA_THREAD_COUNTS, check_parity, onnx_predictions  # noqa: E402
 
-PARAMS = {"iterations": 60, "depth": 5, "learning_rate": 0.1, "verbose": 0, "thread_count": 1}
+QUIET = {"verbose": 0, "allow_writing_files": False}  # no catboost_info/ in the work tree
+PARAMS = {"iterations": 60, "depth": 5, "learning_rate": 0.1, "thread_count": 1, **QUIET}
 
 
 @pytest.fixture(scope="module", params=["Min", "Max"])
@@ -58,8 +59,8 @@ def test_scale_bias_and_unnamed_columns(nan_training, live_matrix, feature_names
 @pytest.mark.parametrize(
     ("model", "message"),
     [
-        (catboost.CatBoostClassifier(iterations=2, verbose=0), "loss"),
-        (catboost.CatBoostRegressor(iterations=2, verbose=0, grow_policy="Depthwise"), "symmetric"),
+        (catboost.CatBoostClassifier(iterations=2, **QUIET), "loss"),
+        (catboost.CatBoostRegressor(iterations=2, grow_policy="Depthwise", **QUIET), "symmetric"),
     ],
 )
 def test_refuses_models_it_cannot_reproduce(nan_training, feature_names, model, message) -> None:
@@ -76,7 +77,7 @@ def test_refuses_categorical_features(feature_names) -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.integers(0, 5, size=(300, 3)), columns=["a", "b", "c"])
     frame["c"] = frame["c"].astype(str)
-    model = catboost.CatBoostRegressor(iterations=2, verbose=0, cat_features=["c"])
+    model = catboost.CatBoostRegressor(iterations=2, cat_features=["c"], **QUIET)
     model.fit(frame, rng.normal(size=300))
     with pytest.raises(UnsupportedModelError, match=r"categorical|features of kind"):
         catboost_to_onnx(model)
