@@ -14,6 +14,7 @@ import onnx
 
 from model_export import onnx_format as fmt
 from model_export.metadata import read_props
+from model_export.tree_graph import BASE_COLUMN_NODE
 from numerai_bot.model_metadata import MetadataError, ModelMetadata
 
 _ELEMENT_TYPES = {
@@ -117,6 +118,8 @@ def _tree_count(model: onnx.ModelProto) -> int:
             for attribute in node.attribute:
                 if attribute.name == "tree_roots":
                     total += len(attribute.ints)
+            if node.name.endswith(BASE_COLUMN_NODE):  # column 0 holds the base score
+                total -= 1
     return total
 
 

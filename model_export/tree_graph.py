@@ -43,6 +43,8 @@ MODE_LEQ = 0
 MODE_LT = 1
 MODE_GT = 4
 
+# Name of the sequential TreeEnsemble node, whose first "tree" is the base score column.
+BASE_COLUMN_NODE = "trees_after_base_score"
 TENSOR_TYPES = {"float32": TensorProto.FLOAT, "float64": TensorProto.DOUBLE}
 NUMPY_TYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -245,7 +247,7 @@ class _Graph:
                 [tree_input],
                 [output],
                 domain=fmt.ML_DOMAIN,
-                name="trees",
+                name=BASE_COLUMN_NODE if per_tree else "trees",
                 n_targets=nodes.trees if per_tree else 1,
                 aggregate_function=0 if average else 1,  # AVERAGE or SUM
                 post_transform=0,  # NONE

@@ -74,6 +74,10 @@ def test_export_detects_the_kind(files, version_dir, tmp_path, kind, capsys) -> 
     # check against the native file: passes
     live = str(version_dir / "live.parquet")
     assert main(["check", str(out), str(files[kind]), "--data", live, "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["describe", str(out)]) == 0
+    described = capsys.readouterr().out
+    assert "trees           20" in described and f"source          {kind}" in described
 
 
 def test_export_sklearn_pickle(files, version_dir, tmp_path, capsys) -> None:
