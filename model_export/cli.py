@@ -42,7 +42,12 @@ from model_export.data import (
 )
 from model_export.describe import describe, render
 from model_export.ensemble import EnsembleError
-from model_export.export import ExportResult, export_model, graph_feature_order
+from model_export.export import (
+    ExportResult,
+    export_model,
+    graph_feature_order,
+    native_predictions,
+)
 from model_export.features import (
     FeatureError,
     read_feature_list,
@@ -315,7 +320,7 @@ def run_check(args: argparse.Namespace) -> int:
     report = check_parity(
         str(args.onnx_file),
         table.matrix,
-        native.predict(table.matrix, features, iterations),
+        native_predictions(native, table.matrix, features, iterations),
         thread_counts=threads,
         thresholds=thresholds_from(args),
     )

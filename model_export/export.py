@@ -94,13 +94,7 @@ def export_model(
         )
     matrix = check_matrix.astype(np.float32 if input_type == "float32" else np.float64)
     start = time.perf_counter()
-    try:
-        expected = native.predict(matrix, graph_names, iterations)
-    except Exception as error:  # each library raises its own types (e.g. NaN refused)
-        raise ModelLoadError(
-            f"the {native.kind} model cannot predict the parity rows ({str(error)[:300]}): "
-            "check them with rows it accepts (e.g. without NaN if it was trained without)"
-        ) from None
+    expected = native_predictions(native, matrix, graph_names, iterations)
     report = check_parity(
         model.SerializeToString(),
         matrix,
@@ -133,6 +127,19 @@ def export_model(
     if output is not None:
         result.path = save_model(model, Path(output))
     return result
+
+
+def native_predictions(
+    native: NativeModel, matrix: np.ndarray, graph_names: Sequence[str], iterations: int | None
+) -> np.ndarray:
+    """The native model's predictions, or :class:`ModelLoadError` saying why it cannot."""
+    try:
+        return native.predict(matrix, graph_names, iterations)
+    except Exception as error:  # each library raises its own types (e.g. NaN refused)
+        raise ModelLoadError(
+            f"the {native.kind} model cannot predict the parity rows ({str(error)[:300]}): "
+            "check them with rows it accepts (e.g. without NaN if it was trained without)"
+        ) from None
 
 
 def graph_feature_order(native: NativeModel, given: Sequence[str] | None) -> list[str]:
