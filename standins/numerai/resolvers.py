@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +102,33 @@ def model_dict(ctx: RequestContext, name: str, model_id: str) -> dict[str, Any]:
             submission_dict(ctx, s) for s in ctx.tournament.accepted_submissions(model_id)
         ],
         "v2Stake": {"status": None, "txHash": None},
+        "computePickleUpload": model_upload(ctx.tournament.state, model_id),
     }
+
+
+def set_model_upload(state: Any, model_id: str, filename: str | None) -> None:
+    """Knob: give a model a hosted Model Upload (a pickle Numerai runs), or take it away.
+
+    Kept on the state object under ``model_uploads`` (model id -> upload dict).
+    """
+    with state.lock:
+        uploads = state.__dict__.setdefault("model_uploads", {})
+        if filename is None:
+            uploads.pop(model_id, None)
+        else:
+            uploads[model_id] = {
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"pickle:{model_id}:{filename}")),
+                "filename": filename,
+                "validationStatus": "succeeded",
+                "triggerStatus": "succeeded",
+                "insertedAt": clock.iso(clock.now()),
+            }
+
+
+def model_upload(state: Any, model_id: str) -> dict[str, Any] | None:
+    """The model's hosted Model Upload as ``ComputePickleUpload``, or None."""
+    with state.lock:
+        return state.__dict__.get("model_uploads", {}).get(model_id)
 
 
 # -- queries ------------------------------------------------------------------------------------

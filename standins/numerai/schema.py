@@ -127,6 +127,17 @@ type Model {
   tournament: Int
   submissions: [Submission!]
   v2Stake: Stake
+  computePickleUpload: ComputePickleUpload
+}
+
+# Numerai's hosted Model Uploads: the pickle assigned to a model slot (null when none). A model
+# with one is run by Numerai and cannot also have a submission webhook.
+type ComputePickleUpload {
+  id: ID
+  filename: String
+  validationStatus: String
+  triggerStatus: String
+  insertedAt: DateTime
 }
 
 type Stake {

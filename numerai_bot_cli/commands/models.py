@@ -1,0 +1,159 @@
+"""``export`` / ``check`` / ``train`` / ``describe`` (model_export's CLI, unchanged) and
+``publish`` (ONNX files to the stack's model store, through scripts/publish_model).
+
+The model_export subcommands are handed over whole: ``numerai-bot export ARGS`` is
+``python -m model_export export ARGS``, so both stay the same tool with the same options.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from numerai_bot_cli.aws import aws_errors, session
+from numerai_bot_cli.common import (
+    build_context,
+    config_options,
+    progress,
+    say,
+    stack_options,
+)
+from numerai_bot_cli.errors import CliError
+
+# Always listed; model_export's other subcommands are found at run time (see passthrough).
+MODEL_EXPORT_COMMANDS = {
+    "train": "train Numerai's example LightGBM model and export it to ONNX (model_export)",
+    "export": "export a LightGBM model to ONNX with a ranking parity check (model_export)",
+    "check": "compare an .onnx file with its native model on data (model_export)",
+    "describe": "print an .onnx file's metadata as the worker reads it (model_export)",
+}
+# numerai-bot's own subcommands: never handed to model_export (and never import it).
+OWN_COMMANDS = {
+    "init",
+    "publish",
+    "deploy",
+    "put-keys",
+    "register-webhooks",
+    "trigger",
+    "status",
+    "logs",
+}
+
+
+def model_export_commands() -> dict[str, str]:
+    """model_export's subcommands with their help (new ones included), minus ours."""
+    found = dict(MODEL_EXPORT_COMMANDS)
+    try:
+        from model_export.cli import build_parser
+
+        actions = build_parser()._actions
+    except Exception:  # a broken model_export must not break numerai-bot's own commands
+        return found
+    for action in actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                if choice.dest not in OWN_COMMANDS:
+                    found.setdefault(choice.dest, f"{choice.help} (model_export)")
+    return found
+
+
+def is_passthrough(command: str) -> bool:
+    """Whether ``command`` belongs to model_export (checked without importing it if known)."""
+    if command in OWN_COMMANDS or command.startswith("-"):
+        return False
+    return command in MODEL_EXPORT_COMMANDS or command in model_export_commands()
+
+
+def passthrough(argv: Sequence[str]) -> int:
+    """Run ``python -m model_export`` with ``argv`` (its help, errors and exit codes)."""
+    from model_export.cli import main as model_export_main
+
+    return int(model_export_main(list(argv)) or 0)
+
+
+def register_passthrough(commands: Any, names: dict[str, str]) -> None:
+    """List model_export's subcommands in ``numerai-bot --help`` (dispatch skips argparse)."""
+    for name, text in names.items():
+        commands.add_parser(name, help=text, add_help=False)
+
+
+# --- publish -----------------------------------------------------------------------------
+
+
+def register(commands: Any) -> None:
+    """Add ``publish``."""
+    sub = commands.add_parser(
+        "publish",
+        parents=[config_options(), stack_options("ModelStoreUri")],
+        help="upload ONNX models to the stack's model store and point models.json at them",
+        description="Check each ONNX file (it must load and carry the bot's metadata), upload "
+        "it with its SHA-256 and update models.json, for the models named (default: all in "
+        "numerai-bot.toml, each with its artifact and transform). The bucket is versioned: "
+        "the previous file stays.",
+    )
+    sub.add_argument("models", nargs="*", metavar="MODEL", help="models to publish [all]")
+    sub.add_argument(
+        "--file", type=Path, help="the .onnx file (one MODEL only) [config's artifact]"
+    )
+    sub.add_argument("--transform", choices=("rank", "raw"), help="[config's, else rank]")
+    sub.set_defaults(run=run_publish)
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    """Publish every chosen model; stop at the first failure, saying which."""
+    from numerai_bot.errors import BotError
+    from numerai_bot.model_store import open_model_store
+    from scripts.publish_model import publish
+
+    ctx = build_context(args)
+    jobs = _jobs(args, ctx)
+    store_uri = ctx.stack.output("ModelStoreUri")
+    store = _open_store(store_uri, ctx.region, open_model_store)
+    for name, path, transform in progress(jobs, desc="publishing", unit="model"):
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CliError(
+                f"cannot read {path} for {name}: {error.strerror}",
+                "export the model first (`numerai-bot export --help`) or fix its artifact path",
+            ) from None
+        with aws_errors(f"upload {name} to", store_uri):
+            try:
+                entry = publish(store, name, data, transform)
+            except BotError as error:
+                raise CliError(
+                    f"{name}: {path} was refused: {error}",
+                    "re-export it with `numerai-bot export` (the file needs the bot's metadata)",
+                ) from None
+        print(f"published {path} as {entry.artifact} for {name} ({len(data) / 1e6:.2f} MB)")
+    say(f"models.json in {store_uri} now lists them; the next round uses the new files")
+    return 0
+
+
+def _jobs(args: argparse.Namespace, ctx: Any) -> list[tuple[str, Path, str]]:
+    if args.file is not None:
+        if len(args.models) != 1:
+            raise CliError("--file needs exactly one MODEL", "e.g. publish my_model --file m.onnx")
+        configured = ctx.config.models.get(args.models[0])
+        transform = args.transform or (configured.transform if configured else "rank")
+        return [(args.models[0], args.file, transform)]
+    names = ctx.model_names(args.models)
+    jobs = []
+    for name in names:
+        entry = ctx.config.models.get(name)
+        if entry is None:
+            raise CliError(
+                f"{name} is not in numerai-bot.toml, so its file is unknown",
+                f"add [models.{name}] to the config, or pass --file",
+            )
+        jobs.append((name, entry.artifact, args.transform or entry.transform))
+    return jobs
+
+
+def _open_store(uri: str, region: str | None, opener: Any) -> Any:
+    if not uri.startswith("s3://"):
+        return opener(uri)
+    with aws_errors("open the model store", uri):
+        return opener(uri, session(region).client("s3"))

@@ -1,0 +1,129 @@
+"""``numerai-bot register-webhooks``: point each model's round-open webhook at the stack.
+
+The URL is the stack's Function URL (output ``WebhookBaseUrl``) plus the webhook token (from
+Secrets Manager) and the model's name: ``<base>?token=<token>&model=<name>``. The token is
+read here and sent only to Numerai; it is never printed. Models that use Numerai's hosted
+Model Uploads are refused: Numerai runs those itself, and a model cannot have both.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from numerai_bot_cli.aws import aws_errors, session
+from numerai_bot_cli.common import (
+    build_context,
+    config_options,
+    numerai_options,
+    progress,
+    say,
+    stack_options,
+)
+from numerai_bot_cli.errors import CliError
+from numerai_bot_cli.numerai import AccountModel, account_models, numerai_errors
+
+UPLOADS_HINT = (
+    "Numerai runs a model with a Model Upload itself and will not call a webhook for it: "
+    "remove the upload on numer.ai (the model's page, Model Uploads) and run this again, or "
+    "leave the model out"
+)
+
+
+def register(commands: Any) -> None:
+    """Add the subcommand."""
+    sub = commands.add_parser(
+        "register-webhooks",
+        parents=[
+            config_options(),
+            stack_options("WebhookBaseUrl", "WebhookTokenSecretName", "NumeraiApiKeysSecretName"),
+            numerai_options(),
+        ],
+        help="register the stack's webhook URL with your Numerai models",
+        description="Call Numerai's setSubmissionWebhook for each model with "
+        "<WebhookBaseUrl>?token=<token>&model=<name>; the token comes from the stack's token "
+        "secret and is never printed. Models using Numerai's Model Uploads are refused and "
+        "nothing is registered. Numerai keys: NUMERAI_PUBLIC_ID/NUMERAI_SECRET_KEY, else "
+        "those stored by put-keys.",
+    )
+    sub.add_argument("models", nargs="*", metavar="MODEL", help="models [all in the config]")
+    sub.add_argument(
+        "--clear", action="store_true", help="remove the models' webhooks instead of setting them"
+    )
+    sub.set_defaults(run=run)
+
+
+def webhook_url(base: str, token: str, model: str) -> str:
+    """``<base>?token=<token>&model=<model>`` (base as the stack outputs it)."""
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CliError(f"webhook base URL {base!r} is not an http(s) URL", "check --webhook-url")
+    if parts.query:
+        raise CliError(
+            "the webhook base URL must not carry a query",
+            "pass the Function URL without token (stack output WebhookBaseUrl)",
+        )
+    path = base if parts.path else base + "/"
+    return f"{path}?{urlencode({'token': token, 'model': model})}"
+
+
+def read_token(secret_name: str, region: str | None) -> str:
+    """The webhook token from Secrets Manager (the operator's credentials may read it)."""
+    with aws_errors("read the webhook token from secret", secret_name):
+        client = session(region).client("secretsmanager")
+        token = client.get_secret_value(SecretId=secret_name).get("SecretString", "")
+    if len(token) < 16:
+        raise CliError(
+            f"secret {secret_name} holds no usable token (under 16 characters)",
+            "redeploy the stack: CloudFormation generates the token",
+        )
+    return token
+
+
+def refused(models: list[str], account: dict[str, AccountModel]) -> list[str]:
+    """Reasons to refuse: models not in the account, or using Model Uploads."""
+    reasons = []
+    for name in models:
+        model = account.get(name)
+        if model is None:
+            known = ", ".join(sorted(account)) or "none"
+            reasons.append(f"{name} is not a Classic model of this account (it has: {known})")
+        elif model.upload:
+            filename = model.upload.get("filename") or "a pickle"
+            reasons.append(f"{name} uses Numerai's Model Uploads ({filename})")
+    return reasons
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check every model first; register all of them or none."""
+    ctx = build_context(args)
+    names = ctx.model_names(args.models)
+    client = ctx.numerai()
+    with numerai_errors(ctx.api_url):
+        account = account_models(client)
+    reasons = refused(names, account)
+    if reasons:
+        uploads = any("Model Uploads" in r for r in reasons)
+        raise CliError(
+            "nothing registered: " + "; ".join(reasons),
+            UPLOADS_HINT if uploads else "fix the model names (numerai-bot.toml or arguments)",
+        )
+    if any(not account[n].upload_known for n in names):
+        say("warning: this Numerai endpoint does not say which models use Model Uploads")
+    if args.clear:
+        urls: dict[str, str | None] = dict.fromkeys(names)
+    else:
+        base = ctx.stack.output("WebhookBaseUrl")
+        token = read_token(ctx.stack.output("WebhookTokenSecretName"), ctx.region)
+        urls = {name: webhook_url(base, token, name) for name in names}
+    with numerai_errors(ctx.api_url):
+        for name in progress(names, desc="registering", unit="model"):
+            client.set_webhook(account[name].id, urls[name])
+            if urls[name] is None:
+                print(f"{name}: webhook removed")
+            else:
+                print(f"{name}: webhook set to {base}?token=…&model={name}")
+    if not args.clear:
+        say("next: `numerai-bot trigger MODEL` fires a test round and waits for the submission")
+    return 0

@@ -1,0 +1,76 @@
+"""``numerai-bot``: set up, run and watch the Numerai submission bot from one command.
+
+Each subcommand lives in ``numerai_bot_cli/commands/`` with a ``register(commands)`` that
+adds its parser and a ``run(args) -> int``. Errors the operator can act on are
+:class:`CliError` (one message, one next step, exit 1); a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from numerai_bot_cli.commands import deploy, init, keys, logs, models, status, trigger, webhooks
+from numerai_bot_cli.errors import CliError
+
+PROG = "numerai-bot"
+EPILOG = """\
+a first deployment, in order:
+  numerai-bot init --models my_model      write numerai-bot.toml
+  numerai-bot export ... -o my_model.onnx  (or train) an ONNX file per model
+  numerai-bot deploy                       sam build + sam deploy --guided
+  numerai-bot put-keys                     your Numerai API keys into the stack's secret
+  numerai-bot publish                      the ONNX files into the stack's bucket
+  numerai-bot register-webhooks            Numerai calls the stack when a round opens
+  numerai-bot trigger my_model             a test round, end to end
+then: numerai-bot status [--plot scores.png], numerai-bot logs --round N
+
+`numerai-bot COMMAND --help` explains each command. AWS calls use your AWS credentials and
+honour AWS_ENDPOINT_URL; Numerai calls honour NUMERAI_API_URL (both for local stand-ins).
+"""
+
+
+def build_parser(with_model_export: bool = False) -> argparse.ArgumentParser:
+    """The parser; ``with_model_export`` lists every model_export subcommand (slower)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Operate the serverless Numerai submission bot: configure, export, deploy, "
+        "store keys, publish models, register webhooks, test, and watch its rounds.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    init.register(commands)
+    names = models.model_export_commands() if with_model_export else models.MODEL_EXPORT_COMMANDS
+    models.register_passthrough(commands, names)
+    models.register(commands)
+    deploy.register(commands)
+    keys.register(commands)
+    webhooks.register(commands)
+    trigger.register(commands)
+    status.register(commands)
+    logs.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and models.is_passthrough(argv[0]):
+        return models.passthrough(argv)
+    top_level_help = not argv or argv[0] in ("-h", "--help")
+    parser = build_parser(with_model_export=top_level_help)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

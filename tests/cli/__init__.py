@@ -1,0 +1,1 @@
+"""Tests of the numerai-bot operator CLI against the local stand-ins."""
