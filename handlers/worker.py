@@ -51,7 +51,9 @@ def create_handler(
         except PayloadError as error:
             logger.error("rejected worker event", extra={"error": str(error)})
             return {"status": "rejected", "message": str(error)}
-        logger.append_keys(source=request.source, trigger_id=request.trigger_id)
+        # Thread-safe keys: one invocation per container in Lambda, but local runs share it.
+        logger.thread_safe_clear_keys()
+        logger.thread_safe_append_keys(source=request.source, trigger_id=request.trigger_id)
         if not built:
             built.append(runner_factory())
         runner = built[0]

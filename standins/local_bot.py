@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
+from aws_lambda_powertools.utilities import parameters
+
 from numerai_bot.config import WorkerSettings
 from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.wiring import build_runner
@@ -44,6 +47,7 @@ class LocalBot:
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LocalBot:
+        parameters.clear_caches()
         endpoint = self._moto.__enter__()
         if self.external_api_url:
             api_url = self.external_api_url
@@ -94,6 +98,12 @@ class LocalBot:
             self._server.__exit__()
         if self.standin is not None:
             self.standin.stop()
+        # moto keeps resources in process-wide backends that outlive its server, and the
+        # handlers cache secrets per name for minutes: forget both, so that the next LocalBot
+        # in this process can create the same stack afresh.
+        if self.stack is not None:
+            requests.post(f"{self.stack.endpoint_url}/moto-api/reset", timeout=10)
+        parameters.clear_caches()
         restore_env(self._previous_env)
         self._moto.__exit__()
 

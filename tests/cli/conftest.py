@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import requests
-from aws_lambda_powertools.utilities import parameters
 
 from numerai_bot_cli.main import main
 from standins.local_bot import LocalBot
@@ -35,14 +33,8 @@ _rounds = itertools.count(3000)
 def local_bot(tmp_path_factory: pytest.TempPathFactory):
     """moto, the Numerai stand-in and the two handlers, for every CLI test."""
     workdir: Path = tmp_path_factory.mktemp("cli-bot")
-    parameters.clear_caches()
     with LocalBot(workdir, models=MODELS, round_number=2999, **SMALL) as bot:
         yield bot
-        # moto keeps its resources in process-wide backends that outlive the server: empty
-        # them, so the next LocalBot (tests/integration) can create the same stack again.
-        requests.post(f"{bot.stack.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
-    # The handlers cache secrets (token, keys) per name for 5 minutes: forget this stack's.
-    parameters.clear_caches()
 
 
 @pytest.fixture(scope="package")
