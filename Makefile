@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
 .PHONY: venv demo test audit lint format bench clean
 
-$(VENV)/.installed: requirements-dev.txt handlers/requirements.txt
+$(VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt

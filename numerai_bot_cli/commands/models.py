@@ -1,5 +1,5 @@
 """``export`` / ``check`` / ``train`` / ``describe`` (model_export's CLI, unchanged) and
-``publish`` (ONNX files to the stack's model store, through scripts/publish_model).
+``publish`` (ONNX files to the stack's model store, keeping the previous file for rollback).
 
 The model_export subcommands are handed over whole: ``numerai-bot export ARGS`` is
 ``python -m model_export export ARGS``, so both stay the same tool with the same options.
@@ -103,9 +103,9 @@ def register(commands: Any) -> None:
 
 def run_publish(args: argparse.Namespace) -> int:
     """Publish every chosen model; stop at the first failure, saying which."""
+    from model_export.publish import publish_with_history
     from numerai_bot.errors import BotError
     from numerai_bot.model_store import open_model_store
-    from scripts.publish_model import publish
 
     ctx = build_context(args)
     jobs = _jobs(args, ctx)
@@ -121,7 +121,8 @@ def run_publish(args: argparse.Namespace) -> int:
             ) from None
         with aws_errors(f"upload {name} to", store_uri):
             try:
-                entry = publish(store, name, data, transform)
+                # With history, so that `numerai-bot rollback` can restore the previous file.
+                entry = publish_with_history(store, name, data, transform).entry
             except BotError as error:
                 raise CliError(
                     f"{name}: {path} was refused: {error}",
