@@ -72,8 +72,11 @@ def quiet_logs(path: Path) -> Path:
     stream = path.open("a")
     for module in (worker, webhook):
         module.logger.registered_handler.setStream(stream)
-    for name in ("werkzeug", "numerapi", "standins"):
+    for name in ("werkzeug", "numerapi", "standins", "botocore", "boto3", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # powertools prints metrics (EMF) to stdout, where CloudWatch would pick them up; the
+    # demo's screen is for the round's table.
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     return path
 
 
