@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 from typing import Any, Protocol
 
+from numerai_bot.errors import BotError
+
 SUBMITTED = "submitted"
 FAILED = "failed"
 TTL_DAYS = 400
@@ -47,6 +49,14 @@ class LedgerRecord:
 def ledger_key(round_number: int, model_name: str) -> str:
     """``ledger#<round>#<model>``: shares the table with powertools' idempotency records."""
     return f"ledger#{round_number}#{model_name}"
+
+
+class LedgerUnavailable(BotError):
+    """The ledger table cannot be read or written (DynamoDB down, table missing, throttled).
+
+    Without the ledger the bot cannot tell what was already submitted, so callers must not
+    upload on a guess.
+    """
 
 
 class Ledger(Protocol):
@@ -84,17 +94,26 @@ class DynamoLedger:
     """The ledger in DynamoDB (table key ``id``, TTL attribute ``expiration``)."""
 
     def __init__(self, table_name: str, resource: Any = None) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         if resource is None:
             import boto3
 
             resource = boto3.resource("dynamodb")
+        self.table_name = table_name
         self.table = resource.Table(table_name)
+        # An error answer (ClientError) or no answer at all (BotoCoreError: connection
+        # refused, timeout): both become LedgerUnavailable, naming the table and the cause.
+        self._errors: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 
     def get(self, round_number: int, model_name: str) -> LedgerRecord | None:
         """Strongly consistent read: a duplicate run must see the first one's record."""
-        item = self.table.get_item(
-            Key={"id": ledger_key(round_number, model_name)}, ConsistentRead=True
-        ).get("Item")
+        try:
+            item = self.table.get_item(
+                Key={"id": ledger_key(round_number, model_name)}, ConsistentRead=True
+            ).get("Item")
+        except self._errors as error:
+            raise self._unavailable("read", error) from None
         return _from_item(item) if item else None
 
     def put(self, record: LedgerRecord) -> None:
@@ -103,7 +122,17 @@ class DynamoLedger:
         item = {k: _to_dynamo(v) for k, v in asdict(record).items()}
         item["id"] = record.key
         item["expiration"] = int(time.time()) + TTL_DAYS * 86_400
-        self.table.put_item(Item=item)
+        try:
+            self.table.put_item(Item=item)
+        except self._errors as error:
+            raise self._unavailable("write", error) from None
+
+    def _unavailable(self, action: str, error: Exception) -> LedgerUnavailable:
+        response = getattr(error, "response", None)
+        code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+        name = type(error).__name__
+        cause = f"DynamoDB error {code}" if code else f"DynamoDB unreachable ({name})"
+        return LedgerUnavailable(f"cannot {action} the ledger table {self.table_name}: {cause}")
 
 
 def _to_dynamo(value: Any) -> Any:

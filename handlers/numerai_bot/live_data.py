@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 ID_COLUMN = "id"
 FEATURE_MIN, FEATURE_MAX = 0, 4
+# How long a failed live download or a bad live file is not fetched again (one run's models).
+FAILURE_MEMORY_SECONDS = 30.0
 
 
 class DatasetSource(Protocol):
@@ -62,6 +65,7 @@ class LiveData:
         self._columns: dict[str, np.ndarray] = {}
         self._matrices: dict[tuple[tuple[str, ...], type], np.ndarray] = {}
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
 
     @property
     def rows(self) -> int:
@@ -80,7 +84,10 @@ class LiveData:
         if not wanted:
             return
         try:
-            table = self._file.read(columns=wanted)
+            # pyarrow's ParquetFile is not safe to read from two threads at once (it
+            # crashes the process); reads are short, so they take turns.
+            with self._read_lock:
+                table = self._file.read(columns=wanted)
         except (pa.ArrowException, OSError) as error:
             raise LiveDataError(f"cannot read live features: {error}") from None
         loaded = {name: _column_to_float32(name, table.column(name)) for name in wanted}
@@ -134,38 +141,59 @@ class LiveDataCache:
     """
 
     def __init__(
-        self, root: str | Path, source: DatasetSource, shared: ModelStore | None = None
+        self,
+        root: str | Path,
+        source: DatasetSource,
+        shared: ModelStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.root = Path(root)
         self.source = source
         self.shared = shared
         self._loaded: dict[tuple[int, str], LiveData] = {}
+        self._failed: dict[tuple[int, str], tuple[float, BotError]] = {}
+        self.clock = clock
         self._lock = threading.Lock()
 
     def get(self, round_number: int, data_version: str) -> LiveData:
-        """The round's live data for ``data_version``, downloading it at most once."""
+        """The round's live data for ``data_version``, downloading it at most once.
+
+        A file is published to the shared cache only after it reads as valid live data, so
+        a bad download never poisons the round for the shards or for a later retry. A failed
+        download or a bad file is remembered for ``FAILURE_MEMORY_SECONDS``: the run's other
+        models get the same error at once instead of repeating the download and its retries
+        (up to the round's close), and a later run (Lambda's async retry, the schedule) tries
+        afresh.
+        """
         key = (round_number, data_version)
         with self._lock:
             if key in self._loaded:
                 return self._loaded[key]
+            failed = self._failed.get(key)
+            if failed is not None and self.clock() - failed[0] < FAILURE_MEMORY_SECONDS:
+                raise type(failed[1])(str(failed[1]))
             path = self.root / str(round_number) / data_version / "live.parquet"
-            if not path.exists():
-                self._forget_other_rounds(round_number)
-                self._fetch(round_number, data_version, path)
+            downloaded = False
             try:
+                if not path.exists():
+                    self._forget_other_rounds(round_number)
+                    downloaded = self._fetch(round_number, data_version, path)
                 live = LiveData(path, round_number, data_version)
-            except LiveDataError:
+            except BotError as error:
                 path.unlink(missing_ok=True)  # never reuse a bad file on the next try
+                self._failed[key] = (self.clock(), error)
                 raise
+            self._failed.pop(key, None)
+            if downloaded:
+                self._share(round_number, data_version, path)
             self._loaded[key] = live
             return live
 
-    def _fetch(self, round_number: int, data_version: str, path: Path) -> None:
-        """From the shared cache if it has the file, else from Numerai (then share it)."""
-        key = f"{round_number}/{data_version}/live.parquet"
+    def _fetch(self, round_number: int, data_version: str, path: Path) -> bool:
+        """From the shared cache if it has the file, else from Numerai; True if downloaded."""
         if self.shared is not None:
             try:
-                stored = self.shared.read(key)
+                stored = self.shared.read(_shared_key(round_number, data_version))
             except ObjectMissing:
                 pass
             except BotError as error:
@@ -173,18 +201,28 @@ class LiveDataCache:
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(stored.data)
-                return
+                return False
         self.source.download_dataset(f"{data_version}/live.parquet", path, round_number)
-        if self.shared is not None:
-            try:
-                self.shared.write(key, path.read_bytes())
-            except Exception as error:  # sharing is an optimisation; the round goes on
-                logger.warning("could not share live data", extra={"error": type(error).__name__})
+        return True
+
+    def _share(self, round_number: int, data_version: str, path: Path) -> None:
+        """Publish a checked download for the round's other workers."""
+        if self.shared is None:
+            return
+        try:
+            self.shared.write(_shared_key(round_number, data_version), path.read_bytes())
+        except Exception as error:  # sharing is an optimisation; the round goes on
+            logger.warning("could not share live data", extra={"error": type(error).__name__})
 
     def _forget_other_rounds(self, round_number: int) -> None:
         """Free /tmp and memory from earlier rounds before downloading a new one."""
         self._loaded = {k: v for k, v in self._loaded.items() if k[0] == round_number}
+        self._failed = {k: v for k, v in self._failed.items() if k[0] == round_number}
         if self.root.exists():
             for child in self.root.iterdir():
                 if child.is_dir() and child.name != str(round_number):
                     shutil.rmtree(child, ignore_errors=True)
+
+
+def _shared_key(round_number: int, data_version: str) -> str:
+    return f"{round_number}/{data_version}/live.parquet"

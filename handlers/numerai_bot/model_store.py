@@ -86,10 +86,16 @@ class S3ModelStore:
     """A prefix of an S3 bucket (versioned in the deployed stack)."""
 
     def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        # imported lazily: the local store must not need boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
         if client is None:
-            import boto3  # imported lazily: the local store must not need boto3
+            import boto3
 
             client = boto3.client("s3")
+        # ClientError: S3 answered with an error; BotoCoreError: no answer (connection
+        # refused, timeout, credentials), which must not escape as an untyped exception.
+        self._errors: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.client = client
@@ -102,7 +108,7 @@ class S3ModelStore:
         """ETag plus VersionId from a HEAD request."""
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.ClientError as error:
+        except self._errors as error:
             raise _s3_error(error, key, self.uri) from None
         return f"{head.get('ETag', '').strip(chr(34))}:{head.get('VersionId', '')}"
 
@@ -110,22 +116,31 @@ class S3ModelStore:
         """GET the object whole."""
         try:
             obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.ClientError as error:
+            body = obj["Body"].read()
+        except self._errors as error:
             raise _s3_error(error, key, self.uri) from None
         version = f"{obj.get('ETag', '').strip(chr(34))}:{obj.get('VersionId', '')}"
-        return StoredObject(key, obj["Body"].read(), version)
+        return StoredObject(key, body, version)
 
     def write(self, key: str, data: bytes) -> str:
         """PUT the object; the bucket's versioning keeps the previous one."""
-        put = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        try:
+            put = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        except self._errors as error:
+            raise _s3_error(error, key, self.uri, "write") from None
         return f"{put.get('ETag', '').strip(chr(34))}:{put.get('VersionId', '')}"
 
 
-def _s3_error(error: Any, key: str, uri: str) -> ModelError:
-    code = str(error.response.get("Error", {}).get("Code", ""))
+def _s3_error(error: Exception, key: str, uri: str, action: str = "read") -> ModelError:
+    """A typed error for an S3 error answer, or for S3 not answering at all."""
+    where = f"cannot {action} {key!r} {'from' if action == 'read' else 'to'} {uri}"
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return ModelError(f"{where}: S3 unreachable ({type(error).__name__})")
+    code = str(response.get("Error", {}).get("Code", ""))
     if code in ("404", "NoSuchKey", "NotFound"):
         return ObjectMissing(f"{key!r} not found in {uri}")
-    return ModelError(f"cannot read {key!r} from {uri}: S3 error {code or 'unknown'}")
+    return ModelError(f"{where}: S3 error {code or 'unknown'}")
 
 
 def open_model_store(uri: str, s3_client: Any = None) -> ModelStore:

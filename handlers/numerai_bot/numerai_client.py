@@ -56,6 +56,11 @@ mutation($filename: String! $tournament: Int! $modelId: String $triggerId: Strin
   }
 }
 """
+FIND_SUBMISSION = """
+query($modelId: String) {
+  submissions(modelId: $modelId) { id filename }
+}
+"""
 DATASET_QUERY = """
 query($filename: String! $round: Int $tournament: Int) {
   dataset(filename: $filename round: $round tournament: $tournament)
@@ -266,16 +271,57 @@ class NumeraiClient:
             "triggerId": trigger_id,
             "dataDatestamp": None,
         }
+        return self._create_submission(model_id, upload["filename"], create_args)
+
+    def _create_submission(self, model_id: str, filename: str, create_args: dict) -> str:
+        """``create_submission``, made safe to retry.
+
+        When an attempt's answer is lost (timeout, 5xx, dropped connection), Numerai may
+        have recorded the submission anyway; a blind retry (or the fallback schedule, told
+        it failed) would then submit twice. So after such an attempt, before trying again
+        and before giving up, look for a submission of this very upload (by the unique
+        filename Numerai handed out) and return its id if it is there.
+        """
+        uncertain = False
+
+        def attempt() -> str:
+            nonlocal uncertain
+            if uncertain:
+                found = self._find_submission(model_id, filename)
+                if found is not None:
+                    return found
+            try:
+                payload = self._graphql_once(CREATE_SUBMISSION, create_args, True)
+            except NumeraiUnavailable:
+                uncertain = True
+                raise
+            except NumeraiError as error:
+                raise UploadError(f"Numerai refused the submission: {error}") from None
+            submission = payload["data"].get("create_submission") or {}
+            if not submission.get("id"):
+                raise UploadError("Numerai accepted the upload but returned no submission id")
+            return str(submission["id"])
+
         try:
-            created = self.graphql(CREATE_SUBMISSION, create_args, authorization=True)["data"]
-        except NumeraiUnavailable:
+            return call_with_retry(attempt, self.retry)
+        except NumeraiError:
+            if uncertain:  # e.g. the retry was refused because the first one used the upload
+                try:
+                    found = self._find_submission(model_id, filename)
+                except NumeraiError:
+                    found = None
+                if found is not None:
+                    return found
             raise
-        except NumeraiError as error:
-            raise UploadError(f"Numerai refused the submission: {error}") from None
-        submission = created.get("create_submission") or {}
-        if not submission.get("id"):
-            raise UploadError("Numerai accepted the upload but returned no submission id")
-        return str(submission["id"])
+
+    def _find_submission(self, model_id: str, filename: str) -> str | None:
+        """The id of the model's submission of ``filename``, if Numerai recorded one (one
+        call, no retry: the caller's retry loop decides)."""
+        payload = self._graphql_once(FIND_SUBMISSION, {"modelId": model_id}, True)
+        for submission in payload["data"].get("submissions") or []:
+            if submission.get("filename") == filename and submission.get("id"):
+                return str(submission["id"])
+        return None
 
     def _put_once(self, url: str, body: bytes) -> None:
         try:

@@ -49,5 +49,12 @@ def _secret(secret_id: str, transform: str | None = None) -> object:
     except parameters.exceptions.TransformParameterError:
         raise ConfigError(f"secret {secret_id} is not valid JSON") from None
     except parameters.exceptions.GetParameterError as error:
-        cause = type(error.__cause__).__name__ if error.__cause__ else "error"
-        raise ConfigError(f"cannot read secret {secret_id} ({cause})") from None
+        # powertools re-raises inside its except block: the AWS error is the context, not
+        # the cause. Its class name (ResourceNotFoundException, AccessDeniedException ...)
+        # says what is wrong without repeating any message text.
+        original = error.__cause__ or error.__context__
+        cause = type(original).__name__ if original is not None else "unknown error"
+        raise ConfigError(
+            f"cannot read secret {secret_id} ({cause}); check that it exists and that the "
+            "function may read it"
+        ) from None
