@@ -6,7 +6,7 @@ PYTHON_BOOT ?= $(shell scripts/find_python.sh)
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
-.PHONY: venv demo test audit lint format bench clean
+.PHONY: venv demo test audit lint format bench season clean
 
 $(VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: venv
 format: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# The full season of issue 5: 100 rounds x 4 models with random faults (about 5 minutes).
+season: venv
+	$(PY) -m scripts.simulate_season --rounds 100 --models 4 --seed 1
 
 bench: venv
 	$(PY) -m pytest -m bench -s -q

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -43,18 +46,54 @@ class LocalStack:
 
 
 class MotoServer:
-    """moto's threaded server on a free loopback port."""
+    """moto's threaded server on a free loopback port, with DynamoDB writes made atomic."""
 
     def __init__(self) -> None:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._undo: Callable[[], None] | None = None
 
     def __enter__(self) -> str:
+        self._undo = atomic_moto_dynamodb()
         self._server.start()
         host, port = self._server.get_host_and_port()
         return f"http://{host}:{port}"
 
     def __exit__(self, *exc: object) -> None:
         self._server.stop()
+        if self._undo is not None:
+            self._undo()
+
+
+def atomic_moto_dynamodb() -> Callable[[], None]:
+    """Make moto's DynamoDB writes atomic, as DynamoDB's are; returns the undo.
+
+    moto checks a write's condition and then stores the item with no lock in between, so
+    two concurrent conditional puts for one key can both succeed (measured: 208 of 300
+    tries with 8 threads). powertools' idempotency relies on exactly that condition, and
+    the season runs duplicate deliveries at the same moment, so without this the count of
+    duplicates would measure moto, not the bot.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    names = ("put_item", "update_item", "delete_item", "transact_write_items")
+    originals = {name: getattr(DynamoDBBackend, name) for name in names}
+
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        def write(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(*args, **kwargs)
+
+        return write
+
+    for name, method in originals.items():
+        setattr(DynamoDBBackend, name, locked(method))
+
+    def undo() -> None:
+        for name, method in originals.items():
+            setattr(DynamoDBBackend, name, method)
+
+    return undo
 
 
 def provision(endpoint_url: str, public_id: str, secret_key: str, token: str) -> LocalStack:

@@ -97,6 +97,11 @@ def function_url_event(
         query[key] = f"{query[key]},{value}" if key in query else value
     content_type = lowered.get("content-type", "")
     is_text = any(content_type.startswith(t) for t in TEXT_TYPES)
+    if is_text:  # Lambda base64-encodes what is not valid text, whatever its content type
+        try:
+            body.decode()
+        except UnicodeDecodeError:
+            is_text = False
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",

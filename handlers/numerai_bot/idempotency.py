@@ -8,11 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from numerai_bot.errors import BotError
+
 IN_PROGRESS_MESSAGE = "another invocation is submitting this model right now"
 
 
 class AlreadyInProgress(Exception):
     """Another invocation holds the (round, model) record and has not finished."""
+
+
+class GuardUnavailable(BotError):
+    """The guard's table cannot be reached: uploading now could submit twice."""
 
 
 class SubmissionGuard(Protocol):
@@ -61,6 +67,7 @@ class IdempotencyGuard:
         from aws_lambda_powertools.utilities.idempotency import idempotent_function
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
         )
 
         @idempotent_function(
@@ -73,3 +80,8 @@ class IdempotencyGuard:
             return submit_model(key={"round": round_number, "model": model})
         except IdempotencyAlreadyInProgressError:
             raise AlreadyInProgress(IN_PROGRESS_MESSAGE) from None
+        except IdempotencyPersistenceLayerError as error:
+            cause = type(error.__cause__).__name__ if error.__cause__ else "error"
+            raise GuardUnavailable(
+                f"the idempotency table is unreachable ({cause}); nothing was uploaded"
+            ) from None

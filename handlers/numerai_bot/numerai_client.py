@@ -119,6 +119,11 @@ class NumeraiClient:
         self.api = _NumerAPI(self, public_id, secret_key)
         self.api.tournament_id = tournament
 
+    def use_keys(self, public_id: str | None, secret_key: str | None) -> None:
+        """Switch to (possibly rotated) API keys; the next call uses them."""
+        self._auth = f"Token {public_id}${secret_key}" if public_id and secret_key else None
+        self.api.token = (public_id, secret_key) if public_id and secret_key else None
+
     def set_deadline(self, deadline: float | None) -> None:
         """Stop retrying at ``deadline`` (``time.monotonic()`` seconds): the round's close or
         the Lambda's timeout, whichever comes first."""

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from numerai_bot.errors import BotError, ConfigError, NumeraiError, RoundClosed
+from numerai_bot.errors import BotError, ConfigError, RoundClosed
 from numerai_bot.events import WorkerRequest
 from numerai_bot.idempotency import AlreadyInProgress, NoGuard, SubmissionGuard
 from numerai_bot.inference import LoadedModel, ModelCache
@@ -113,6 +113,7 @@ class RoundRunner:
         fanout: WorkerInvoker | None = None,
         shard_size: int = 50,
         notifier: Notifier | None = None,
+        refresh_credentials: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.numerai = numerai
@@ -124,6 +125,8 @@ class RoundRunner:
         self.fanout = fanout
         self.shard_size = max(1, shard_size)
         self.notifier = notifier
+        # Called at the start of each run: rotated keys reach a warm worker (secret cache).
+        self.refresh_credentials = refresh_credentials
         self.clock = clock
 
     def run(self, request: WorkerRequest, deadline: float | None = None) -> RoundResult:
@@ -144,12 +147,21 @@ class RoundRunner:
         return result
 
     def _run(self, request: WorkerRequest, deadline: float | None) -> RoundResult:
+        if self.refresh_credentials is not None:
+            try:
+                self.refresh_credentials()
+            except BotError as error:
+                logger.error("cannot read the Numerai keys", extra={"error": str(error)})
+                return RoundResult(None, "failed", str(error))
         self.numerai.set_deadline(deadline)
         try:
             current = self.numerai.current_round()
         except RoundClosed as error:
             logger.info("no round open; nothing submitted", extra={"reason": str(error)})
             return RoundResult(None, "closed", f"no round is open for submissions ({error})")
+        except BotError as error:
+            logger.error("cannot ask Numerai for the round", extra={"error": str(error)})
+            return RoundResult(None, "failed", f"cannot ask Numerai which round is open: {error}")
         seconds_left = current.seconds_left()
         if seconds_left is not None:
             if seconds_left <= 0 and not request.force:
@@ -170,10 +182,18 @@ class RoundRunner:
             )
         try:
             configs = self._select(load_models_config(self.store), request)
-            account = self.numerai.model_ids()
-        except (ConfigError, NumeraiError) as error:
+        except BotError as error:
             logger.error("cannot start the round", extra={"error": str(error)})
             return RoundResult(current.number, "failed", str(error))
+        try:
+            account = self.numerai.model_ids()
+        except BotError as error:  # e.g. revoked keys: every selected model says why
+            message = f"cannot list the account's models: {error}"
+            outcomes = [
+                self._fail(_Job(c, started=self.clock()), current.number, request, message)
+                for c in configs
+            ]
+            return RoundResult(current.number, "failed", message, outcomes)
         if self.fanout is not None and request.source != "shard" and len(configs) > self.shard_size:
             return self._fan_out(configs, current.number, request)
 
@@ -278,7 +298,10 @@ class RoundRunner:
                 f"{', '.join(sorted(account)) or 'none'}",
             )
         if not request.force:
-            done = self.ledger.get(round_number, name)
+            try:
+                done = self.ledger.get(round_number, name)
+            except BotError as error:  # without the ledger we cannot know: upload nothing
+                return self._fail(job, round_number, request, str(error))
             if done is not None and done.status == SUBMITTED:
                 return ModelOutcome(
                     name,

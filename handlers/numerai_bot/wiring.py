@@ -39,4 +39,5 @@ def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) 
         fanout=fanout,
         shard_size=settings.shard_size,
         notifier=SnsNotifier(settings.alert_topic_arn) if settings.alert_topic_arn else None,
+        refresh_credentials=lambda: numerai.use_keys(*numerai_keys(settings.numerai_secret_id)),
     )

@@ -771,7 +771,7 @@ def test_idempotency_store_unavailable_fails_each_model_without_uploading(
     result = run(runner)
     assert isinstance(result, RoundResult) and len(result.failed) == len(MODELS)
     for model in MODELS:
-        assert_failed_cleanly(bot, logs, model, "Idempotency")
+        assert_failed_cleanly(bot, logs, model, "idempotency table is unreachable")
 
 
 # -- Numerai: 5xx bursts, timeouts, failed PUTs ----------------------------------------------

@@ -101,3 +101,23 @@ def test_fallback_schedule_submits_only_missing_models(bot):
     statuses = {o["model"]: o["status"] for o in result["outcomes"]}
     assert statuses == {"alpha": "skipped", "beta": "submitted", "gamma": "submitted"}
     assert len(accepted(bot)) == len(MODELS)
+
+
+def test_rotated_keys_reach_a_warm_worker(bot):
+    from aws_lambda_powertools.utilities import parameters
+
+    secrets = boto3.client("secretsmanager")
+    good = secrets.get_secret_value(SecretId=bot.stack.keys_secret)["SecretString"]
+    assert run_worker(bot, {"source": "manual", "models": ["alpha"]})["submitted"] == 1
+    try:
+        secrets.put_secret_value(
+            SecretId=bot.stack.keys_secret,
+            SecretString='{"public_id": "REVOKED", "secret_key": "REVOKED"}',
+        )
+        parameters.clear_caches()  # what the 5-minute cache expiry does
+        error = run_worker(bot, {"source": "manual", "models": ["beta"]})
+        assert isinstance(error, Exception) and "Invalid API key" in str(error)
+    finally:
+        secrets.put_secret_value(SecretId=bot.stack.keys_secret, SecretString=good)
+        parameters.clear_caches()
+    assert run_worker(bot, {"source": "manual", "models": ["beta"]})["submitted"] == 1
