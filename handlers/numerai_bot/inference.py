@@ -6,8 +6,11 @@ replaced file is picked up on the next round.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,12 +96,18 @@ def load_model(key: str, version: str, data: bytes, threads: int | None = None) 
 
 
 class ModelCache:
-    """Sessions kept across warm invocations, rebuilt when the stored object changes."""
+    """Sessions kept across warm invocations, rebuilt when the stored object changes.
 
-    def __init__(self, store: ModelStore, threads: int | None = None) -> None:
+    At most ``max_sessions`` are kept (least recently used go first): a 2,000-tree session
+    holds tens of MB, so keeping one per model made memory grow with the number of models.
+    Files with the same bytes share one session.
+    """
+
+    def __init__(self, store: ModelStore, threads: int | None = None, max_sessions: int = 4):
         self.store = store
         self.threads = threads
-        self._models: dict[str, LoadedModel] = {}
+        self.max_sessions = max(1, max_sessions)
+        self._models: OrderedDict[str, tuple[str, LoadedModel]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str) -> LoadedModel:
@@ -106,10 +115,20 @@ class ModelCache:
         version = self.store.version(key)
         with self._lock:
             cached = self._models.get(key)
-        if cached is not None and cached.version == version:
-            return cached
+            if cached is not None and cached[1].version == version:
+                self._models.move_to_end(key)
+                return cached[1]
         stored = self.store.read(key)
-        model = load_model(key, stored.version, stored.data, self.threads)
+        digest = hashlib.sha256(stored.data).hexdigest()
         with self._lock:
-            self._models[key] = model
+            twin = next((m for d, m in self._models.values() if d == digest), None)
+        if twin is not None:
+            model = dataclasses.replace(twin, key=key, version=stored.version)
+        else:
+            model = load_model(key, stored.version, stored.data, self.threads)
+        with self._lock:
+            self._models[key] = (digest, model)
+            self._models.move_to_end(key)
+            while len(self._models) > self.max_sessions:
+                self._models.popitem(last=False)
         return model

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 ID_COLUMN = "id"
 FEATURE_MIN, FEATURE_MAX = 0, 4
+# Matrices kept for models that share a feature list (74 MB each for 6,720 x 2,748).
+MAX_MATRICES = 2
 # How long a failed live download or a bad live file is not fetched again (one run's models).
 FAILURE_MEMORY_SECONDS = 30.0
 
@@ -113,6 +115,8 @@ class LiveData:
         result = np.ascontiguousarray(out.T)
         with self._lock:
             self._matrices[key] = result
+            while len(self._matrices) > MAX_MATRICES:  # each is rows x features x 4 bytes
+                self._matrices.pop(next(iter(self._matrices)))
         return result
 
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from numerai_bot.errors import BotError, ConfigError, RoundClosed
 from numerai_bot.events import WorkerRequest
 from numerai_bot.idempotency import AlreadyInProgress, NoGuard, SubmissionGuard
-from numerai_bot.inference import LoadedModel, ModelCache
+from numerai_bot.inference import ModelCache
 from numerai_bot.ledger import FAILED, SUBMITTED, Ledger, LedgerRecord
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import ModelStore
@@ -95,7 +95,7 @@ class RoundResult:
 class _Job:
     config: ModelConfig
     model_id: str = ""
-    model: LoadedModel | None = None
+    version: str = ""  # of the artifact that predicted
     started: float = 0.0
 
 
@@ -206,7 +206,6 @@ class RoundRunner:
                 jobs.append(job)
             else:
                 outcomes.append(outcome)
-        self._preload(jobs, current.number)
         # Predictions run one model at a time (onnxruntime already uses every vCPU); uploads
         # are network-bound and run concurrently behind them. Ledger writes stay on this thread.
         uploads: list[tuple[_Job, Future]] = []
@@ -310,31 +309,17 @@ class RoundRunner:
                     done.submission_id,
                     done.rows,
                 )
-        try:
-            job.model = self.models.get(job.config.artifact)
-        except BotError as error:
-            return self._fail(job, round_number, request, str(error))
         return None
 
-    def _preload(self, jobs: list[_Job], round_number: int) -> None:
-        """One read of each live file, for the union of the columns its models need."""
-        by_version: dict[str, list[str]] = {}
-        for job in jobs:
-            assert job.model is not None
-            by_version.setdefault(job.model.metadata.data_version, []).extend(
-                job.model.metadata.features
-            )
-        for version, features in by_version.items():
-            try:
-                live = self.live_data.get(round_number, version)
-                live.preload(f for f in features if f in live.columns)
-            except BotError:
-                continue  # each model of this version reports the error in _submit
-
     def _predict(self, job: _Job, round_number: int) -> tuple[bytes, int]:
-        """Run the model on the live data; the checked CSV body and its row count."""
-        model = job.model
-        assert model is not None
+        """Run the model on the live data; the checked CSV body and its row count.
+
+        Sessions are fetched per model, not all held for the run: the cache keeps a few,
+        so memory does not grow with the number of models. Columns already read for an
+        earlier model are reused.
+        """
+        model = self.models.get(job.config.artifact)
+        job.version = model.version
         live = self.live_data.get(round_number, model.metadata.data_version)
         matrix = live.matrix(model.metadata.features, model.input_dtype)
         predictions = to_predictions(model.predict(matrix), live.rows, job.config.transform)
@@ -376,8 +361,7 @@ class RoundRunner:
         self, job: _Job, round_number: int, request: WorkerRequest, upload: Future
     ) -> ModelOutcome:
         """Turn an upload's result into the model's outcome and ledger record."""
-        name, model = job.config.name, job.model
-        assert model is not None
+        name = job.config.name
         try:
             done, ran = upload.result()
         except AlreadyInProgress as error:
@@ -403,7 +387,7 @@ class RoundRunner:
                 trigger_id=request.trigger_id or "",
                 rows=done["rows"],
                 artifact=job.config.artifact,
-                artifact_version=model.version,
+                artifact_version=job.version,
                 source=request.source,
                 forced=request.force,
                 seconds=seconds,
