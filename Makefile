@@ -42,8 +42,9 @@ format: venv
 season: venv
 	$(PY) -m scripts.simulate_season --rounds 100 --models 4 --seed 1
 
+# Issue 6's benchmarks against the baseline users run today (~25 min; --quick for ~3 min).
 bench: venv
-	$(PY) -m pytest -m bench -s -q
+	$(PY) -m scripts.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .demo

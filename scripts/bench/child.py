@@ -1,0 +1,51 @@
+"""Entry point of every measured subprocess: ``python -m scripts.bench.child MODE SPEC OUT``.
+
+Why a fresh process per side: peak RSS (``ru_maxrss``) covers a whole process, so each side
+must have its own, with nothing else loaded. MODE is ``ours``, ``baseline``, ``inference``
+or ``webhook``; SPEC and OUT are JSON files. Only the standard library is imported here, so
+each side's import time is its own too. Logs go to stdout/stderr (the parent keeps them).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+
+def _run(mode: str, spec: dict) -> dict:
+    if mode == "ours":
+        from scripts.bench.sides import run_ours
+
+        return run_ours(spec)
+    if mode == "baseline":
+        from scripts.bench.sides import run_baseline
+
+        return run_baseline(spec)
+    if mode == "inference":
+        from scripts.bench.inference_alone import measure
+
+        return measure(spec)
+    if mode == "webhook":
+        from scripts.bench.webhook_latency import measure as measure_webhook
+
+        return measure_webhook(spec)
+    raise SystemExit(f"unknown mode {mode!r}")
+
+
+def main(argv: list[str]) -> int:
+    """Run one side and write its figures (or its error) to OUT."""
+    mode, spec_path, out_path = argv
+    spec = json.loads(Path(spec_path).read_text())
+    try:
+        result = _run(mode, spec)
+    except Exception as error:  # reported to the parent, which fails the case loudly
+        traceback.print_exc()
+        result = {"error": f"{type(error).__name__}: {str(error)[:2000]}"}
+    Path(out_path).write_text(json.dumps(result))
+    return 1 if "error" in result else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,240 @@
+"""Run the whole suite: pairs (ours vs baseline), growth, inference, webhook, cold start.
+
+Every timed side is a fresh subprocess (see :mod:`scripts.bench.launch`); this process only
+serves the stand-ins, publishes models and opens a new round before each side runs, so no
+ledger entry, idempotency record or cached live file carries over between runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from scripts.bench import cold_start
+from scripts.bench.launch import REPO, run_child
+from scripts.bench.models import ModelFiles, ModelSpec, example_model
+from scripts.bench.stack import BenchStack, model_names
+from standins.synthetic_data import LIVE_ROWS
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run of the suite measures."""
+
+    feature_sets: tuple[str, ...]
+    model_counts: tuple[int, ...]  # pairs, ours vs baseline, per feature set
+    growth_models: tuple[int, ...]  # more model counts, ours only, first feature set
+    growth_rows: tuple[int, ...]  # more live sizes, first feature set
+    growth_rows_models: int
+    growth_rows_baseline: bool
+    repeats: int  # of each pair
+    cold_runs: int
+    webhook_calls: int
+    inference_repeats: int
+
+
+QUICK = Plan(("medium",), (1, 10), (), (), 10, False, 1, 3, 1000, 3)
+FULL = Plan(("medium", "all"), (1, 10, 50), (200,), (20_160, 67_200), 10, True, 3, 5, 1000, 5)
+
+
+def run_suite(
+    plan: Plan,
+    workdir: Path | None = None,
+    log: Callable[[str], None] = print,
+    handlers: Path | None = None,
+    input_type: str = "float32",
+) -> dict:
+    """Measure everything in ``plan``; the JSON-ready results (see docs/benchmarks.md).
+
+    ``handlers`` benchmarks another copy of the core (default: the repository's);
+    ``input_type`` is the ONNX input of the published models (the baseline is unchanged).
+    """
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="numerai-bot-bench-"))
+    log(f"work folder (child logs): {workdir}")
+    models = {
+        fs: example_model(ModelSpec(fs, input_type=input_type), log=log) for fs in plan.feature_sets
+    }
+    results: dict[str, Any] = {
+        "meta": {
+            **machine_info(plan, models),
+            "handlers": str(handlers or REPO / "handlers"),
+            "input_type": input_type,
+            "workdir": str(workdir),
+        },
+        "runs": [],
+    }
+    most = max((*plan.model_counts, *plan.growth_models, plan.growth_rows_models))
+    with BenchStack(workdir / "stack", most) as stack:
+        suite = _Suite(stack, models, workdir, results["runs"], log, handlers)
+        for feature_set in plan.feature_sets:
+            for count in plan.model_counts:
+                suite.pair(feature_set, count, plan.repeats)
+        main_set = plan.feature_sets[0]
+        for count in plan.growth_models:
+            suite.side("ours", main_set, count)
+        log("inference alone: onnxruntime vs native LightGBM")
+        stack.new_round(live_rows=LIVE_ROWS)
+        results["inference"] = run_child(
+            "inference",
+            {
+                "live_path": str(stack.live_path),
+                "repeats": plan.inference_repeats,
+                "models": {
+                    fs: {"onnx": str(m.onnx), "native": str(m.native)} for fs, m in models.items()
+                },
+            },
+            {},
+            workdir / "children",
+            "inference",
+            handlers=handlers,
+        )
+        log(f"webhook: {plan.webhook_calls} warm calls")
+        results["webhook"] = run_child(
+            "webhook",
+            {"token": stack.token, "calls": plan.webhook_calls},
+            stack.webhook_env(),
+            workdir / "children",
+            "webhook",
+            handlers=handlers,
+        )
+        for rows in plan.growth_rows:
+            stack.new_round(live_rows=rows)  # writes the bigger live file for what follows
+            suite.side("ours", main_set, plan.growth_rows_models, rows)
+            if plan.growth_rows_baseline and rows == max(plan.growth_rows):
+                suite.side("baseline", main_set, plan.growth_rows_models, rows)
+    log(f"cold start: {plan.cold_runs} fresh interpreters per variant")
+    results["cold_start"] = cold_start.measure(models[plan.feature_sets[0]].onnx, plan.cold_runs)
+    return results
+
+
+class _Suite:
+    """Runs sides against the stack and appends their figures to ``runs``."""
+
+    def __init__(
+        self,
+        stack: BenchStack,
+        models: dict[str, ModelFiles],
+        workdir: Path,
+        runs: list[dict],
+        log: Callable[[str], None],
+        handlers: Path | None = None,
+    ) -> None:
+        self.stack = stack
+        self.models = models
+        self.workdir = workdir
+        self.runs = runs
+        self.log = log
+        self.handlers = handlers
+
+    def pair(self, feature_set: str, count: int, repeats: int) -> None:
+        """Both sides on the same round and live file, ``repeats`` times, alternating which
+        side goes first (ours-baseline, baseline-ours, …) so that drifts cancel out."""
+        for repeat in range(repeats):
+            self.stack.new_round()
+            sides = ("ours", "baseline") if repeat % 2 == 0 else ("baseline", "ours")
+            for side in sides:
+                self.side(side, feature_set, count, new_round=False, repeat=repeat)
+
+    def side(
+        self,
+        side: str,
+        feature_set: str,
+        count: int,
+        rows: int = LIVE_ROWS,
+        new_round: bool = True,
+        repeat: int = 0,
+    ) -> dict:
+        """One measured run in a fresh subprocess; its figures, also kept in ``runs``."""
+        if new_round:
+            self.stack.new_round(live_rows=rows)
+        files = self.models[feature_set]
+        name = f"{side}-{feature_set}-{count}m-{rows}r-{repeat}"
+        if side == "ours":
+            uri = self.stack.publish(f"{feature_set}-{count}", files.onnx_bytes, count)
+            live_dir = Path(tempfile.mkdtemp(prefix="tmp-", dir=self.workdir))
+            spec: dict[str, Any] = {}
+            env = self.stack.worker_env(uri, live_dir)
+        else:
+            spec = {
+                **self.stack.numerai_credentials(),
+                "feature_set": feature_set,
+                "models": model_names(count),
+                "pickle": str(files.pickle),
+            }
+            env = {}
+        figures = run_child(
+            side, spec, env, self.workdir / "children", name, handlers=self.handlers
+        )
+        if figures["submitted"] != count or figures["failed"]:
+            raise RuntimeError(f"{name}: {figures['submitted']} of {count} submitted")
+        entry = {
+            "side": side,
+            "feature_set": feature_set,
+            "models": count,
+            "rows": rows,
+            "repeat": repeat,
+        }
+        entry.update(figures)
+        self.runs.append(entry)
+        self.log(
+            f"{side:<8} {feature_set:<6} {count:>3} models {rows:>6} rows: "
+            f"{figures['seconds']:6.2f} s ({figures['cpu_seconds']:5.1f} CPU s), peak RSS "
+            f"{figures['peak_rss_mib']:5.0f} MiB; other processes took "
+            f"{figures['others_share']:4.0%} of the CPUs"
+        )
+        return entry
+
+
+def machine_info(plan: Plan, models: dict[str, ModelFiles]) -> dict[str, Any]:
+    """Where and on what the figures were taken."""
+    import lightgbm
+    import numerapi
+    import onnxruntime
+    import pandas
+    import pyarrow
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": commit,
+        "cpu_count": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "versions": {
+            "onnxruntime": onnxruntime.__version__,
+            "lightgbm": lightgbm.__version__,
+            "pyarrow": pyarrow.__version__,
+            "pandas": pandas.__version__,
+            "numerapi": numerapi.__version__ if hasattr(numerapi, "__version__") else "",
+        },
+        "plan": asdict(plan),
+        "models": {
+            fs: {k: v for k, v in m.info.items() if k != "features"} for fs, m in models.items()
+        },
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
