@@ -6,7 +6,7 @@ PYTHON_BOOT ?= $(shell scripts/find_python.sh)
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
-.PHONY: venv demo test audit lint format bench season clean
+.PHONY: venv demo test audit lint format bench bench-quick season clean
 
 $(VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -45,6 +45,9 @@ season: venv
 # Issue 6's benchmarks against the baseline users run today (~25 min; --quick for ~3 min).
 bench: venv
 	$(PY) -m scripts.bench
+
+bench-quick: venv
+	$(PY) -m scripts.bench --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .demo
