@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
+from numerai_bot.allocator import release_free_memory
 from numerai_bot.errors import ModelError, PredictionError
+from numerai_bot.live_data import FeatureMatrix
 from numerai_bot.model_metadata import MetadataError, ModelMetadata
 from numerai_bot.model_store import ModelStore
 
@@ -38,23 +40,35 @@ class LoadedModel:
     input_name: str
     input_dtype: type
 
-    def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """Run the graph on ``matrix`` (rows × features, in metadata order); 1-D float64."""
-        if matrix.shape[1] != len(self.metadata.features):
+    def predict(self, matrix: FeatureMatrix | np.ndarray) -> np.ndarray:
+        """Run the graph on ``matrix`` (rows × features, in metadata order); 1-D float64.
+
+        A :class:`FeatureMatrix` is fed a batch of rows at a time in the model's input type,
+        so memory stays flat whatever the width; an array is run as given.
+        """
+        rows, width = matrix.shape
+        if width != len(self.metadata.features):
             raise PredictionError(
-                f"input has {matrix.shape[1]} columns, model expects {len(self.metadata.features)}"
+                f"input has {width} columns, model expects {len(self.metadata.features)}"
             )
+        if isinstance(matrix, np.ndarray):
+            return self._run(matrix, rows)
+        out = np.empty(rows, dtype=np.float64)
+        for start, block in matrix.batches(self.input_dtype):
+            out[start : start + block.shape[0]] = self._run(block, block.shape[0])
+        return out
+
+    def _run(self, block: np.ndarray, rows: int) -> np.ndarray:
         try:
-            outputs = self.session.run(None, {self.input_name: matrix})
+            outputs = self.session.run(None, {self.input_name: block})
         except Exception as error:  # onnxruntime raises its own exception types
             raise PredictionError(f"onnxruntime failed: {str(error)[:300]}") from None
         raw = np.asarray(outputs[0])
         if raw.ndim == 2 and raw.shape[1] == 1:
             raw = raw[:, 0]
-        if raw.ndim != 1 or raw.shape[0] != matrix.shape[0]:
+        if raw.ndim != 1 or raw.shape[0] != rows:
             raise PredictionError(
-                f"model output has shape {raw.shape}, "
-                f"expected one value per row ({matrix.shape[0]})"
+                f"model output has shape {raw.shape}, expected one value per row ({rows})"
             )
         return raw.astype(np.float64, copy=False)
 
@@ -103,11 +117,12 @@ class ModelCache:
     """Sessions kept across warm invocations, rebuilt when the stored object changes.
 
     At most ``max_sessions`` are kept (least recently used go first): a 2,000-tree session
-    holds tens of MB, so keeping one per model made memory grow with the number of models.
-    Files with the same bytes share one session.
+    holds 10-15 MB, and a round uses each model's session once, so keeping more only helps
+    a container that runs the same models again (a retry, the schedule's catch-up). Files
+    with the same bytes share one session.
     """
 
-    def __init__(self, store: ModelStore, threads: int | None = None, max_sessions: int = 4):
+    def __init__(self, store: ModelStore, threads: int | None = None, max_sessions: int = 2):
         self.store = store
         self.threads = threads
         self.max_sessions = max(1, max_sessions)
@@ -129,10 +144,20 @@ class ModelCache:
         if twin is not None:
             model = dataclasses.replace(twin, key=key, version=stored.version)
         else:
+            self._make_room(self.max_sessions - 1)  # before building: a lower peak
             model = load_model(key, stored.version, stored.data, self.threads)
         with self._lock:
             self._models[key] = (digest, model)
             self._models.move_to_end(key)
-            while len(self._models) > self.max_sessions:
-                self._models.popitem(last=False)
+        self._make_room(self.max_sessions)
         return model
+
+    def _make_room(self, keep: int) -> None:
+        """Drop least recently used sessions down to ``keep`` and return their memory."""
+        with self._lock:
+            dropped = 0
+            while len(self._models) > keep:
+                self._models.popitem(last=False)
+                dropped += 1
+        if dropped:
+            release_free_memory()

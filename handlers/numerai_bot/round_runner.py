@@ -321,7 +321,7 @@ class RoundRunner:
         model = self.models.get(job.config.artifact)
         job.version = model.version
         live = self.live_data.get(round_number, model.metadata.data_version)
-        matrix = live.matrix(model.metadata.features, model.input_dtype)
+        matrix = live.features(model.metadata.features)
         predictions = to_predictions(model.predict(matrix), live.rows, job.config.transform)
         body = build_csv(live.ids, predictions)
         return body, validate_submission(body, live.ids)

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scripts.bench.launch import BenchError
+
 REPO = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("coldstart_probe.py")
 BUILD_DIR = REPO / ".aws-sam" / "build"
@@ -51,7 +53,7 @@ def _probe(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     wall = time.perf_counter() - started
     if result.returncode != 0:
-        raise RuntimeError(f"cold-start probe failed: {result.stderr[-2000:]}")
+        raise BenchError(f"cold-start probe failed: {result.stderr[-2000:]}")
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     figures["process_seconds"] = wall
     return figures

@@ -1,9 +1,10 @@
-"""Where the worker's time goes: cumulative seconds per step, measured inside the child.
+"""Where the worker's time and memory go: seconds and peak-RSS growth per step, in the child.
 
 Why wrapping: the core logs per-model totals only; the benchmark wants the split between
 download, reading, session creation, inference, CSV checks, upload and bookkeeping without
 editing the core. Wrappers are installed on classes and module attributes in the child
 process only. Uploads run on a thread pool, so their cumulative seconds overlap the others'.
+Peak-RSS growth is the rise of ``VmHWM`` while a step ran (overlapping threads share it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from scripts.bench.memory import peak_rss_mib
 
 # (module, attribute path, label): the steps of RoundRunner.run in the order they happen.
 WORKER_STEPS: tuple[tuple[str, str, str], ...] = (
@@ -44,6 +47,7 @@ class Phases:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
+        self.peak_growth_mib: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def wrap(self, label: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,14 +55,16 @@ class Phases:
 
         @functools.wraps(function)
         def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            peak_before, started = peak_rss_mib(), time.perf_counter()
             try:
                 return function(*args, **kwargs)
             finally:
                 spent = time.perf_counter() - started
+                growth = peak_rss_mib() - peak_before
                 with self._lock:
                     self.seconds[label] = self.seconds.get(label, 0.0) + spent
                     self.calls[label] = self.calls.get(label, 0) + 1
+                    self.peak_growth_mib[label] = self.peak_growth_mib.get(label, 0.0) + growth
 
         return timed
 
@@ -77,9 +83,13 @@ class Phases:
         return self
 
     def as_dict(self) -> dict[str, dict[str, float]]:
-        """``{label: {"seconds", "calls"}}`` in step order."""
+        """``{label: {"seconds", "calls", "peak_growth_mib"}}`` in step order."""
         return {
-            label: {"seconds": round(self.seconds[label], 4), "calls": self.calls[label]}
+            label: {
+                "seconds": round(self.seconds[label], 4),
+                "calls": self.calls[label],
+                "peak_growth_mib": round(self.peak_growth_mib[label], 1),
+            }
             for _module, _path, label in WORKER_STEPS
             if label in self.seconds
         }

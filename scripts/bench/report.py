@@ -58,7 +58,13 @@ def render(results: dict[str, Any], summary: dict[str, Any]) -> str:
         _webhook(results.get("webhook", {})),
         _inference(results.get("inference", {})),
         _growth(summary["growth"]),
+        _sharded(results.get("sharded") or {}),
         _targets(summary["targets"]),
+        *(
+            ["FAILED parts (see their logs):", *[f"  {e}" for e in results["errors"]], ""]
+            if results.get("errors")
+            else []
+        ),
     ]
     return "\n".join(p for p in parts if p is not None)
 
@@ -121,7 +127,27 @@ def _phases(rows: list[dict[str, Any]]) -> str | None:
         for label in base_labels
     ]
     headers = ["cumulative seconds", *[f"{r['feature_set']} ×{r['models']}" for r in cases]]
-    return table(headers, body, "Where the time goes (ours: wrapped core calls; uploads overlap)")
+    timing = table(headers, body, "Where the time goes (ours: wrapped core calls; uploads overlap)")
+    return timing + "\n" + _memory_phases(cases)
+
+
+def _memory_phases(cases: list[dict[str, Any]]) -> str:
+    """Ours: RSS after imports, then how much each step raised the peak, then the peak."""
+    growth = [r["ours"].get("phase_peak_growth_mib", {}) for r in cases]
+    labels = [
+        label
+        for label in dict.fromkeys(label for g in growth for label in g)
+        if any(g.get(label, 0.0) >= 0.5 for g in growth)
+    ]
+    body = [
+        ["RSS after imports", *[_f(r["ours"].get("rss_after_imports_mib"), ".0f") for r in cases]]
+    ]
+    body += [[label, *[_f(g.get(label), ".0f") for g in growth]] for label in labels]
+    body.append(["peak RSS", *[_f(r["ours"].get("peak_rss_mib"), ".0f") for r in cases]])
+    headers = ["MiB (ours)", *[f"{r['feature_set']} ×{r['models']}" for r in cases]]
+    return table(
+        headers, body, "Where the peak memory grows (ours: rise of the peak during each step)"
+    )
 
 
 def _cost(summary: dict[str, Any]) -> str:
@@ -220,7 +246,8 @@ def _inference(inference: dict[str, Any]) -> str | None:
     if not sets:
         return None
     rows = [
-        ("onnxruntime, worker's session (ms)", "ort_s", 1000),
+        ("onnxruntime, worker's way (ms): int8 matrix, batches", "ort_s", 1000),
+        ("onnxruntime, whole matrix in one run", "ort_whole_matrix_s", 1000),
         ("onnxruntime, 1 thread", "ort_1thread_s", 1000),
         ("onnxruntime, graph optimisation off", "ort_no_graph_opt_s", 1000),
         ("LightGBM native, all threads", "native_s", 1000),
@@ -230,7 +257,7 @@ def _inference(inference: dict[str, Any]) -> str | None:
         ("LightGBM model load (text)", "native_load_s", 1000),
         ("live: open + ids (pyarrow)", "live_open_s", 1000),
         ("live: read model's columns (pyarrow)", "read_columns_s", 1000),
-        ("live: float32 matrix", "matrix_s", 1000),
+        ("live: int8 matrix", "matrix_s", 1000),
         ("live: pandas.read_parquet, whole file", "read_pandas_whole_file_s", 1000),
         ("rows re-ranked, onnxruntime vs native", "rows_reranked", 1),
     ]
@@ -254,6 +281,40 @@ def _inference(inference: dict[str, Any]) -> str | None:
         f"{first['graph_optimization'].rsplit('.', 1)[-1]})"
     )
     return table(["", *[f"{s} ({inference[s]['features']})" for s in sets]], body, title)
+
+
+def _sharded(run: dict[str, Any]) -> str | None:
+    if not run:
+        return None
+    dispatch = run["dispatch"]
+    body = [
+        [
+            "first worker: stage live file, hand out shards",
+            "-",
+            _f(dispatch["import_seconds"] + dispatch["seconds"], ".1f"),
+            _f(dispatch["peak_rss_mib"], ".0f"),
+        ]
+    ]
+    for i, shard in enumerate(run["shards"]):
+        body.append(
+            [
+                f"shard {i} (fresh process, own /tmp)",
+                shard["models"],
+                _f(shard["import_seconds"] + shard["seconds"], ".1f"),
+                _f(shard["peak_rss_mib"], ".0f"),
+            ]
+        )
+    title = (
+        f"7. Fan-out: {run['models']} {run['feature_set']} models in shards of "
+        f"{run['shard_size']} (each shard alone on the 2 vCPUs, as each Lambda has its own)"
+    )
+    table_text = table(["invocation", "models", "s incl. import", "peak MiB"], body, title)
+    return table_text + (
+        f"Lambda wall time (shards run at once): {run['lambda_wall_seconds']:.1f} s; "
+        f"all shards one after the other here: {run['one_worker_here_seconds']:.1f} s; "
+        f"largest Lambda needed: {run['peak_rss_mib']:.0f} MiB; "
+        f"live file downloads from Numerai: {run['live_downloads_from_numerai']}\n"
+    )
 
 
 def _growth(growth: dict[str, Any]) -> str:

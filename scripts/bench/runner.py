@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.bench import cold_start
-from scripts.bench.launch import REPO, run_child
+from scripts.bench.launch import REPO, BenchError, run_child
 from scripts.bench.models import ModelFiles, ModelSpec, example_model
 from scripts.bench.stack import BenchStack, model_names
 from standins.synthetic_data import LIVE_ROWS
@@ -38,10 +38,13 @@ class Plan:
     cold_runs: int
     webhook_calls: int
     inference_repeats: int
+    sharded: tuple[int, int] | None = None  # (models, shard size): fan-out, first feature set
 
 
 QUICK = Plan(("medium",), (1, 10), (), (), 10, False, 1, 3, 1000, 3)
-FULL = Plan(("medium", "all"), (1, 10, 50), (200,), (20_160, 67_200), 10, True, 3, 5, 1000, 5)
+FULL = Plan(
+    ("medium", "all"), (1, 10, 50), (200,), (20_160, 67_200), 10, True, 3, 5, 1000, 5, (200, 50)
+)
 
 
 def run_suite(
@@ -70,47 +73,94 @@ def run_suite(
         },
         "runs": [],
     }
-    most = max((*plan.model_counts, *plan.growth_models, plan.growth_rows_models))
+    most = max(
+        (
+            *plan.model_counts,
+            *plan.growth_models,
+            plan.growth_rows_models,
+            plan.sharded[0] if plan.sharded else 0,
+        )
+    )
+    errors: list[str] = results.setdefault("errors", [])
+
+    def section(name: str, run: Callable[[], Any]) -> Any:
+        """Run one part; a failure is recorded and the suite goes on with the next part."""
+        try:
+            return run()
+        except BenchError as error:
+            log(f"FAILED {name}: {error}")
+            errors.append(f"{name}: {error}")
+            return None
+
     with BenchStack(workdir / "stack", most) as stack:
         suite = _Suite(stack, models, workdir, results["runs"], log, handlers)
         for feature_set in plan.feature_sets:
             for count in plan.model_counts:
-                suite.pair(feature_set, count, plan.repeats)
+                section(
+                    f"pair {feature_set} x{count}",
+                    lambda fs=feature_set, n=count: suite.pair(fs, n, plan.repeats),
+                )
         main_set = plan.feature_sets[0]
         for count in plan.growth_models:
-            suite.side("ours", main_set, count)
+            section(f"ours {main_set} x{count}", lambda n=count: suite.side("ours", main_set, n))
+        if plan.sharded:
+            count, size = plan.sharded
+            results["sharded"] = section(
+                f"ours {main_set} x{count} in shards of {size}",
+                lambda: suite.sharded(main_set, count, size),
+            )
         log("inference alone: onnxruntime vs native LightGBM")
         stack.new_round(live_rows=LIVE_ROWS)
-        results["inference"] = run_child(
-            "inference",
-            {
-                "live_path": str(stack.live_path),
-                "repeats": plan.inference_repeats,
-                "models": {
-                    fs: {"onnx": str(m.onnx), "native": str(m.native)} for fs, m in models.items()
+        results.setdefault("sharded", None)
+        results["inference"] = section(
+            "inference alone",
+            lambda: run_child(
+                "inference",
+                {
+                    "live_path": str(stack.live_path),
+                    "repeats": plan.inference_repeats,
+                    "models": {
+                        fs: {"onnx": str(m.onnx), "native": str(m.native)}
+                        for fs, m in models.items()
+                    },
                 },
-            },
-            {},
-            workdir / "children",
-            "inference",
-            handlers=handlers,
+                {},
+                workdir / "children",
+                "inference",
+                handlers=handlers,
+            ),
         )
         log(f"webhook: {plan.webhook_calls} warm calls")
-        results["webhook"] = run_child(
-            "webhook",
-            {"token": stack.token, "calls": plan.webhook_calls},
-            stack.webhook_env(),
-            workdir / "children",
-            "webhook",
-            handlers=handlers,
+        results["webhook"] = section(
+            "webhook latency",
+            lambda: run_child(
+                "webhook",
+                {"token": stack.token, "calls": plan.webhook_calls},
+                stack.webhook_env(),
+                workdir / "children",
+                "webhook",
+                handlers=handlers,
+            ),
         )
         for rows in plan.growth_rows:
             stack.new_round(live_rows=rows)  # writes the bigger live file for what follows
-            suite.side("ours", main_set, plan.growth_rows_models, rows)
+            section(
+                f"ours {main_set} x{plan.growth_rows_models} {rows} rows",
+                lambda r=rows: suite.side("ours", main_set, plan.growth_rows_models, r),
+            )
             if plan.growth_rows_baseline and rows == max(plan.growth_rows):
-                suite.side("baseline", main_set, plan.growth_rows_models, rows)
+                section(
+                    f"baseline {main_set} x{plan.growth_rows_models} {rows} rows",
+                    lambda r=rows: suite.side("baseline", main_set, plan.growth_rows_models, r),
+                )
     log(f"cold start: {plan.cold_runs} fresh interpreters per variant")
-    results["cold_start"] = cold_start.measure(models[plan.feature_sets[0]].onnx, plan.cold_runs)
+    results["cold_start"] = section(
+        "cold start",
+        lambda: cold_start.measure(models[plan.feature_sets[0]].onnx, plan.cold_runs),
+    )
+    for key in ("inference", "webhook", "cold_start", "sharded"):
+        if results[key] is None:
+            results[key] = {}
     return results
 
 
@@ -173,7 +223,7 @@ class _Suite:
             side, spec, env, self.workdir / "children", name, handlers=self.handlers
         )
         if figures["submitted"] != count or figures["failed"]:
-            raise RuntimeError(f"{name}: {figures['submitted']} of {count} submitted")
+            raise BenchError(f"{name}: {figures['submitted']} of {count} submitted")
         entry = {
             "side": side,
             "feature_set": feature_set,
@@ -190,6 +240,71 @@ class _Suite:
             f"{figures['others_share']:4.0%} of the CPUs"
         )
         return entry
+
+    def sharded(self, feature_set: str, count: int, shard_size: int) -> dict[str, Any]:
+        """``count`` models through the fan-out: the first worker stages the live file and
+        hands out shards of ``shard_size``; each shard then runs in its own fresh process
+        with its own /tmp (a fresh Lambda container), one after the other so that each has
+        the machine's 2 vCPUs, as each Lambda would. Lambda runs the shards at once, so its
+        wall time is the dispatch plus the slowest shard (plus async-invoke latency)."""
+        self.stack.new_round()
+        files = self.models[feature_set]
+        uri = self.stack.publish(f"{feature_set}-{count}", files.onnx_bytes, count)
+        downloads_before = self._live_downloads()
+        env = {**self.stack.worker_env(uri, self._tmp()), "SHARD_SIZE": str(shard_size)}
+        name = f"sharded-{feature_set}-{count}m"
+        dispatch = run_child(
+            "ours",
+            {"record_shards": True},
+            env,
+            self.workdir / "children",
+            f"{name}-dispatch",
+            handlers=self.handlers,
+        )
+        if dispatch["status"] != "fanned_out":
+            raise BenchError(f"{name}: the first worker did not fan out ({dispatch['status']})")
+        shards = []
+        for i, event in enumerate(dispatch.pop("shard_events")):
+            shard_env = {**env, "LIVE_DATA_DIR": str(self._tmp())}
+            figures = run_child(
+                "ours",
+                {"event": event},
+                shard_env,
+                self.workdir / "children",
+                f"{name}-shard{i}",
+                handlers=self.handlers,
+            )
+            figures.pop("shard_events", None)
+            shards.append({"models": len(event["models"]), **figures})
+            self.log(
+                f"shard {i}: {len(event['models'])} models in {figures['seconds']:.1f} s, "
+                f"peak RSS {figures['peak_rss_mib']:.0f} MiB"
+            )
+        submitted = sum(s["submitted"] for s in shards)
+        if submitted != count or any(s["failed"] for s in shards):
+            raise BenchError(f"{name}: {submitted} of {count} submitted")
+        slowest = max(s["import_seconds"] + s["seconds"] for s in shards)
+        return {
+            "feature_set": feature_set,
+            "models": count,
+            "shard_size": shard_size,
+            "dispatch": dispatch,
+            "shards": shards,
+            "live_downloads_from_numerai": self._live_downloads() - downloads_before,
+            "lambda_wall_seconds": dispatch["import_seconds"] + dispatch["seconds"] + slowest,
+            "one_worker_here_seconds": sum(s["seconds"] for s in shards),
+            "peak_rss_mib": max(s["peak_rss_mib"] for s in shards),
+            "cpu_seconds": dispatch["cpu_seconds"] + sum(s["cpu_seconds"] for s in shards),
+        }
+
+    def _tmp(self) -> Path:
+        """A fresh /tmp for one worker container."""
+        return Path(tempfile.mkdtemp(prefix="tmp-", dir=self.workdir))
+
+    def _live_downloads(self) -> int:
+        """How many times Numerai's stand-in served a file (the live file, here)."""
+        assert self.stack.standin is not None
+        return int(self.stack.standin.calls().get("GET file", 0))
 
 
 def machine_info(plan: Plan, models: dict[str, ModelFiles]) -> dict[str, Any]:

@@ -26,19 +26,41 @@ from scripts.bench.memory import cpu_seconds, current_rss_mib, peak_rss_mib
 LAMBDA_MEMORY_MB = 3538  # two vCPUs, like this machine: what the timings correspond to
 
 
+class RecordingInvoker:
+    """The fan-out's ``InvocationType=Event`` calls, kept as the events Lambda would deliver
+    (the benchmark then runs each in a fresh process, like a fresh Lambda container)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, request: Any) -> None:
+        """Record the shard's event; return at once, as an async invoke does."""
+        self.events.append(json.loads(json.dumps(request.to_event())))
+
+
 def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
-    """Invoke the worker handler once for every model in the store; figures and phases."""
+    """Invoke the worker handler once (``spec["event"]``, default: every model in the store);
+    figures and phases. With ``spec["record_shards"]`` the handler's fan-out is recorded and
+    the shard events are returned instead of being run."""
     started = time.perf_counter()
     import worker
+    from numerai_bot.config import WorkerSettings
+    from numerai_bot.wiring import build_runner
     from scripts.bench.phases import Phases
     from standins.local_lambda import LocalContext
 
     import_seconds = time.perf_counter() - started
     rss_after_imports = current_rss_mib()
     phases = Phases().install()
+    handler = worker.handler
+    shards = RecordingInvoker()
+    if spec.get("record_shards"):
+        handler = worker.create_handler(
+            lambda: build_runner(WorkerSettings.from_env(), fanout=shards)
+        )
     context = LocalContext("numerai-bot-worker", spec.get("memory_mb", LAMBDA_MEMORY_MB), 900.0)
     started, cpu = time.perf_counter(), cpu_seconds()
-    result = worker.handler({"source": "manual"}, context)
+    result = handler(spec.get("event", {"source": "manual"}), context)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
@@ -46,9 +68,11 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         "import_seconds": import_seconds,
         "rss_after_imports_mib": rss_after_imports,
         "peak_rss_mib": peak_rss_mib(),
+        "status": result["status"],
         "submitted": result["submitted"],
         "failed": result["failed"],
         "phases": phases.as_dict(),
+        "shard_events": shards.events,
     }
 
 

@@ -23,6 +23,29 @@ from standins.numerai.server import NumeraiStandin, model_id_for
 DATA_VERSION = "v5.2"
 
 
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def distinct_copy(onnx_bytes: bytes, name: str) -> bytes:
+    """``onnx_bytes`` plus one metadata entry ``bench_copy = name``: same trees, same cost,
+    different bytes.
+
+    Why: the core shares one session between files with identical bytes, which real
+    accounts (different models) never have; N identical files would measure one model.
+    Appending a ``metadata_props`` entry (ModelProto field 14) to the serialised message is
+    valid protobuf: repeated fields may be appended.
+    """
+    key, value = b"bench_copy", name.encode()
+    entry = b"\x0a" + _varint(len(key)) + key + b"\x12" + _varint(len(value)) + value
+    return onnx_bytes + b"\x72" + _varint(len(entry)) + entry
+
+
 def model_names(count: int) -> list[str]:
     """``bench_000`` … : the account's model names, one per benchmarked model."""
     return [f"bench_{i:03d}" for i in range(count)]
@@ -70,7 +93,8 @@ class BenchStack:
 
     # -- set-up (not timed) ----------------------------------------------------------------
     def publish(self, prefix: str, onnx_bytes: bytes, count: int) -> str:
-        """The same ONNX file under ``count`` model names in ``s3://bucket/<prefix>``."""
+        """The same trees under ``count`` model names in ``s3://bucket/<prefix>``, each file
+        with its own bytes (see :func:`distinct_copy`)."""
         assert self.stack is not None
         if prefix in self._published:
             return self._published[prefix]
@@ -78,7 +102,7 @@ class BenchStack:
         store = S3ModelStore(self.stack.bucket, prefix, self._s3)
         configs = []
         for name in self.names[:count]:
-            store.write(f"{name}.onnx", onnx_bytes)
+            store.write(f"{name}.onnx", distinct_copy(onnx_bytes, name))
             configs.append(ModelConfig(name, f"{name}.onnx", "rank", version))
         store.write(CONFIG_KEY, render_models_config(configs))
         self._published[prefix] = store.uri

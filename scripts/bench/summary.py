@@ -51,6 +51,14 @@ def medians(runs: list[dict[str, Any]]) -> dict[tuple[str, str, int, int], dict[
                 r["phases"][label]["seconds"] for r in group if label in r.get("phases", {})
             )
         merged["phases"] = phases
+        merged["phase_peak_growth_mib"] = {
+            label: statistics.median(
+                r["phases"][label].get("peak_growth_mib", 0.0)
+                for r in group
+                if label in r.get("phases", {})
+            )
+            for label in phases
+        }
         out[key] = merged
     return out
 

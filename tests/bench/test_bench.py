@@ -36,6 +36,9 @@ def test_quick_benchmark_runs_and_reports(
         ("baseline", 10),
     }
     assert all(r["submitted"] == r["models"] and not r["failed"] for r in runs)
+    # Every model is its own file, so the worker builds one session per model.
+    ten = next(r for r in runs if r["side"] == "ours" and r["models"] == 10)
+    assert ten["phases"]["  of which session creation"]["calls"] == 10
     for section in ("1-2.", "3a.", "3b.", "4.", "5.", "Targets"):
         assert section in printed
     verdicts = {t["verdict"] for t in figures["summary"]["targets"]}

@@ -101,7 +101,7 @@ def core(parquet: str, model: str) -> dict:
 
     live = LiveData(Path(parquet), round_number=1, data_version="v5.2")
     loaded = load_model("smoke.onnx", "1", Path(model).read_bytes())
-    matrix = live.matrix(loaded.metadata.features, loaded.input_dtype)
+    matrix = live.features(loaded.metadata.features)
     predictions = to_predictions(loaded.predict(matrix), live.rows)
     ids = np.asarray(live.ids)
     return {
