@@ -79,10 +79,13 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    # No CPU memory arena: the arena keeps each session's largest buffer (the float32 to
-    # double Cast of the input, rows x features x 8 bytes = 147 MB for 2,748 features) for
-    # the session's life; without it memory is returned after each run.
+    # No CPU memory arena: the arena keeps each session's largest buffer (the Cast of the
+    # input to double: 147 MB for a whole 6,720 x 2,748 matrix, 22 MB for a batch) for the
+    # session's life; without it memory is returned after each run.
     options.enable_cpu_mem_arena = False
+    # Idle pool threads sleep instead of spinning: the upload threads run beside the
+    # predictions, and spinning took their CPU (-10 % CPU, -3 % wall for 10 models, measured).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
