@@ -47,6 +47,7 @@ def plot_growth(runs: list[tuple[str, dict[str, Any]]], path: Path) -> Path | No
                 )
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)  # from zero, so that differences are not magnified
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     feature_set = runs[0][1]["feature_set"]
