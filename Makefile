@@ -42,7 +42,7 @@ format: venv
 season: venv
 	$(PY) -m scripts.simulate_season --rounds 100 --models 4 --seed 1
 
-# Issue 6's benchmarks against the baseline users run today (~25 min; --quick for ~3 min).
+# Issue 6's benchmarks against the baseline users run today (~16 min; --quick for ~1 min).
 bench: venv
 	$(PY) -m scripts.bench
 
