@@ -21,17 +21,24 @@ MMAP_THRESHOLD = 1024 * 1024
 ARENA_MAX = 2
 
 
+def _glibc() -> ctypes.CDLL | None:
+    """The C library, or None where it is not glibc (nothing to tune there)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
 def return_large_buffers_to_os(threshold: int = MMAP_THRESHOLD, arenas: int = ARENA_MAX) -> bool:
     """Fix glibc's mmap threshold at ``threshold`` bytes and cap its arenas; False where
     libc is not glibc (nothing changed)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    libc = _glibc()
+    if libc is None:
         return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return mallopt(M_MMAP_THRESHOLD, threshold) == 1 and mallopt(M_ARENA_MAX, arenas) == 1
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    libc.mallopt.restype = ctypes.c_int
+    return libc.mallopt(M_MMAP_THRESHOLD, threshold) == 1 and libc.mallopt(M_ARENA_MAX, arenas) == 1
 
 
 def release_free_memory() -> None:
@@ -41,9 +48,7 @@ def release_free_memory() -> None:
     the heap, which ``free`` alone never returns; trimming after each eviction kept 10
     sessions built in turn at 128 MiB instead of 157 MiB (measured), in about a millisecond.
     """
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return
-    trim.argtypes = [ctypes.c_size_t]
-    trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        libc.malloc_trim(0)

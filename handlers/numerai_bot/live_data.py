@@ -56,7 +56,7 @@ class FeatureMatrix:
     or float32 with NaN when some column holds non-integer values."""
 
     values: np.ndarray
-    has_missing: bool
+    has_missing: bool  # int8 values hold MISSING somewhere (float values carry NaN)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -151,26 +151,18 @@ class LiveData:
         columns = [self._columns[name] for name in features]
         dtype = np.int8 if all(c.dtype == np.int8 for c in columns) else np.float32
         by_feature = np.empty((len(features), self.rows), dtype=dtype)
-        has_missing = False
         for j, column in enumerate(columns):
             by_feature[j] = column
-            if column.dtype == np.int8:
-                missing = column == MISSING
-                has_missing = has_missing or bool(missing.any())
-                if dtype != np.int8:
-                    by_feature[j][missing] = np.nan
-            else:
-                has_missing = True  # float columns carry NaN themselves
+            if dtype != np.int8 and column.dtype == np.int8:  # float matrix: nulls as NaN
+                by_feature[j][column == MISSING] = np.nan
+        # Only an int8 matrix needs its nulls marked on conversion; float ones carry NaN.
+        has_missing = dtype == np.int8 and bool((by_feature == MISSING).any())
         result = FeatureMatrix(np.ascontiguousarray(by_feature.T), has_missing)
         with self._lock:
             self._matrices[features] = result
             while len(self._matrices) > MAX_MATRICES:
                 self._matrices.pop(next(iter(self._matrices)))
         return result
-
-    def matrix(self, features: tuple[str, ...], dtype: type = np.float32) -> np.ndarray:
-        """Rows × ``features`` as one dense ``dtype`` array, NaN for nulls (tools, tests)."""
-        return self.features(features).dense(dtype)
 
 
 def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:

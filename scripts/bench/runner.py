@@ -111,7 +111,6 @@ def run_suite(
             )
         log("inference alone: onnxruntime vs native LightGBM")
         stack.new_round(live_rows=LIVE_ROWS)
-        results.setdefault("sharded", None)
         results["inference"] = section(
             "inference alone",
             lambda: run_child(
@@ -159,7 +158,7 @@ def run_suite(
         lambda: cold_start.measure(models[plan.feature_sets[0]].onnx, plan.cold_runs),
     )
     for key in ("inference", "webhook", "cold_start", "sharded"):
-        if results[key] is None:
+        if results.get(key) is None:
             results[key] = {}
     return results
 
@@ -208,9 +207,8 @@ class _Suite:
         name = f"{side}-{feature_set}-{count}m-{rows}r-{repeat}"
         if side == "ours":
             uri = self.stack.publish(f"{feature_set}-{count}", files.onnx_bytes, count)
-            live_dir = Path(tempfile.mkdtemp(prefix="tmp-", dir=self.workdir))
             spec: dict[str, Any] = {}
-            env = self.stack.worker_env(uri, live_dir)
+            env = self.stack.worker_env(uri, self._tmp())
         else:
             spec = {
                 **self.stack.numerai_credentials(),

@@ -26,18 +26,6 @@ from scripts.bench.memory import cpu_seconds, current_rss_mib, peak_rss_mib
 LAMBDA_MEMORY_MB = 3538  # two vCPUs, like this machine: what the timings correspond to
 
 
-class RecordingInvoker:
-    """The fan-out's ``InvocationType=Event`` calls, kept as the events Lambda would deliver
-    (the benchmark then runs each in a fresh process, like a fresh Lambda container)."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def invoke(self, request: Any) -> None:
-        """Record the shard's event; return at once, as an async invoke does."""
-        self.events.append(json.loads(json.dumps(request.to_event())))
-
-
 def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
     """Invoke the worker handler once (``spec["event"]``, default: every model in the store);
     figures and phases. With ``spec["record_shards"]`` the handler's fan-out is recorded and
@@ -47,6 +35,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
     from numerai_bot.config import WorkerSettings
     from numerai_bot.wiring import build_runner
     from scripts.bench.phases import Phases
+    from scripts.bench.webhook_latency import RecordingInvoker
     from standins.local_lambda import LocalContext
 
     import_seconds = time.perf_counter() - started
@@ -72,7 +61,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         "submitted": result["submitted"],
         "failed": result["failed"],
         "phases": phases.as_dict(),
-        "shard_events": shards.events,
+        "shard_events": [request.to_event() for request in shards.requests],
     }
 
 
