@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         bot.register_webhooks(list(MODELS))
         triggers = {name: bot.trigger(name) for name in MODELS}
         print(f"round {bot.numerai.current_round().number}: triggered {len(triggers)} webhooks")
+        bot.invoker.wait_started(len(triggers))  # Numerai calls the webhooks in the background
         results = bot.invoker.wait(timeout=600)
         return report(bot, triggers, results, time.monotonic() - started)
 

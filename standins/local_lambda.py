@@ -71,6 +71,20 @@ class ThreadInvoker:
         with self._lock:
             self.results.append(result)
 
+    def wait_started(self, count: int, timeout: float = 60.0) -> int:
+        """Block until ``count`` runs have been handed off (or ``timeout``); how many were.
+
+        Numerai calls webhooks in the background, so a caller that triggered them must wait
+        for the hand-offs before :meth:`wait`, which joins only the runs already started.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                started = len(self.threads)
+            if started >= count or time.monotonic() >= deadline:
+                return started
+            time.sleep(0.02)
+
     def wait(self, timeout: float = 600.0) -> list[Any]:
         """Join every run started so far; their results (or exceptions)."""
         deadline = time.monotonic() + timeout
