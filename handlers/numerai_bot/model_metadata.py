@@ -25,8 +25,15 @@ KEY_CREATED_AT = PREFIX + "created_at"
 KEY_LIBRARIES = PREFIX + "libraries"
 KEY_PARITY = PREFIX + "parity"
 KEY_VALIDATION = PREFIX + "validation"
+# Which tournament the model was trained for ("classic", "signals", "crypto"; absent = classic)
+KEY_TOURNAMENT = PREFIX + "tournament"
+# Features fed to the graph as strings (encoded inside the graph), JSON list; absent = none.
+KEY_STRING_FEATURES = PREFIX + "string_features"
 
 REQUIRED_KEYS = (KEY_SCHEMA, KEY_FEATURES, KEY_DATA_VERSION)
+# The names of numerai_bot.tournaments.TOURNAMENTS (kept literal: model_export imports this
+# module without the worker's other code).
+KNOWN_TOURNAMENTS = ("classic", "signals", "crypto")
 
 
 class MetadataError(ValueError):
@@ -46,6 +53,14 @@ class ModelMetadata:
     libraries: Mapping[str, str] = field(default_factory=dict)
     parity: Mapping[str, Any] = field(default_factory=dict)
     validation: Mapping[str, Any] = field(default_factory=dict)
+    tournament: str = "classic"
+    string_features: tuple[str, ...] = ()
+
+    @property
+    def numeric_features(self) -> tuple[str, ...]:
+        """The features fed to the graph's numeric input, in order."""
+        strings = set(self.string_features)
+        return tuple(f for f in self.features if f not in strings)
 
     def to_props(self) -> dict[str, str]:
         """Flatten to string key/values for ``onnx`` ``metadata_props``."""
@@ -60,7 +75,10 @@ class ModelMetadata:
             KEY_LIBRARIES: json.dumps(dict(self.libraries), sort_keys=True),
             KEY_PARITY: json.dumps(dict(self.parity), sort_keys=True),
             KEY_VALIDATION: json.dumps(dict(self.validation), sort_keys=True),
+            KEY_TOURNAMENT: self.tournament,
         }
+        if self.string_features:
+            props[KEY_STRING_FEATURES] = json.dumps(list(self.string_features))
         return props
 
     @classmethod
@@ -89,8 +107,18 @@ class ModelMetadata:
         data_version = props[KEY_DATA_VERSION]
         if not data_version.startswith("v"):
             raise MetadataError(f"{KEY_DATA_VERSION} must look like 'v5.2', got {data_version!r}")
+        tournament = (props.get(KEY_TOURNAMENT) or "classic").strip().lower()
+        if tournament not in KNOWN_TOURNAMENTS:
+            raise MetadataError(
+                f"{KEY_TOURNAMENT} {tournament!r} is not one of {', '.join(KNOWN_TOURNAMENTS)}"
+            )
+        strings = _json(props, KEY_STRING_FEATURES, default=[])
+        if not isinstance(strings, list) or not set(strings) <= set(features):
+            raise MetadataError(f"{KEY_STRING_FEATURES} must list some of the model's features")
         return cls(
             features=tuple(features),
+            tournament=tournament,
+            string_features=tuple(f for f in features if f in set(strings)),
             data_version=data_version,
             target=props.get(KEY_TARGET) or "target",
             model_name=props.get(KEY_MODEL_NAME, ""),

@@ -1,0 +1,187 @@
+"""Synthetic Signals and Crypto data, deterministic by seed (see ../shared/FACTS.md).
+
+Shaped like Numerai's provided features: ``signals/v2.1/`` keyed by ``numerai_ticker``
+(``AAPL US``), float features with NaN plus the string columns ``feature_country`` and
+``feature_exchange_code``, target ``target``; ``crypto/v2.0/`` keyed by ``symbol`` (``BTC``),
+float features with NaN, target ``target_binned_return_20``. The universe (tickers, symbols)
+is fixed by the seed and mostly stable from round to round, as on Numerai, so churn between
+two rounds' submissions can be measured; each round's live file has new feature values.
+
+Files per version: ``features.json``, ``train.parquet``, ``validation.parquet``,
+``live.parquet`` (no target). ``date`` is the era column (weekly, ``YYYY-MM-DD``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COUNTRIES = ("US", "JP", "GB", "DE", "FR", "CA", "AU", "HK", "KR", "CH")
+EXCHANGES = {"US": ("XNYS", "XNAS"), "JP": ("XTKS",), "GB": ("XLON",), "DE": ("XETR",)}
+STRING_FEATURES = ("feature_country", "feature_exchange_code")
+NAN_RATE = 0.05
+SIGNAL_FEATURES = 6
+
+
+@dataclass(frozen=True)
+class TournamentData:
+    """The shape of one tournament's data version."""
+
+    tournament: str  # "signals" or "crypto"
+    version: str  # "v2.1", "v2.0"
+    id_column: str
+    target: str
+    live_rows: int
+    n_features: int
+    string_features: tuple[str, ...]
+
+    @property
+    def folder(self) -> str:
+        """The dataset prefix, e.g. ``signals/v2.1``."""
+        return f"{self.tournament}/{self.version}"
+
+
+SIGNALS = TournamentData("signals", "v2.1", "numerai_ticker", "target", 5_000, 48, STRING_FEATURES)
+CRYPTO = TournamentData("crypto", "v2.0", "symbol", "target_binned_return_20", 500, 24, ())
+SHAPES = {"signals": SIGNALS, "crypto": CRYPTO}
+
+
+def feature_names(shape: TournamentData, seed: int = 0) -> list[str]:
+    """Numeric feature names (stable per seed) followed by the string features."""
+    rng = np.random.default_rng([seed, 7])
+    stems = ("rsi", "mom", "vol", "beta", "value", "size", "quality", "carry", "trend", "liq")
+    names: list[str] = []
+    while len(names) < shape.n_features:
+        name = f"feature_{rng.choice(stems)}_{int(rng.integers(1, 260))}d"
+        if name not in names:
+            names.append(name)
+    return names + list(shape.string_features)
+
+
+def universe(shape: TournamentData, seed: int = 0, size: int | None = None) -> np.ndarray:
+    """The tournament's ids: tickers like ``ABCD US`` or symbols like ``BTC``, unique."""
+    rng = np.random.default_rng([seed, 11 if shape.tournament == "signals" else 12])
+    size = size or shape.live_rows
+    letters = np.array(list(string.ascii_uppercase))
+    ids: list[str] = []
+    seen: set[str] = set()
+    while len(ids) < size:
+        stem = "".join(rng.choice(letters, size=int(rng.integers(3, 5))))
+        name = f"{stem} {rng.choice(COUNTRIES)}" if shape.tournament == "signals" else stem
+        if name not in seen:
+            seen.add(name)
+            ids.append(name)
+    return np.array(ids, dtype=object)
+
+
+def make_frame(
+    shape: TournamentData,
+    ids: np.ndarray,
+    dates: list[str],
+    rng: np.random.Generator,
+    seed: int,
+    with_target: bool,
+) -> pd.DataFrame:
+    """One file: the id column, ``date``, ``data_type``, features (NaN, strings), target."""
+    names = feature_names(shape, seed)
+    numeric = [n for n in names if n not in shape.string_features]
+    rows = len(ids) * len(dates)
+    frame = pd.DataFrame(
+        {
+            shape.id_column: np.tile(ids, len(dates)),
+            "date": np.repeat(np.array(dates, dtype=object), len(ids)),
+        }
+    )
+    values = rng.normal(0.0, 1.0, size=(rows, len(numeric)))
+    values[rng.random(values.shape) < NAN_RATE] = np.nan
+    for j, name in enumerate(numeric):
+        frame[name] = values[:, j]
+    country = np.array([i.split(" ")[-1] for i in frame[shape.id_column]], dtype=object)
+    if "feature_country" in shape.string_features:
+        column = country.copy()
+        column[rng.random(rows) < NAN_RATE] = None
+        frame["feature_country"] = column
+    if "feature_exchange_code" in shape.string_features:
+        frame["feature_exchange_code"] = np.array(
+            [
+                EXCHANGES.get(c, ("XOTC",))[int(k) % len(EXCHANGES.get(c, ("XOTC",)))]
+                for c, k in zip(country, rng.integers(0, 2, size=rows), strict=True)
+            ],
+            dtype=object,
+        )
+    frame["data_type"] = "live" if not with_target else "train"
+    if with_target:
+        weights = np.random.default_rng([seed, 3]).normal(0, 1, size=SIGNAL_FEATURES)
+        signal = np.nan_to_num(values[:, :SIGNAL_FEATURES]) @ weights
+        if "feature_country" in shape.string_features:
+            signal = signal + (country == "US") * 0.5
+        raw = signal + rng.normal(0, 2.0, size=rows)
+        target = np.empty(rows)
+        for date in dates:
+            mask = (frame["date"] == date).to_numpy()
+            ranks = raw[mask].argsort().argsort() / max(mask.sum() - 1, 1)
+            target[mask] = np.floor(ranks * 4.999) / 4.0  # 0, 0.25, ... 1
+        frame[shape.target] = target
+    return frame
+
+
+def _dates(start: dt.date, count: int) -> list[str]:
+    return [(start + dt.timedelta(weeks=i)).isoformat() for i in range(count)]
+
+
+def live_ids(shape: TournamentData, round_number: int, seed: int = 0, rows: int | None = None):
+    """This round's universe: the fixed one with about 1 % of ids out, varying by round."""
+    full = universe(shape, seed, rows or shape.live_rows)
+    keep = np.random.default_rng([seed, round_number, 5]).random(len(full)) >= 0.01
+    return full[keep]
+
+
+def write_live(
+    root: Path, shape: TournamentData, round_number: int, seed: int = 0, rows: int | None = None
+) -> Path:
+    """``<tournament>/<version>/live.parquet`` for one round (new feature values)."""
+    folder = root / shape.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, round_number, 13])
+    today = dt.date(2026, 1, 2) + dt.timedelta(weeks=round_number % 500)
+    frame = make_frame(
+        shape, live_ids(shape, round_number, seed, rows), [today.isoformat()], rng, seed, False
+    )
+    path = folder / "live.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def write_dataset(
+    root: Path,
+    shape: TournamentData,
+    *,
+    seed: int = 0,
+    round_number: int = 1,
+    live_rows: int | None = None,
+    train_eras: int = 40,
+    validation_eras: int = 10,
+    ids_per_era: int = 200,
+) -> Path:
+    """Write a whole version (features.json, train, validation, live); its folder."""
+    folder = root / shape.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    names = feature_names(shape, seed)
+    document = {"feature_sets": {"all": names}, "targets": [shape.target]}
+    (folder / "features.json").write_text(json.dumps(document))
+    ids = universe(shape, seed, max(ids_per_era, 1))[:ids_per_era]
+    rng = np.random.default_rng([seed, 10_000])
+    dates = _dates(dt.date(2020, 1, 3), train_eras + validation_eras)
+    train = make_frame(shape, ids, dates[:train_eras], rng, seed, True)
+    train.to_parquet(folder / "train.parquet", index=False)
+    validation = make_frame(shape, ids, dates[train_eras:], rng, seed, True)
+    validation["data_type"] = "validation"
+    validation.to_parquet(folder / "validation.parquet", index=False)
+    write_live(root, shape, round_number, seed, live_rows)
+    return folder
