@@ -8,12 +8,14 @@ fields. Every failure is a :class:`PayloadError` with a message safe to return t
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,63}")
 TRIGGER_ID = re.compile(r"[A-Za-z0-9_\-:.]{1,128}")
+DATA_VERSION = re.compile(r"[A-Za-z0-9_.\-]{1,32}")
 MAX_ROUND = 1_000_000
 SOURCES = ("webhook", "schedule", "manual", "shard")
 
@@ -24,12 +26,16 @@ class PayloadError(ValueError):
 
 @dataclass(frozen=True)
 class WebhookPayload:
-    """Numerai's round-open call: ``{"roundNumber", "dataVersion", "triggerId", "isTest"}``."""
+    """Numerai's round-open call: ``{"roundNumber", "dataVersion", "triggerId", "isTest"}``.
 
-    round_number: int | None
-    data_version: int | None
-    trigger_id: str | None
-    is_test: bool
+    Every field is optional and read leniently: the bot needs none of them to run a round
+    (the worker asks Numerai which round is open), so an odd value is dropped, not refused.
+    """
+
+    round_number: int | None = None
+    data_version: str | None = None
+    trigger_id: str | None = None
+    is_test: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,21 +69,103 @@ class WorkerRequest:
 
 
 def parse_webhook_body(body: bytes | str | None) -> WebhookPayload:
-    """Parse and check Numerai's webhook JSON; unknown fields are ignored."""
-    if body is None or (isinstance(body, bytes | str) and not body.strip()):
-        raise PayloadError("empty body: expected Numerai's JSON round-open payload")
+    """Read Numerai's webhook JSON leniently; refuse only a body that cannot be a trigger.
+
+    An empty body or ``{}`` is a trigger without trigger id. Only text that is not JSON, or
+    JSON that is not an object, is a :class:`PayloadError`: the token alone decides who may
+    call, and no field the bot does not need may make Numerai's call fail.
+    """
+    text = _body_text(body)
+    if not text.strip():
+        return WebhookPayload()
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise PayloadError(f"body is not JSON: {error}") from None
+        data = json.loads(text)
+    except RecursionError:
+        raise PayloadError("body is not JSON: nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, or an integer too long to convert
+        raise PayloadError(f"body is not JSON: {_short(str(error))}") from None
     if not isinstance(data, dict):
         raise PayloadError("body must be a JSON object")
     return WebhookPayload(
-        round_number=_round_number(data.get("roundNumber")),
-        data_version=_optional_int(data.get("dataVersion"), "dataVersion"),
-        trigger_id=_trigger_id(data.get("triggerId")),
-        is_test=_bool(data.get("isTest"), "isTest"),
+        round_number=_lenient_round(data.get("roundNumber")),
+        data_version=_lenient_version(data.get("dataVersion")),
+        trigger_id=_lenient_trigger_id(data.get("triggerId")),
+        is_test=_lenient_bool(data.get("isTest")),
     )
+
+
+def _body_text(body: bytes | str | None) -> str:
+    """The body as text; bytes that are not UTF-8 cannot be JSON."""
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body
+    try:
+        return bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        raise PayloadError("body is not JSON: not UTF-8 text") from None
+
+
+def _short(message: str) -> str:
+    """An error message cut short and free of lone surrogates, safe to return and log."""
+    return message[:120].encode("utf-8", "replace").decode("utf-8")
+
+
+def _lenient_round(value: Any) -> int | None:
+    """A plausible round number, else None: the worker asks Numerai anyway."""
+    if isinstance(value, bool):
+        return None
+    digits = isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,9}\s*", value)
+    whole = isinstance(value, float) and value.is_integer()
+    if digits or whole:
+        value = int(value)
+    if isinstance(value, int) and 0 < value < MAX_ROUND:
+        return value
+    return None
+
+
+def _lenient_version(value: Any) -> str | None:
+    """``5``, ``5.2``, ``"5.2"`` or ``"v5.3"`` as short text; anything else is dropped."""
+    if isinstance(value, bool) or _huge_or_nonfinite(value):
+        return None
+    if isinstance(value, int | float):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        return None
+    return text if DATA_VERSION.fullmatch(text) else None
+
+
+def _lenient_trigger_id(value: Any) -> str | None:
+    """A trigger id we can pass on (a number becomes its string); anything else is dropped."""
+    if isinstance(value, bool) or _huge_or_nonfinite(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int | float):
+        value = str(value)
+    if isinstance(value, str) and TRIGGER_ID.fullmatch(value):
+        return value
+    return None
+
+
+def _huge_or_nonfinite(value: Any) -> bool:
+    """NaN, infinities and integers too long to be an id or a version."""
+    if isinstance(value, float):
+        return not math.isfinite(value) or abs(value) >= 1e128
+    return isinstance(value, int) and abs(value) >= 10**128
+
+
+def _lenient_bool(value: Any) -> bool:
+    """True for ``true``, ``1`` and ``"true"``/``"1"`` (any case); everything else is False."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == 1
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return False
 
 
 def parse_worker_event(event: Any) -> WorkerRequest:
