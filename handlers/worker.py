@@ -17,11 +17,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from numerai_bot.allocator import return_large_buffers_to_os
 from numerai_bot.config import WorkerSettings
 from numerai_bot.events import PayloadError, parse_worker_event
+from numerai_bot.redact import install_redaction
 from numerai_bot.round_runner import RoundRunner
 from numerai_bot.wiring import build_runner
 
 logger = Logger(service="numerai-bot-worker")
 copy_config_to_registered_loggers(source_logger=logger, include={"numerai_bot"})
+install_redaction(logger)  # no presigned URL, token or key in any log line
 metrics = Metrics(namespace="NumeraiBot", service="numerai-bot-worker")
 return_large_buffers_to_os()  # memory flat across models (see numerai_bot.allocator)
 

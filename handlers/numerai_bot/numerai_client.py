@@ -329,10 +329,18 @@ class NumeraiClient:
         return None
 
     def _put_once(self, url: str, body: bytes) -> None:
+        # requests' messages quote the presigned URL (its signature and security token):
+        # only the exception's class name may leave this method.
         try:
             response = self._session.put(url, data=body, timeout=TRANSFER_TIMEOUT)
-        except (requests.ConnectionError, requests.Timeout) as error:
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as error:
             raise NumeraiUnavailable(f"upload PUT failed: {type(error).__name__}") from None
+        except requests.RequestException as error:
+            raise UploadError(f"upload PUT failed: {type(error).__name__}") from None
         if response.status_code >= 500:
             raise NumeraiUnavailable(f"upload PUT got HTTP {response.status_code}")
         if response.status_code >= 300:

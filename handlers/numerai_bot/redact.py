@@ -1,0 +1,148 @@
+"""Keep secrets out of log lines: presigned URLs' queries, tokens, signatures and API keys.
+
+Errors from requests and urllib3 quote the URL they failed on, and a presigned S3 URL's
+query is a credential (``X-Amz-Signature``, ``X-Amz-Security-Token``). :func:`redact` cuts
+every URL's query string and every secret-looking ``name=value``; :class:`RedactingFilter`
+applies it to each log record (message, arguments, ``extra=`` fields, traceback), and
+:func:`install_redaction` puts it on the handlers, whose formatted output is redacted too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "<redacted>"
+# Characters that end a URL or a value: whitespace, quotes, brackets, and the backslash
+# of a JSON escape (so that redacting a JSON log line keeps it valid JSON).
+_STOP = r"\s'\"<>\\`"
+_URL_QUERY = re.compile(rf"((?:https?|s3)://[^{_STOP}?#]*)\?[^{_STOP}#]+", re.IGNORECASE)
+_FUNCTION_URL_PATH = re.compile(
+    rf"(https?://[^{_STOP}/?#]*\.lambda-url\.[^{_STOP}/?#]*)/[^{_STOP}?#]+", re.IGNORECASE
+)
+_SENSITIVE_WORDS = r"x-amz-[\w-]+|signature|token|key|secret|password|credential|policy"
+_SENSITIVE_NAME = rf"[\w.-]*(?:{_SENSITIVE_WORDS})"
+_PARAM = re.compile(rf"(?<![\w-])({_SENSITIVE_NAME}[\w.-]*)=[^&{_STOP}#,;)]+", re.IGNORECASE)
+# A quoted field, also inside a JSON string (quotes escaped): "token": "…", \"token\": \"…\"
+_QUOTED_FIELD = re.compile(
+    r"""(\\*["']?[\w-]*(?:token|secret|signature|password|credential|api[_-]?key)[\w-]*"""
+    r"""\\*["']?\s*:\s*\\*["'])[^"'\\]+""",
+    re.IGNORECASE,
+)
+_AUTHORIZATION = re.compile(
+    r"""(authorization["']?\s*[:=]\s*["']?)(?:(token|bearer|basic|aws4-hmac-sha256)\s+)?"""
+    r"""[^"'\\\s,}]+""",
+    re.IGNORECASE,
+)
+_API_KEY = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{8,}\$[A-Za-z0-9]{8,}")
+_NUMERAI_SECRET = re.compile(r"(?<![A-Za-z0-9])[A-Z0-9]{64}(?![A-Za-z0-9])")
+# LogRecord's own attributes: everything else in its __dict__ came from ``extra=``.
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    """``text`` without URL queries, secret parameters, authorization values or API keys."""
+    text = _URL_QUERY.sub(rf"\1?{REDACTED}", text)
+    text = _FUNCTION_URL_PATH.sub(rf"\1/{REDACTED}", text)
+    text = _AUTHORIZATION.sub(lambda m: f"{m[1]}{m[2] + ' ' if m[2] else ''}{REDACTED}", text)
+    text = _PARAM.sub(rf"\1={REDACTED}", text)
+    text = _QUOTED_FIELD.sub(rf"\1{REDACTED}", text)
+    text = _API_KEY.sub(REDACTED, text)
+    return _NUMERAI_SECRET.sub(REDACTED, text)
+
+
+def redact_value(value: Any) -> Any:
+    """Strings redacted, containers redacted inside, other objects by their text if needed."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        cleaned = [redact_value(item) for item in value]
+        return cleaned if isinstance(value, list) else tuple(cleaned)
+    if isinstance(value, set | frozenset):
+        return {redact_value(item) for item in value}
+    try:
+        text = str(value)
+    except Exception:  # an object whose __str__ fails cannot leak through its text
+        return value
+    cleaned = redact(text)
+    return value if cleaned == text else cleaned
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a record in place: message and arguments, ``extra=`` fields, traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always lets the record through, once redacted."""
+        try:
+            _redact_record(record)
+        except Exception:  # a record that cannot be redacted is replaced, never let through
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "log record withheld: it could not be redacted",
+                None,
+                None,
+                None,
+            )
+        return True
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    if isinstance(record.msg, Mapping):  # powertools logs dict messages as JSON objects
+        record.msg = redact_value(record.msg)
+        record.args = redact_value(record.args) if record.args else record.args
+    else:
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the format: keep both, redacted
+            record.msg = redact_value(record.msg)
+            record.args = redact_value(record.args) if record.args else record.args
+        else:
+            record.msg, record.args = redact(message), None
+    for name, value in list(vars(record).items()):
+        if name not in _RECORD_FIELDS:
+            setattr(record, name, redact_value(value))
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    elif record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
+def install_redaction(*loggers: Any) -> None:
+    """Redact every record and every formatted line of the root's and ``loggers``' handlers.
+
+    ``loggers`` may be powertools Loggers or standard ones. The filter cleans the record;
+    the handler's formatted output is redacted again, because powertools formats a
+    traceback from ``exc_info`` itself and adds keys the record does not carry.
+    """
+    for handler in _handlers([logging.getLogger(), *loggers]):
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+        if not getattr(handler, "_numerai_bot_redacts", False):
+            handler.format = _redacting(handler.format)  # type: ignore[method-assign]
+            handler._numerai_bot_redacts = True  # type: ignore[attr-defined]
+
+
+def _redacting(format_record: Any) -> Any:
+    """A handler's ``format``, its output redacted."""
+
+    def format_redacted(record: logging.LogRecord) -> str:
+        return redact(format_record(record))
+
+    return format_redacted
+
+
+def _handlers(loggers: Iterable[Any]) -> list[logging.Handler]:
+    found: list[logging.Handler] = []
+    for logger in loggers:
+        std = getattr(logger, "_logger", logger)  # a powertools Logger wraps a stdlib one
+        for handler in getattr(std, "handlers", []):
+            if handler not in found:
+                found.append(handler)
+    return found
