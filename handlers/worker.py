@@ -67,8 +67,10 @@ def create_handler(
         result = runner.run(request, deadline=_deadline(context))
         metrics.add_metric("ModelsSubmitted", MetricUnit.Count, len(result.submitted))
         metrics.add_metric("ModelsMissingSubmission", MetricUnit.Count, len(result.failed))
-        if result.status == "failed" or result.failed:
-            failures = "; ".join(f"{o.model}: {o.detail}" for o in result.failed)
+        if result.status == "failed" or result.failed or result.pending:
+            # A model held by another (perhaps killed) invocation is not done: raising makes
+            # Lambda's async retry check again once that invocation's lock has expired.
+            failures = "; ".join(f"{o.model}: {o.detail}" for o in result.failed + result.pending)
             raise RoundIncomplete(f"{result.message}. {failures}".rstrip(". "))
         return result.to_dict()
 

@@ -78,6 +78,15 @@ class WorkerSettings:
         bucket = urlparse(self.model_store_uri).netloc
         return f"s3://{bucket}/live-cache"
 
+    @property
+    def submissions_uri(self) -> str:
+        """Where every uploaded file is kept for the churn guard: the bucket's
+        ``submissions/``, or a ``submissions`` folder beside a local model store."""
+        if not self.model_store_uri.startswith("s3://"):
+            return os.path.join(self.model_store_uri, "_submissions")
+        bucket = urlparse(self.model_store_uri).netloc
+        return f"s3://{bucket}/submissions"
+
 
 @dataclass(frozen=True)
 class WebhookSettings:

@@ -41,3 +41,15 @@ class ModelError(BotError):
 
 class PredictionError(BotError):
     """A model produced predictions that must not be uploaded (NaN, constant, wrong length)."""
+
+
+class ModelTimeout(PredictionError):
+    """A model ran past its time budget and was stopped; the others go on."""
+
+
+class AlreadyInProgress(BotError):
+    """Another invocation holds this model's submission and has not finished: retry later.
+
+    Not a success: the holder may have died mid-upload (Lambda timeout, out of memory). The
+    worker raises so that Lambda's async retry checks again after the record expires.
+    """

@@ -1,6 +1,10 @@
-"""Exactly one submission per (round, model), across duplicate webhooks, Lambda's duplicate
-async deliveries, the fallback schedule and concurrent shards: powertools Idempotency on the
-ledger table, keyed on the round and the model.
+"""Exactly one submission per (tournament, round, model), across duplicate webhooks, Lambda's
+duplicate async deliveries, the fallback schedule and concurrent shards: powertools
+Idempotency on the ledger table, keyed on the tournament, the round and the model.
+
+An IN_PROGRESS record is not a success: its holder may have been killed mid-upload. The
+guard raises :class:`AlreadyInProgress` (retryable); the record expires with the Lambda that
+wrote it (``register_context``), and the retry then asks Numerai what it holds.
 """
 
 from __future__ import annotations
@@ -8,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from numerai_bot.errors import BotError
+from numerai_bot.errors import AlreadyInProgress, BotError
 
-IN_PROGRESS_MESSAGE = "another invocation is submitting this model right now"
-
-
-class AlreadyInProgress(Exception):
-    """Another invocation holds the (round, model) record and has not finished."""
+IN_PROGRESS_MESSAGE = (
+    "another invocation is submitting this model right now (or died doing it); "
+    "retrying after its lock expires"
+)
+__all__ = ["AlreadyInProgress", "GuardUnavailable", "IdempotencyGuard", "NoGuard"]
 
 
 class GuardUnavailable(BotError):
@@ -24,7 +28,9 @@ class GuardUnavailable(BotError):
 class SubmissionGuard(Protocol):
     """Runs ``action`` at most once per (round, model) among every concurrent invocation."""
 
-    def run_once(self, round_number: int, model: str, action: Callable[[], dict]) -> dict:
+    def run_once(
+        self, round_number: int, model: str, action: Callable[[], dict], tournament: int = 8
+    ) -> dict:
         """Run or return the stored result; :class:`AlreadyInProgress` if another holds it."""
         ...
 
@@ -32,7 +38,9 @@ class SubmissionGuard(Protocol):
 class NoGuard:
     """No cross-invocation guard: for unit tests and single-process local runs."""
 
-    def run_once(self, round_number: int, model: str, action: Callable[[], dict]) -> dict:
+    def run_once(
+        self, round_number: int, model: str, action: Callable[[], dict], tournament: int = 8
+    ) -> dict:
         """Just run it."""
         return action()
 
@@ -52,7 +60,7 @@ class IdempotencyGuard:
 
         self.persistence = DynamoDBPersistenceLayer(table_name=table_name)
         self.config = IdempotencyConfig(
-            event_key_jmespath="[round, model]",
+            event_key_jmespath="[tournament, round, model]",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=expires_after_seconds,
         )
@@ -62,8 +70,10 @@ class IdempotencyGuard:
         if context is not None and hasattr(context, "get_remaining_time_in_millis"):
             self.config.register_lambda_context(context)
 
-    def run_once(self, round_number: int, model: str, action: Callable[[], dict]) -> dict:
-        """Run ``action`` unless this (round, model) already ran or is running."""
+    def run_once(
+        self, round_number: int, model: str, action: Callable[[], dict], tournament: int = 8
+    ) -> dict:
+        """Run ``action`` unless this (tournament, round, model) already ran or is running."""
         from aws_lambda_powertools.utilities.idempotency import idempotent_function
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
@@ -77,7 +87,9 @@ class IdempotencyGuard:
             return action()
 
         try:
-            return submit_model(key={"round": round_number, "model": model})
+            return submit_model(
+                key={"tournament": tournament, "round": round_number, "model": model}
+            )
         except IdempotencyAlreadyInProgressError:
             raise AlreadyInProgress(IN_PROGRESS_MESSAGE) from None
         except IdempotencyPersistenceLayerError as error:

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import numpy as np
 import onnxruntime as ort
 
 from numerai_bot.allocator import release_free_memory
-from numerai_bot.errors import ModelError, PredictionError
+from numerai_bot.errors import ModelError, ModelTimeout, PredictionError
 from numerai_bot.live_data import FeatureMatrix
 from numerai_bot.model_metadata import MetadataError, ModelMetadata
 from numerai_bot.model_store import ModelStore
@@ -39,29 +40,56 @@ class LoadedModel:
     session: ort.InferenceSession
     input_name: str
     input_dtype: type
+    string_input: str | None = None  # the graph's tensor(string) input, if it takes one
 
-    def predict(self, matrix: FeatureMatrix | np.ndarray) -> np.ndarray:
-        """Run the graph on ``matrix`` (rows × features, in metadata order); 1-D float64.
+    def predict(
+        self,
+        matrix: FeatureMatrix | np.ndarray,
+        strings: np.ndarray | None = None,
+        budget_seconds: float | None = None,
+    ) -> np.ndarray:
+        """Run the graph on ``matrix`` (rows × numeric features, in metadata order) and
+        ``strings`` (rows × string features) when the graph takes them; 1-D float64.
 
         A :class:`FeatureMatrix` is fed a batch of rows at a time in the model's input type,
-        so memory stays flat whatever the width; an array is run as given.
+        so memory stays flat whatever the width; an array is run as given. A run still going
+        after ``budget_seconds`` is stopped inside onnxruntime (``RunOptions.terminate``)
+        and raises :class:`ModelTimeout`: one slow model cannot starve the others.
         """
         rows, width = matrix.shape
-        if width != len(self.metadata.features):
+        expected = len(self.metadata.numeric_features)
+        if width != expected:
+            raise PredictionError(f"input has {width} columns, model expects {expected}")
+        if (self.string_input is None) != (strings is None):
             raise PredictionError(
-                f"input has {width} columns, model expects {len(self.metadata.features)}"
+                "the model's string features and the strings given do not match "
+                f"({list(self.metadata.string_features)})"
             )
-        if isinstance(matrix, np.ndarray):
-            return self._run(matrix, rows)
-        out = np.empty(rows, dtype=np.float64)
-        for start, block in matrix.batches(self.input_dtype):
-            out[start : start + block.shape[0]] = self._run(block, block.shape[0])
-        return out
-
-    def _run(self, block: np.ndarray, rows: int) -> np.ndarray:
+        watch = _Watchdog(budget_seconds)
         try:
-            outputs = self.session.run(None, {self.input_name: block})
+            if isinstance(matrix, np.ndarray):
+                return self._run(matrix, strings, rows, watch)
+            out = np.empty(rows, dtype=np.float64)
+            for start, block in matrix.batches(self.input_dtype):
+                n = block.shape[0]
+                text = None if strings is None else strings[start : start + n]
+                out[start : start + n] = self._run(block, text, n, watch)
+            return out
+        finally:
+            watch.cancel()
+
+    def _run(
+        self, block: np.ndarray, strings: np.ndarray | None, rows: int, watch: _Watchdog
+    ) -> np.ndarray:
+        feeds = {self.input_name: block}
+        if self.string_input is not None and strings is not None:
+            feeds[self.string_input] = np.ascontiguousarray(strings, dtype=object)
+        watch.check()
+        try:
+            outputs = self.session.run(None, feeds, watch.options)
         except Exception as error:  # onnxruntime raises its own exception types
+            if watch.expired:
+                raise watch.timeout() from None
             raise PredictionError(f"onnxruntime failed: {str(error)[:300]}") from None
         raw = np.asarray(outputs[0])
         if raw.ndim == 2 and raw.shape[1] == 1:
@@ -71,6 +99,42 @@ class LoadedModel:
                 f"model output has shape {raw.shape}, expected one value per row ({rows})"
             )
         return raw.astype(np.float64, copy=False)
+
+
+class _Watchdog:
+    """Sets ``RunOptions.terminate`` when a model's time budget runs out."""
+
+    def __init__(self, budget_seconds: float | None) -> None:
+        self.options = ort.RunOptions()
+        self.budget = budget_seconds
+        self.started = time.monotonic()
+        self.expired = False
+        self._timer: threading.Timer | None = None
+        if budget_seconds is not None:
+            self._timer = threading.Timer(max(budget_seconds, 0.0), self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.options.terminate = True
+
+    def check(self) -> None:
+        """Between batches: stop at once when the budget is spent."""
+        if self.expired:
+            raise self.timeout()
+
+    def timeout(self) -> ModelTimeout:
+        """The error for a run over its budget."""
+        return ModelTimeout(
+            f"stopped after {time.monotonic() - self.started:.1f} s: over its time budget of "
+            f"{self.budget:.1f} s (set time_budget_seconds in models.json to give it more)"
+        )
+
+    def cancel(self) -> None:
+        """The run ended: no terminate flag for a finished run."""
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
@@ -102,18 +166,26 @@ def load_model(key: str, version: str, data: bytes, threads: int | None = None) 
     except MetadataError as error:
         raise ModelError(f"{key}: {error}") from None
     inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise ModelError(f"{key} has {len(inputs)} inputs; the bot feeds exactly one matrix")
-    graph_input = inputs[0]
+    numeric = [i for i in inputs if i.type != "tensor(string)"]
+    text = [i for i in inputs if i.type == "tensor(string)"]
+    expected_text = 1 if metadata.string_features else 0
+    if len(numeric) != 1 or len(text) != expected_text:
+        raise ModelError(
+            f"{key} has inputs {[i.type for i in inputs]}; the bot feeds one numeric matrix"
+            + (" and one string matrix (its string features)" if expected_text else "")
+        )
+    graph_input = numeric[0]
     dtype = INPUT_DTYPES.get(graph_input.type)
     if dtype is None:
         raise ModelError(f"{key} takes {graph_input.type}; export it with a float or double input")
     width = graph_input.shape[-1] if graph_input.shape else None
-    if isinstance(width, int) and width != len(metadata.features):
+    if isinstance(width, int) and width != len(metadata.numeric_features):
         raise ModelError(
-            f"{key} takes {width} columns but its metadata lists {len(metadata.features)} features"
+            f"{key} takes {width} columns but its metadata lists "
+            f"{len(metadata.numeric_features)} numeric features"
         )
-    return LoadedModel(key, version, metadata, session, graph_input.name, dtype)
+    string_input = text[0].name if text else None
+    return LoadedModel(key, version, metadata, session, graph_input.name, dtype, string_input)
 
 
 class ModelCache:

@@ -1,7 +1,11 @@
-"""The ledger: one record per (round, model) saying what happened to that submission.
+"""The ledger: one record per (tournament, round, model) saying what happened to it.
 
 It is what ``status``, the fallback schedule ("models missing for the round") and the
 operator read. DynamoDB when deployed; an in-memory ledger for unit tests.
+
+It never says less than Numerai knows: writes are conditional, so a FAILED record never
+replaces a SUBMITTED one and an older attempt never replaces a newer one (see
+:func:`may_replace`), whatever order concurrent runs finish in.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from numerai_bot.errors import BotError
 SUBMITTED = "submitted"
 FAILED = "failed"
 TTL_DAYS = 400
+CLASSIC_ID = 8
 
 
 @dataclass
@@ -39,16 +44,40 @@ class LedgerRecord:
     attempts: int = 1
     seconds: float = 0.0
     updated_at: str = ""
+    tournament: int = CLASSIC_ID
+    started_at: float = 0.0  # epoch seconds when the attempt began: newer attempts win
+    churn: float | None = None  # against the model's previous submission (Signals, Crypto)
+    turnover: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.started_at:
+            self.started_at = time.time()
 
     @property
     def key(self) -> str:
         """The item's partition key."""
-        return ledger_key(self.round_number, self.model_name)
+        return ledger_key(self.round_number, self.model_name, self.tournament)
 
 
-def ledger_key(round_number: int, model_name: str) -> str:
-    """``ledger#<round>#<model>``: shares the table with powertools' idempotency records."""
-    return f"ledger#{round_number}#{model_name}"
+def ledger_key(round_number: int, model_name: str, tournament: int = CLASSIC_ID) -> str:
+    """``ledger#<round>#<model>`` for Classic (the key existing deployments hold) and
+    ``ledger#<tournament>#<round>#<model>`` for the others: round numbers differ between
+    tournaments. Shares the table with powertools' idempotency records."""
+    if tournament == CLASSIC_ID:
+        return f"ledger#{round_number}#{model_name}"
+    return f"ledger#{tournament}#{round_number}#{model_name}"
+
+
+def may_replace(old: LedgerRecord | None, new: LedgerRecord) -> bool:
+    """Whether ``new`` may overwrite ``old``: FAILED never replaces SUBMITTED, and an older
+    attempt never replaces a newer one."""
+    if old is None:
+        return True
+    if old.status == SUBMITTED and new.status != SUBMITTED:
+        return False
+    if new.status == SUBMITTED and old.status != SUBMITTED:
+        return True  # a success always beats a failure
+    return new.started_at >= old.started_at
 
 
 class LedgerUnavailable(BotError):
@@ -62,12 +91,14 @@ class LedgerUnavailable(BotError):
 class Ledger(Protocol):
     """What the core needs from the ledger."""
 
-    def get(self, round_number: int, model_name: str) -> LedgerRecord | None:
-        """The record for (round, model), if any."""
+    def get(
+        self, round_number: int, model_name: str, tournament: int = CLASSIC_ID
+    ) -> LedgerRecord | None:
+        """The record for (tournament, round, model), if any."""
         ...
 
-    def put(self, record: LedgerRecord) -> None:
-        """Write (replace) the record for its (round, model)."""
+    def put(self, record: LedgerRecord) -> bool:
+        """Write the record unless :func:`may_replace` forbids it; whether it was written."""
         ...
 
 
@@ -78,16 +109,21 @@ class MemoryLedger:
         self.records: dict[str, LedgerRecord] = {}
         self._lock = threading.Lock()
 
-    def get(self, round_number: int, model_name: str) -> LedgerRecord | None:
-        """The record for (round, model), if any."""
+    def get(
+        self, round_number: int, model_name: str, tournament: int = CLASSIC_ID
+    ) -> LedgerRecord | None:
+        """The record for (tournament, round, model), if any."""
         with self._lock:
-            return self.records.get(ledger_key(round_number, model_name))
+            return self.records.get(ledger_key(round_number, model_name, tournament))
 
-    def put(self, record: LedgerRecord) -> None:
-        """Store a copy stamped with the time."""
+    def put(self, record: LedgerRecord) -> bool:
+        """Store it stamped with the time, under the same rule as DynamoDB's condition."""
         record.updated_at = record.updated_at or _now()
         with self._lock:
+            if not may_replace(self.records.get(record.key), record):
+                return False
             self.records[record.key] = record
+            return True
 
 
 class DynamoLedger:
@@ -106,26 +142,49 @@ class DynamoLedger:
         # refused, timeout): both become LedgerUnavailable, naming the table and the cause.
         self._errors: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 
-    def get(self, round_number: int, model_name: str) -> LedgerRecord | None:
+    def get(
+        self, round_number: int, model_name: str, tournament: int = CLASSIC_ID
+    ) -> LedgerRecord | None:
         """Strongly consistent read: a duplicate run must see the first one's record."""
         try:
             item = self.table.get_item(
-                Key={"id": ledger_key(round_number, model_name)}, ConsistentRead=True
+                Key={"id": ledger_key(round_number, model_name, tournament)},
+                ConsistentRead=True,
             ).get("Item")
         except self._errors as error:
             raise self._unavailable("read", error) from None
         return _from_item(item) if item else None
 
-    def put(self, record: LedgerRecord) -> None:
-        """Write the record with a TTL so the table does not grow forever."""
+    def put(self, record: LedgerRecord) -> bool:
+        """Write the record (with a TTL) under :func:`may_replace`'s rule as a condition, so
+        two runs finishing in any order leave the truth; whether it was written."""
         record.updated_at = _now()
-        item = {k: _to_dynamo(v) for k, v in asdict(record).items()}
+        item = {k: _to_dynamo(v) for k, v in asdict(record).items() if v is not None}
         item["id"] = record.key
         item["expiration"] = int(time.time()) + TTL_DAYS * 86_400
+        values: dict[str, Any] = {":submitted": SUBMITTED, ":started": item["started_at"]}
+        if record.status == SUBMITTED:  # newer or equal attempts win; FAILED never blocks
+            condition = (
+                "attribute_not_exists(id) OR #s <> :submitted "
+                "OR attribute_not_exists(started_at) OR started_at <= :started"
+            )
+        else:  # never over a SUBMITTED record, nor over a newer attempt
+            condition = (
+                "attribute_not_exists(id) OR (#s <> :submitted AND "
+                "(attribute_not_exists(started_at) OR started_at <= :started))"
+            )
         try:
-            self.table.put_item(Item=item)
+            self.table.put_item(
+                Item=item,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=values,
+            )
         except self._errors as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
             raise self._unavailable("write", error) from None
+        return True
 
     def _unavailable(self, action: str, error: Exception) -> LedgerUnavailable:
         response = getattr(error, "response", None)
@@ -133,6 +192,11 @@ class DynamoLedger:
         name = type(error).__name__
         cause = f"DynamoDB error {code}" if code else f"DynamoDB unreachable ({name})"
         return LedgerUnavailable(f"cannot {action} the ledger table {self.table_name}: {cause}")
+
+
+def _code(error: Exception) -> str | None:
+    response = getattr(error, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -147,7 +211,8 @@ def _from_item(item: dict[str, Any]) -> LedgerRecord:
             continue
         value = item[name]
         if isinstance(value, Decimal):
-            value = float(value) if name == "seconds" else int(value)
+            floats = ("seconds", "started_at", "churn", "turnover")
+            value = float(value) if name in floats else int(value)
         values[name] = value
     return LedgerRecord(**values)
 

@@ -1,10 +1,14 @@
-"""The round's live data: downloaded once per (round, data version), read with pyarrow.
+"""The round's live data: downloaded once per (tournament, round, data version), read with
+pyarrow.
 
-Only the columns some model needs are read, once, straight into NumPy (no pandas frame),
-and kept as int8 (1 byte per value, ``MISSING`` for a null) rather than float32: the
-features are integers 0-4, so this is exact and a quarter of the memory. Models that share
-a feature list share one matrix; each model converts it to its input type a batch of rows at
-a time (:meth:`FeatureMatrix.batches`), so no full-size float copy is ever held.
+Only the columns some model needs are read, once, straight into NumPy (no pandas frame).
+Classic features are integers 0-4, kept as int8 (1 byte per value, ``MISSING`` for a null):
+exact and a quarter of float32's memory. Signals and Crypto ship float features (NaN for
+missing), kept as float64 so no rounding can re-rank rows; their string features (e.g.
+``feature_country``) are handed to the model as strings, which its graph encodes itself.
+Models that share a feature list share one matrix; each model converts it to its input
+type a batch of rows at a time (:meth:`FeatureMatrix.batches`), so no full-size float copy
+is ever held.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ import pyarrow.parquet as pq
 
 from numerai_bot.errors import BotError, LiveDataError, ModelError
 from numerai_bot.model_store import ModelStore, ObjectMissing
+from numerai_bot.tournaments import CLASSIC, Tournament
 
 logger = logging.getLogger(__name__)
 
-ID_COLUMN = "id"
+ID_COLUMN = CLASSIC.id_column
 FEATURE_MIN, FEATURE_MAX = 0, 4
 # How a null feature value is stored in the int8 matrix (real values are 0-4).
 MISSING = -1
@@ -45,8 +50,10 @@ FAILURE_MEMORY_SECONDS = 30.0
 class DatasetSource(Protocol):
     """What the cache needs from Numerai: one file of one round, to a path."""
 
-    def download_dataset(self, filename: str, dest: Path, round_number: int | None) -> Path:
-        """Download ``filename`` of the round to ``dest``."""
+    def download_dataset(
+        self, filename: str, dest: Path, round_number: int | None, tournament: Tournament
+    ) -> Path:
+        """Download ``filename`` of the tournament's round to ``dest``."""
         ...
 
 
@@ -82,27 +89,38 @@ class FeatureMatrix:
 class LiveData:
     """One round's live file: its ids, and feature matrices built on demand."""
 
-    def __init__(self, path: Path, round_number: int, data_version: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        round_number: int,
+        data_version: str,
+        tournament: Tournament = CLASSIC,
+    ) -> None:
         self.path = path
         self.round_number = round_number
         self.data_version = data_version
+        self.tournament = tournament
+        name = tournament.live_file(data_version)
+        id_column = tournament.id_column
         try:
             self._file = pq.ParquetFile(path)
-            self.columns = frozenset(self._file.schema_arrow.names)
-            if ID_COLUMN not in self.columns:
-                raise LiveDataError(f"{data_version}/live.parquet has no '{ID_COLUMN}' column")
-            ids = self._file.read(columns=[ID_COLUMN]).column(ID_COLUMN)
+            names = self._file.schema_arrow.names
+            self.columns = frozenset(names)
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise LiveDataError(f"{name} lists column(s) {', '.join(twice)} more than once")
+            if id_column not in self.columns:
+                raise LiveDataError(f"{name} has no '{id_column}' column")
+            ids = self._file.read(columns=[id_column]).column(id_column)
         except (pa.ArrowException, OSError) as error:
-            raise LiveDataError(
-                f"{data_version}/live.parquet of round {round_number} is unreadable: {error}"
-            ) from None
+            raise LiveDataError(f"{name} of round {round_number} is unreadable: {error}") from None
         if ids.null_count:
-            raise LiveDataError(f"live data has {ids.null_count} rows without an id")
+            raise LiveDataError(f"{name} has {ids.null_count} rows without a {id_column}")
         self.ids = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
         if len(self.ids) == 0:
-            raise LiveDataError("live data has no rows")
-        if len(np.unique(self.ids)) != len(self.ids):
-            raise LiveDataError("live data lists an id more than once")
+            raise LiveDataError(f"{name} has no rows")
+        if len(np.unique(self.ids.astype(str))) != len(self.ids):
+            raise LiveDataError(f"{name} lists a {id_column} more than once")
         self._columns: dict[str, np.ndarray] = {}
         self._matrices: dict[tuple[tuple[str, ...], type], np.ndarray] = {}
         self._lock = threading.Lock()
@@ -131,7 +149,8 @@ class LiveData:
                 table = self._file.read(columns=wanted)
         except (pa.ArrowException, OSError) as error:
             raise LiveDataError(f"cannot read live features: {error}") from None
-        loaded = {name: _compact_column(name, table.column(name)) for name in wanted}
+        integer = self.tournament.integer_features
+        loaded = {name: _column(name, table.column(name), integer) for name in wanted}
         del table  # the columns are copies; let pyarrow's pool have its buffers back
         with self._lock:
             self._columns.update(loaded)
@@ -149,7 +168,13 @@ class LiveData:
             )
         self.preload(features)
         columns = [self._columns[name] for name in features]
-        dtype = np.int8 if all(c.dtype == np.int8 for c in columns) else np.float32
+        strings = [name for name, c in zip(features, columns, strict=True) if c.dtype == object]
+        if strings:
+            raise ModelError(
+                f"string feature(s) {', '.join(strings[:3])} must be fed to the model as "
+                "strings: re-export it so its metadata lists them in numerai.string_features"
+            )
+        dtype = np.result_type(*[c.dtype for c in columns]) if columns else np.int8
         by_feature = np.empty((len(features), self.rows), dtype=dtype)
         for j, column in enumerate(columns):
             by_feature[j] = column
@@ -163,6 +188,40 @@ class LiveData:
             while len(self._matrices) > MAX_MATRICES:
                 self._matrices.pop(next(iter(self._matrices)))
         return result
+
+    def strings(self, features: tuple[str, ...]) -> np.ndarray:
+        """Rows × ``features`` as Python strings ("" for a missing value): the input a
+        graph that encodes its own string features takes."""
+        absent = self.missing(features)
+        if absent:
+            raise ModelError(
+                f"{len(absent)} feature(s) not in {self.data_version} live data, e.g. {absent[0]}"
+            )
+        self.preload(features)
+        out = np.empty((self.rows, len(features)), dtype=object)
+        for j, name in enumerate(features):
+            column = self._columns[name]
+            if column.dtype != object:
+                raise ModelError(f"feature {name} is numeric in the live data, not a string")
+            out[:, j] = column
+        return out
+
+
+def _column(name: str, column: pa.ChunkedArray, integer_features: bool) -> np.ndarray:
+    """A live column as the model will see it: strings as Python strings ("" for null);
+    Classic's integer features compacted (see :func:`_compact_column`); other tournaments'
+    numbers as float64 with NaN for missing, exactly as shipped."""
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        values = pc.fill_null(column, "").to_numpy(zero_copy_only=False)
+        return np.asarray(values, dtype=object)
+    if pa.types.is_dictionary(column.type):
+        return _column(name, pc.cast(column, pa.string()), integer_features)
+    if integer_features:
+        return _compact_column(name, column)
+    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        raise LiveDataError(f"live column {name} has type {column.type}, expected numbers")
+    as_float = pc.fill_null(pc.cast(column, pa.float64()), np.nan)
+    return np.array(as_float.to_numpy(), dtype=np.float64)
 
 
 def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
@@ -193,7 +252,8 @@ def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
 
 
 class LiveDataCache:
-    """Live files on local disk (``/tmp`` in Lambda), one download per round and version.
+    """Live files on local disk (``/tmp`` in Lambda), one download per tournament, round and
+    version.
 
     With a ``shared`` store (the bucket's ``live-cache/`` prefix), the first worker of a
     round publishes the file there and every shard reads it from the bucket instead of
@@ -210,50 +270,55 @@ class LiveDataCache:
         self.root = Path(root)
         self.source = source
         self.shared = shared
-        self._loaded: dict[tuple[int, str], LiveData] = {}
-        self._failed: dict[tuple[int, str], tuple[float, BotError]] = {}
+        self._loaded: dict[tuple[str, int, str], LiveData] = {}
+        self._failed: dict[tuple[str, int, str], tuple[float, BotError]] = {}
         self.clock = clock
         self._lock = threading.Lock()
 
-    def get(self, round_number: int, data_version: str) -> LiveData:
+    def get(
+        self, round_number: int, data_version: str, tournament: Tournament = CLASSIC
+    ) -> LiveData:
         """The round's live data for ``data_version``, downloading it at most once.
 
         A file is published to the shared cache only after it reads as valid live data, so
-        a bad download never poisons the round for the shards or for a later retry. A failed
-        download or a bad file is remembered for ``FAILURE_MEMORY_SECONDS``: the run's other
-        models get the same error at once instead of repeating the download and its retries
-        (up to the round's close), and a later run (Lambda's async retry, the schedule) tries
-        afresh.
+        a bad download never poisons the round for the shards or for a later retry; a bad
+        file found in either cache is evicted from both, so the next try downloads it
+        afresh (Numerai may have fixed it). A failed download or a bad file is remembered
+        for ``FAILURE_MEMORY_SECONDS``: the run's other models get the same error at once
+        instead of repeating the download and its retries, and a later run (Lambda's async
+        retry, the schedule) tries afresh.
         """
-        key = (round_number, data_version)
+        key = (tournament.name, round_number, data_version)
         with self._lock:
             if key in self._loaded:
                 return self._loaded[key]
             failed = self._failed.get(key)
             if failed is not None and self.clock() - failed[0] < FAILURE_MEMORY_SECONDS:
                 raise type(failed[1])(str(failed[1]))
-            path = self.root / str(round_number) / data_version / "live.parquet"
+            path = self.root / tournament.name / str(round_number) / data_version / "live.parquet"
             downloaded = False
             try:
                 if not path.exists():
-                    self._forget_other_rounds(round_number)
-                    downloaded = self._fetch(round_number, data_version, path)
-                live = LiveData(path, round_number, data_version)
+                    self._forget_other_rounds(tournament, round_number)
+                    downloaded = self._fetch(tournament, round_number, data_version, path)
+                live = LiveData(path, round_number, data_version, tournament)
             except BotError as error:
                 path.unlink(missing_ok=True)  # never reuse a bad file on the next try
+                if isinstance(error, LiveDataError):
+                    self._evict_shared(tournament, round_number, data_version)
                 self._failed[key] = (self.clock(), error)
                 raise
             self._failed.pop(key, None)
             if downloaded:
-                self._share(round_number, data_version, path)
+                self._share(tournament, round_number, data_version, path)
             self._loaded[key] = live
             return live
 
-    def _fetch(self, round_number: int, data_version: str, path: Path) -> bool:
+    def _fetch(self, tournament: Tournament, round_number: int, version: str, path: Path) -> bool:
         """From the shared cache if it has the file, else from Numerai; True if downloaded."""
         if self.shared is not None:
             try:
-                stored = self.shared.read(_shared_key(round_number, data_version))
+                stored = self.shared.read(_shared_key(tournament, round_number, version))
             except ObjectMissing:
                 pass
             except BotError as error:
@@ -262,27 +327,45 @@ class LiveDataCache:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(stored.data)
                 return False
-        self.source.download_dataset(f"{data_version}/live.parquet", path, round_number)
+        self.source.download_dataset(tournament.live_file(version), path, round_number, tournament)
         return True
 
-    def _share(self, round_number: int, data_version: str, path: Path) -> None:
+    def _share(self, tournament: Tournament, round_number: int, version: str, path: Path) -> None:
         """Publish a checked download for the round's other workers."""
         if self.shared is None:
             return
         try:
-            self.shared.write(_shared_key(round_number, data_version), path.read_bytes())
+            self.shared.write(_shared_key(tournament, round_number, version), path.read_bytes())
         except Exception as error:  # sharing is an optimisation; the round goes on
             logger.warning("could not share live data", extra={"error": type(error).__name__})
 
-    def _forget_other_rounds(self, round_number: int) -> None:
-        """Free /tmp and memory from earlier rounds before downloading a new one."""
-        self._loaded = {k: v for k, v in self._loaded.items() if k[0] == round_number}
-        self._failed = {k: v for k, v in self._failed.items() if k[0] == round_number}
-        if self.root.exists():
-            for child in self.root.iterdir():
+    def _evict_shared(self, tournament: Tournament, round_number: int, version: str) -> None:
+        """Drop a bad file from the bucket's cache so no worker reads it again."""
+        if self.shared is None:
+            return
+        try:
+            self.shared.delete(_shared_key(tournament, round_number, version))
+        except Exception as error:  # the local copy is gone already; say the bucket's stays
+            logger.warning(
+                "could not evict bad live data from the shared cache",
+                extra={"error": type(error).__name__},
+            )
+
+    def _forget_other_rounds(self, tournament: Tournament, round_number: int) -> None:
+        """Free /tmp and memory from the tournament's earlier rounds before a new one."""
+        mine = tournament.name
+
+        def keep(k: tuple[str, int, str]) -> bool:
+            return k[0] != mine or k[1] == round_number
+
+        self._loaded = {k: v for k, v in self._loaded.items() if keep(k)}
+        self._failed = {k: v for k, v in self._failed.items() if keep(k)}
+        folder = self.root / mine
+        if folder.exists():
+            for child in folder.iterdir():
                 if child.is_dir() and child.name != str(round_number):
                     shutil.rmtree(child, ignore_errors=True)
 
 
-def _shared_key(round_number: int, data_version: str) -> str:
-    return f"{round_number}/{data_version}/live.parquet"
+def _shared_key(tournament: Tournament, round_number: int, data_version: str) -> str:
+    return f"{tournament.name}/{round_number}/{data_version}/live.parquet"

@@ -45,6 +45,10 @@ class ModelStore(Protocol):
         """Store ``data`` under ``key``; return its new version."""
         ...
 
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if it exists (a bad cached file must not be served again)."""
+        ...
+
 
 class LocalModelStore:
     """A folder on disk, for local runs and tests."""
@@ -80,6 +84,10 @@ class LocalModelStore:
         tmp.write_bytes(data)
         os.replace(tmp, path)
         return self.version(key)
+
+    def delete(self, key: str) -> None:
+        """Remove the file if it is there."""
+        self._path(key).unlink(missing_ok=True)
 
 
 class S3ModelStore:
@@ -129,6 +137,13 @@ class S3ModelStore:
         except self._errors as error:
             raise _s3_error(error, key, self.uri, "write") from None
         return f"{put.get('ETag', '').strip(chr(34))}:{put.get('VersionId', '')}"
+
+    def delete(self, key: str) -> None:
+        """DELETE the object (a delete marker in a versioned bucket)."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except self._errors as error:
+            raise _s3_error(error, key, self.uri, "delete") from None
 
 
 def _s3_error(error: Exception, key: str, uri: str, action: str = "read") -> ModelError:

@@ -19,18 +19,26 @@ class Notifier(Protocol):
 
 
 def summary(result: RoundResult) -> tuple[str, str]:
-    """Subject and body: all submitted, or which models failed and why."""
-    round_label = f"round {result.round_number}" if result.round_number else "no open round"
-    if result.failed or result.status == "failed":
-        subject = (
-            f"Numerai bot: {len(result.failed) or 'all'} model(s) NOT submitted, {round_label}"
-        )
-    else:
-        subject = f"Numerai bot: {round_label}, all models submitted"
+    """Subject and body that say what happened: "round closed", "nothing missing",
+    "2 submitted", "1 failed", churn alerts."""
+    rounds = ", ".join(f"{t} {n}" for t, n in result.rounds.items() if n is not None)
+    where = f"round {rounds}" if rounds else "no round open"
+    failed, submitted = len(result.failed), len(result.submitted)
+    parts = []
+    if failed or result.status == "failed":
+        parts.append(f"{failed or 'all'} model(s) NOT submitted")
+    if submitted:
+        parts.append(f"{submitted} submitted")
+    if result.alerts:
+        parts.append(f"churn alert for {len(result.alerts)}")
+    if not parts:
+        parts.append("round closed" if result.status == "closed" else "nothing missing")
+    subject = f"Numerai bot: {', '.join(parts)} ({where})"
     lines = [result.message, ""]
+    lines += [f"! {alert}" for alert in result.alerts]
     for outcome in result.outcomes:
         detail = f" ({outcome.detail})" if outcome.detail else ""
-        lines.append(f"- {outcome.model}: {outcome.status}{detail}")
+        lines.append(f"- {outcome.model} [{outcome.tournament}]: {outcome.status}{detail}")
     return subject[:SUBJECT_LIMIT], "\n".join(lines).strip() + "\n"
 
 

@@ -27,6 +27,7 @@ from numerai_bot.errors import (
     UploadError,
 )
 from numerai_bot.retry import RetryPolicy, call_with_retry
+from numerai_bot.tournaments import CLASSIC, Tournament
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds for GraphQL calls
 TRANSFER_TIMEOUT = (5.0, 120.0)  # for dataset downloads and the submission PUT
@@ -40,32 +41,28 @@ query($tournament: Int!) {
   }
 }
 """
-UPLOAD_AUTH_QUERY = """
-query($filename: String! $tournament: Int! $modelId: String) {
-  submission_upload_auth(filename: $filename tournament: $tournament modelId: $modelId) {
-    filename url
-  }
-}
-"""
-CREATE_SUBMISSION = """
-mutation($filename: String! $tournament: Int! $modelId: String $triggerId: String
-         $dataDatestamp: Int) {
-  create_submission(filename: $filename tournament: $tournament modelId: $modelId
-                    triggerId: $triggerId source: "numerapi" dataDatestamp: $dataDatestamp) {
-    id
-  }
-}
-"""
 FIND_SUBMISSION = """
 query($modelId: String) {
-  submissions(modelId: $modelId) { id filename }
+  submissions(modelId: $modelId) { id filename triggerId round { number tournament } }
 }
+"""
+ACCOUNT_MODELS = "query { account { models { id name tournament } } }"
+LIST_DATASETS = """
+query($round: Int $tournament: Int) { listDatasets(round: $round tournament: $tournament) }
 """
 DATASET_QUERY = """
 query($filename: String! $round: Int $tournament: Int) {
   dataset(filename: $filename round: $round tournament: $tournament)
 }
 """
+
+
+@dataclass(frozen=True)
+class AccountModel:
+    """One model of the account: its id and the tournament it belongs to."""
+
+    id: str
+    tournament: int
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ class NumeraiClient:
         public_id: str | None,
         secret_key: str | None,
         api_url: str = numerapi.base_api.API_TOURNAMENT_URL,
-        tournament: int = 8,
+        tournament: int = CLASSIC.id,
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
@@ -177,9 +174,12 @@ class NumeraiClient:
         return payload
 
     # -- rounds and models -----------------------------------------------------------------
-    def current_round(self) -> RoundInfo:
-        """The round open for submissions; :class:`RoundClosed` between rounds."""
-        data = self.graphql(ROUND_QUERY, {"tournament": self.tournament})["data"]
+    def current_round(self, tournament: Tournament | int | None = None) -> RoundInfo:
+        """The tournament's round open for submissions; :class:`RoundClosed` between rounds.
+
+        Each tournament has its own round numbers: a Signals run asks Signals' round.
+        """
+        data = self.graphql(ROUND_QUERY, {"tournament": _id(tournament, self.tournament)})["data"]
         rounds = data.get("rounds") or []
         if not rounds or rounds[0].get("number") is None:
             raise RoundClosed("Numerai reports no open round")
@@ -191,9 +191,39 @@ class NumeraiClient:
             close_staking_time=_time(found.get("closeStakingTime")),
         )
 
-    def model_ids(self) -> dict[str, str]:
-        """The account's models of this tournament, ``{name: id}`` (numerapi's get_models)."""
-        return self.api.get_models(self.tournament)
+    def model_ids(self, tournament: Tournament | int | None = None) -> dict[str, str]:
+        """The account's models of one tournament, ``{name: id}`` (numerapi's get_models)."""
+        return self.api.get_models(_id(tournament, self.tournament))
+
+    def account_models(self) -> dict[str, AccountModel]:
+        """Every model of the account in every tournament, ``{name: AccountModel}``."""
+        data = self.graphql(ACCOUNT_MODELS, authorization=True)["data"]
+        found: dict[str, AccountModel] = {}
+        for model in (data.get("account") or {}).get("models") or []:
+            if not isinstance(model, dict) or not model.get("name") or not model.get("id"):
+                continue
+            raw = model.get("tournament")
+            number = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else 8
+            found[str(model["name"])] = AccountModel(str(model["id"]), number)
+        return found
+
+    def served_datasets(self, tournament: Tournament | int | None = None) -> frozenset[str]:
+        """The dataset files Numerai serves now for the tournament (``list_datasets``)."""
+        args = {"round": None, "tournament": _id(tournament, self.tournament)}
+        data = self.graphql(LIST_DATASETS, args)["data"]
+        return frozenset(str(name) for name in data.get("listDatasets") or [])
+
+    def round_submission(
+        self, model_id: str, round_number: int, tournament: Tournament | int | None = None
+    ) -> dict[str, Any] | None:
+        """The model's submission Numerai holds for this round, if any (the newest one).
+
+        Numerai is the source of truth for "already submitted": a worker killed after
+        ``create_submission`` left no ledger record, but Numerai has the submission.
+        """
+        number = _id(tournament, self.tournament)
+        payload = self.graphql(FIND_SUBMISSION, {"modelId": model_id}, authorization=True)
+        return _of_round(payload["data"].get("submissions"), round_number, number)
 
     def set_webhook(self, model_id: str, url: str | None) -> bool:
         """Register (or clear, with None) the model's round-open webhook."""
@@ -213,13 +243,23 @@ class NumeraiClient:
         return list(data.get("submissions") or [])
 
     # -- data ------------------------------------------------------------------------------
-    def download_dataset(self, filename: str, dest: Path, round_number: int | None) -> Path:
+    def download_dataset(
+        self,
+        filename: str,
+        dest: Path,
+        round_number: int | None,
+        tournament: Tournament | int | None = None,
+    ) -> Path:
         """Download a dataset file atomically to ``dest`` (checked status and length).
 
         Not numerapi's download_dataset: that one has a 600 s timeout, and when it resumes
         a partial file it turns TLS verification off.
         """
-        args = {"filename": filename, "round": round_number, "tournament": self.tournament}
+        args = {
+            "filename": filename,
+            "round": round_number,
+            "tournament": _id(tournament, self.tournament),
+        }
         url = self.graphql(DATASET_QUERY, args)["data"]["dataset"]
         if not url:
             raise NumeraiError(f"Numerai has no dataset {filename!r} for this round")
@@ -256,53 +296,73 @@ class NumeraiClient:
 
     # -- upload ----------------------------------------------------------------------------
     def upload_submission(
-        self, model_id: str, csv_bytes: bytes, filename: str, trigger_id: str | None
+        self,
+        model_id: str,
+        csv_bytes: bytes,
+        filename: str,
+        trigger_id: str | None,
+        tournament: Tournament = CLASSIC,
+        round_number: int | None = None,
+        earlier: frozenset[str] = frozenset(),
     ) -> str:
-        """numerapi's three steps (auth → PUT → create), with the PUT's status checked.
+        """numerapi's three steps (auth → PUT → create) for the model's tournament, with
+        the PUT's status checked.
 
-        The trigger id is passed explicitly; numerapi would read ``TRIGGER_ID`` from the
-        environment, which leaks between runs in a warm Lambda.
+        The calls are the tournament's (numerapi 3.1.1's texts, see ``tournaments``). The
+        trigger id is passed explicitly; numerapi would read ``TRIGGER_ID`` from the
+        environment, which leaks between runs in a warm Lambda. ``round_number`` lets a lost
+        ``create`` answer be reconciled on the round and trigger id; ``earlier`` are the
+        ids of the round's submissions that existed before (a forced re-submission), which
+        a reconciliation must not mistake for this one.
         """
-        auth_args = {"filename": filename, "tournament": self.tournament, "modelId": model_id}
-        auth = self.graphql(UPLOAD_AUTH_QUERY, auth_args, authorization=True)["data"]
-        upload = auth.get("submission_upload_auth") or {}
+        calls = tournament.upload
+        auth_args = {"filename": filename, "tournament": tournament.id, "modelId": model_id}
+        auth = self.graphql(calls.auth_query, auth_args, authorization=True)["data"]
+        upload = auth.get(calls.auth_field) or {}
         if not upload.get("url") or not upload.get("filename"):
             raise UploadError("Numerai did not return an upload URL")
         call_with_retry(lambda: self._put_once(upload["url"], csv_bytes), self.retry)
         create_args = {
             "filename": upload["filename"],
-            "tournament": self.tournament,
             "modelId": model_id,
             "triggerId": trigger_id,
             "dataDatestamp": None,
         }
-        return self._create_submission(model_id, upload["filename"], create_args)
+        if calls.create_takes_tournament:
+            create_args["tournament"] = tournament.id
+        lost = _LostAnswer(
+            model_id, upload["filename"], round_number, tournament.id, trigger_id, earlier
+        )
+        return self._create_submission(calls.create_mutation, calls.create_field, create_args, lost)
 
-    def _create_submission(self, model_id: str, filename: str, create_args: dict) -> str:
+    def _create_submission(
+        self, mutation: str, field: str, create_args: dict, lost: _LostAnswer
+    ) -> str:
         """``create_submission``, made safe to retry.
 
         When an attempt's answer is lost (timeout, 5xx, dropped connection), Numerai may
         have recorded the submission anyway; a blind retry (or the fallback schedule, told
         it failed) would then submit twice. So after such an attempt, before trying again
-        and before giving up, look for a submission of this very upload (by the unique
-        filename Numerai handed out) and return its id if it is there.
+        and before giving up, look for a submission of this very upload: by the unique
+        filename Numerai handed out, or else by the round (and trigger id), since Numerai's
+        ``submissions`` list may not carry the filename.
         """
         uncertain = False
 
         def attempt() -> str:
             nonlocal uncertain
             if uncertain:
-                found = self._find_submission(model_id, filename)
+                found = self._find_submission(lost)
                 if found is not None:
                     return found
             try:
-                payload = self._graphql_once(CREATE_SUBMISSION, create_args, True)
+                payload = self._graphql_once(mutation, create_args, True)
             except NumeraiUnavailable:
                 uncertain = True
                 raise
             except NumeraiError as error:
                 raise UploadError(f"Numerai refused the submission: {error}") from None
-            submission = payload["data"].get("create_submission") or {}
+            submission = payload["data"].get(field) or {}
             if not submission.get("id"):
                 raise UploadError("Numerai accepted the upload but returned no submission id")
             return str(submission["id"])
@@ -312,21 +372,26 @@ class NumeraiClient:
         except NumeraiError:
             if uncertain:  # e.g. the retry was refused because the first one used the upload
                 try:
-                    found = self._find_submission(model_id, filename)
+                    found = self._find_submission(lost)
                 except NumeraiError:
                     found = None
                 if found is not None:
                     return found
             raise
 
-    def _find_submission(self, model_id: str, filename: str) -> str | None:
-        """The id of the model's submission of ``filename``, if Numerai recorded one (one
-        call, no retry: the caller's retry loop decides)."""
-        payload = self._graphql_once(FIND_SUBMISSION, {"modelId": model_id}, True)
-        for submission in payload["data"].get("submissions") or []:
-            if submission.get("filename") == filename and submission.get("id"):
+    def _find_submission(self, lost: _LostAnswer) -> str | None:
+        """The id of the submission a lost ``create`` answer may have made, if Numerai
+        recorded it (one call, no retry: the caller's retry loop decides)."""
+        payload = self._graphql_once(FIND_SUBMISSION, {"modelId": lost.model_id}, True)
+        listed = [s for s in payload["data"].get("submissions") or [] if isinstance(s, dict)]
+        for submission in listed:
+            if submission.get("filename") == lost.filename and submission.get("id"):
                 return str(submission["id"])
-        return None
+        if lost.round_number is None:
+            return None
+        fresh = [s for s in listed if str(s.get("id")) not in lost.earlier]
+        found = _of_round(fresh, lost.round_number, lost.tournament, lost.trigger_id)
+        return str(found["id"]) if found else None
 
     def _put_once(self, url: str, body: bytes) -> None:
         # requests' messages quote the presigned URL (its signature and security token):
@@ -345,6 +410,53 @@ class NumeraiClient:
             raise NumeraiUnavailable(f"upload PUT got HTTP {response.status_code}")
         if response.status_code >= 300:
             raise UploadError(f"upload PUT got HTTP {response.status_code}; nothing was stored")
+
+
+@dataclass(frozen=True)
+class _LostAnswer:
+    """What identifies an upload whose ``create`` answer may be lost."""
+
+    model_id: str
+    filename: str
+    round_number: int | None
+    tournament: int
+    trigger_id: str | None
+    earlier: frozenset[str] = frozenset()
+
+
+def _id(tournament: Tournament | int | None, default: int) -> int:
+    if tournament is None:
+        return default
+    return tournament if isinstance(tournament, int) else tournament.id
+
+
+def _of_round(
+    submissions: Any, round_number: int, tournament: int, trigger_id: str | None = None
+) -> dict[str, Any] | None:
+    """The newest listed submission of (tournament, round), with ``trigger_id`` if given.
+
+    Read leniently: a missing ``round.tournament`` counts as a match (the list is the
+    model's own, and a model belongs to one tournament); a missing trigger id too.
+    """
+    best: dict[str, Any] | None = None
+    for submission in submissions or []:
+        if not isinstance(submission, dict) or not submission.get("id"):
+            continue
+        rnd = submission.get("round") or {}
+        number = rnd.get("number") if isinstance(rnd, dict) else None
+        if number is None or str(number) != str(round_number):
+            continue
+        listed_tournament = rnd.get("tournament")
+        if listed_tournament is not None and str(listed_tournament) != str(tournament):
+            continue
+        listed_trigger = submission.get("triggerId")
+        if trigger_id and listed_trigger and str(listed_trigger) != trigger_id:
+            continue
+        if best is None or str(submission.get("insertedAt") or "") >= str(
+            best.get("insertedAt") or ""
+        ):
+            best = submission
+    return best
 
 
 def _graphql_error(errors: Any) -> NumeraiError:

@@ -1,50 +1,87 @@
-"""The core: submit one round for the configured models, each isolated from the others.
+"""The core: submit the open round of each tournament for the configured models, each model
+isolated from the others.
 
 It knows nothing of Lambda: it receives a :class:`WorkerRequest` and its adapters (Numerai,
-model store, ledger, live-data cache, model cache) and returns a :class:`RoundResult`.
+model store, ledger, live-data cache, model cache, submission archive) and returns a
+:class:`RoundResult`. Tournaments are data (:mod:`numerai_bot.tournaments`): the runner
+groups the models by tournament, asks Numerai for that tournament's open round, and runs
+the same steps for each group.
+
+Exactly once, even when a worker dies: before uploading, Numerai is asked whether it already
+holds the model's submission for the round (it is the source of truth; the ledger can lag),
+and every path that learns a submission exists writes SUBMITTED to the ledger.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from numerai_bot.errors import BotError, ConfigError, RoundClosed
+from numerai_bot.churn import Movement, SubmissionArchive, movement
+from numerai_bot.errors import (
+    AlreadyInProgress,
+    BotError,
+    ConfigError,
+    ModelError,
+    PredictionError,
+    RoundClosed,
+)
 from numerai_bot.events import WorkerRequest
-from numerai_bot.idempotency import AlreadyInProgress, NoGuard, SubmissionGuard
+from numerai_bot.idempotency import NoGuard, SubmissionGuard
 from numerai_bot.inference import ModelCache
 from numerai_bot.ledger import FAILED, SUBMITTED, Ledger, LedgerRecord
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import ModelStore
-from numerai_bot.models_config import ModelConfig, load_models_config
+from numerai_bot.models_config import BrokenEntry, ModelConfig, load_models_entries
 from numerai_bot.notifier import Notifier
-from numerai_bot.numerai_client import RoundInfo
+from numerai_bot.numerai_client import AccountModel, RoundInfo
+from numerai_bot.redact import redact
 from numerai_bot.submission import build_csv, to_predictions, validate_submission
+from numerai_bot.tournaments import TOURNAMENTS, Tournament
 from numerai_bot.webhook_gate import WorkerInvoker
 
 logger = logging.getLogger(__name__)
 
 SKIPPED = "skipped"
+CLOSED = "closed"
+# Another invocation holds the model's lock (or died holding it): not done, retry later.
+RETRY = "retry"
 # Do not start a model with less time than this left (download, predict, upload, retries).
 MIN_SECONDS_PER_MODEL = 20.0
+# Kept aside from the prediction budgets for the uploads that follow them.
+UPLOAD_RESERVE_SECONDS = 15.0
 UPLOAD_CONCURRENCY = 8
 
 
 class NumeraiPort(Protocol):
     """What the runner asks of Numerai (implemented by ``NumeraiClient``)."""
 
-    def current_round(self) -> RoundInfo: ...
+    def current_round(self, tournament: Tournament) -> RoundInfo: ...
 
     def set_deadline(self, deadline: float | None) -> None: ...
 
-    def model_ids(self) -> dict[str, str]: ...
+    def account_models(self) -> dict[str, AccountModel]: ...
+
+    def served_datasets(self, tournament: Tournament) -> frozenset[str]: ...
+
+    def round_submission(
+        self, model_id: str, round_number: int, tournament: Tournament
+    ) -> dict[str, Any] | None: ...
 
     def upload_submission(
-        self, model_id: str, csv_bytes: bytes, filename: str, trigger_id: str | None
+        self,
+        model_id: str,
+        csv_bytes: bytes,
+        filename: str,
+        trigger_id: str | None,
+        tournament: Tournament,
+        round_number: int | None = None,
+        earlier: frozenset[str] = frozenset(),
     ) -> str: ...
 
 
@@ -58,21 +95,33 @@ class ModelOutcome:
     submission_id: str = ""
     rows: int = 0
     seconds: float = 0.0
+    tournament: str = "classic"
+    round_number: int | None = None
+    churn: float | None = None
+    turnover: float | None = None
+    alert: bool = False  # churn or turnover above the model's alert threshold
 
 
 @dataclass
 class RoundResult:
-    """The run's answer: the round, an overall status and one outcome per model."""
+    """The run's answer: the rounds it met, an overall status and one outcome per model."""
 
     round_number: int | None
     status: str
     message: str
     outcomes: list[ModelOutcome] = field(default_factory=list)
+    rounds: dict[str, int | None] = field(default_factory=dict)  # tournament → open round
+    alerts: list[str] = field(default_factory=list)  # churn above a model's threshold ...
 
     @property
     def failed(self) -> list[ModelOutcome]:
         """Models that did not submit and should have."""
         return [o for o in self.outcomes if o.status == FAILED]
+
+    @property
+    def pending(self) -> list[ModelOutcome]:
+        """Models another invocation holds: not done, worth a retry."""
+        return [o for o in self.outcomes if o.status == RETRY]
 
     @property
     def submitted(self) -> list[ModelOutcome]:
@@ -83,10 +132,12 @@ class RoundResult:
         """JSON-friendly, for the Lambda response and logs."""
         return {
             "roundNumber": self.round_number,
+            "rounds": self.rounds,
             "status": self.status,
             "message": self.message,
             "submitted": len(self.submitted),
             "failed": len(self.failed),
+            "alerts": self.alerts,
             "outcomes": [asdict(o) for o in self.outcomes],
         }
 
@@ -94,13 +145,20 @@ class RoundResult:
 @dataclass
 class _Job:
     config: ModelConfig
+    round_number: int
     model_id: str = ""
     version: str = ""  # of the artifact that predicted
-    started: float = 0.0
+    started: float = 0.0  # clock()
+    started_at: float = field(default_factory=time.time)  # epoch: newer attempts win
+    moved: Movement | None = None
+
+    @property
+    def tournament(self) -> Tournament:
+        return self.config.tournament
 
 
 class RoundRunner:
-    """Submits the open round for the configured models (see module docstring)."""
+    """Submits each tournament's open round for the configured models (module docstring)."""
 
     def __init__(
         self,
@@ -115,6 +173,7 @@ class RoundRunner:
         notifier: Notifier | None = None,
         refresh_credentials: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        archive: SubmissionArchive | None = None,
     ) -> None:
         self.numerai = numerai
         self.store = store
@@ -128,24 +187,29 @@ class RoundRunner:
         # Called at the start of each run: rotated keys reach a warm worker (secret cache).
         self.refresh_credentials = refresh_credentials
         self.clock = clock
+        self.archive = archive
 
     def run(self, request: WorkerRequest, deadline: float | None = None) -> RoundResult:
-        """Ask Numerai for the open round, then submit every selected model still missing.
+        """Ask Numerai for each tournament's open round, then submit every selected model
+        still missing.
 
         ``deadline`` (``clock()`` seconds) is when this invocation must stop, e.g. the
-        Lambda's timeout; the round's own close time is taken into account as well.
-        Failures, and every scheduled run, are reported to the notifier.
+        Lambda's timeout; each round's own close time is taken into account as well.
+        Failures, churn alerts and whatever a scheduled run submitted reach the notifier; a
+        check that found nothing to do notifies nobody.
         """
         result = self._run(request, deadline)
-        if self.notifier is not None and (
-            result.failed or result.status == "failed" or request.source == "schedule"
-        ):
+        worth_telling = result.failed or result.status == "failed" or result.alerts
+        if request.source == "schedule" and result.submitted:
+            worth_telling = True
+        if self.notifier is not None and worth_telling:
             try:
                 self.notifier.notify(result)
             except Exception as error:  # the round's outcome stands; say the alert failed
                 logger.error("notification failed", extra={"error": type(error).__name__})
         return result
 
+    # -- the run ---------------------------------------------------------------------------
     def _run(self, request: WorkerRequest, deadline: float | None) -> RoundResult:
         if self.refresh_credentials is not None:
             try:
@@ -155,53 +219,104 @@ class RoundRunner:
                 return RoundResult(None, "failed", str(error))
         self.numerai.set_deadline(deadline)
         try:
-            current = self.numerai.current_round()
+            configs, broken = load_models_entries(self.store)
+            configs, broken = _select(configs, broken, request)
+        except BotError as error:
+            logger.error("cannot start the round", extra={"error": str(error)})
+            return RoundResult(None, "failed", str(error))
+        outcomes = [self._broken(entry) for entry in broken]
+        groups = {t: [c for c in configs if c.tournament == t] for t in TOURNAMENTS.values()}
+        groups = {t: group for t, group in groups.items() if group}
+        rounds: dict[str, int | None] = {}
+        open_rounds: dict[Tournament, tuple[RoundInfo, float | None]] = {}
+        for tournament, group in groups.items():
+            found = self._open_round(tournament, request, deadline)
+            if isinstance(found, str):  # closed, or Numerai could not say: each model says so
+                rounds[tournament.name] = None
+                status = CLOSED if found.startswith("no ") else FAILED
+                outcomes += [
+                    ModelOutcome(c.name, status, found, tournament=tournament.name) for c in group
+                ]
+                continue
+            rounds[tournament.name] = found[0].number
+            open_rounds[tournament] = found
+        if not open_rounds:
+            reasons = dict.fromkeys(o.detail for o in outcomes if o.status in (CLOSED, FAILED))
+            return self._result(rounds, outcomes, nothing_open=True, message="; ".join(reasons))
+        try:
+            account = self.numerai.account_models()
+        except BotError as error:  # e.g. revoked keys: every selected model says why
+            message = f"cannot list the account's models: {error}"
+            for tournament, (current, _) in open_rounds.items():
+                for config in groups[tournament]:
+                    job = _Job(config, current.number, started=self.clock())
+                    outcomes.append(self._fail(job, request, message))
+            return self._result(rounds, outcomes, message=message)
+        selected = [c for t in open_rounds for c in groups[t]]
+        if (
+            self.fanout is not None
+            and request.source != "shard"
+            and len(selected) > self.shard_size
+        ):
+            return self._fan_out(selected, open_rounds, request, rounds, outcomes)
+        for tournament, (current, until) in open_rounds.items():
+            outcomes += self._run_tournament(
+                tournament, current, groups[tournament], account, request, until
+            )
+        return self._result(rounds, outcomes)
+
+    def _open_round(
+        self, tournament: Tournament, request: WorkerRequest, deadline: float | None
+    ) -> tuple[RoundInfo, float | None] | str:
+        """The tournament's open round and this run's deadline for it, or why there is none."""
+        try:
+            current = self.numerai.current_round(tournament)
         except RoundClosed as error:
-            logger.info("no round open; nothing submitted", extra={"reason": str(error)})
-            return RoundResult(None, "closed", f"no round is open for submissions ({error})")
+            logger.info(
+                "no round open; nothing submitted",
+                extra={"tournament": tournament.name, "reason": str(error)},
+            )
+            return f"no {tournament.name} round is open for submissions ({error})"
         except BotError as error:
             logger.error("cannot ask Numerai for the round", extra={"error": str(error)})
-            return RoundResult(None, "failed", f"cannot ask Numerai which round is open: {error}")
+            return f"cannot ask Numerai which {tournament.name} round is open: {error}"
         seconds_left = current.seconds_left()
         if seconds_left is not None:
             if seconds_left <= 0 and not request.force:
                 message = (
-                    f"round {current.number} closed for submissions "
-                    f"{-seconds_left / 60:.0f} min ago; a submission now would be queued for "
-                    f"round {current.number + 1}, so nothing was uploaded (use force to do it)"
+                    f"no {tournament.name} round is open: round {current.number} closed for "
+                    f"submissions {-seconds_left / 60:.0f} min ago; a submission now would be "
+                    f"queued for round {current.number + 1}, so nothing was uploaded "
+                    "(use force to do it)"
                 )
                 logger.warning(message)
-                return RoundResult(current.number, "closed", message)
-            round_deadline = self.clock() + seconds_left
+                return message
+            round_deadline = self.clock() + max(seconds_left, 0)
             deadline = round_deadline if deadline is None else min(deadline, round_deadline)
-            self.numerai.set_deadline(deadline)
         if request.round_number is not None and request.round_number != current.number:
-            logger.warning(
+            logger.info(
                 "payload round differs from the open round; using Numerai's",
                 extra={"payload_round": request.round_number, "open_round": current.number},
             )
-        try:
-            configs = self._select(load_models_config(self.store), request)
-        except BotError as error:
-            logger.error("cannot start the round", extra={"error": str(error)})
-            return RoundResult(current.number, "failed", str(error))
-        try:
-            account = self.numerai.model_ids()
-        except BotError as error:  # e.g. revoked keys: every selected model says why
-            message = f"cannot list the account's models: {error}"
-            outcomes = [
-                self._fail(_Job(c, started=self.clock()), current.number, request, message)
-                for c in configs
-            ]
-            return RoundResult(current.number, "failed", message, outcomes)
-        if self.fanout is not None and request.source != "shard" and len(configs) > self.shard_size:
-            return self._fan_out(configs, current.number, request)
+        return current, deadline
 
+    def _run_tournament(
+        self,
+        tournament: Tournament,
+        current: RoundInfo,
+        configs: list[ModelConfig],
+        account: dict[str, AccountModel],
+        request: WorkerRequest,
+        deadline: float | None,
+    ) -> list[ModelOutcome]:
+        """Every selected model of one tournament: prepare, predict in turn, upload behind."""
+        self.numerai.set_deadline(deadline)
+        served = self._served(tournament)
         outcomes: list[ModelOutcome] = []
         jobs: list[_Job] = []
         for config in configs:
-            job = _Job(config, started=self.clock())
-            outcome = self._prepare(job, current.number, account, request)
+            job = _Job(config, current.number, started=self.clock())
+            outcome = self._prepare(job, account, request)
             if outcome is None:
                 jobs.append(job)
             else:
@@ -210,134 +325,208 @@ class RoundRunner:
         # are network-bound and run concurrently behind them. Ledger writes stay on this thread.
         uploads: list[tuple[_Job, Future]] = []
         with ThreadPoolExecutor(UPLOAD_CONCURRENCY, thread_name_prefix="upload") as pool:
-            for job in jobs:
+            for index, job in enumerate(jobs):
+                job.started = self.clock()
                 left = None if deadline is None else deadline - self.clock()
                 if left is not None and left < MIN_SECONDS_PER_MODEL:
                     outcomes.append(
                         self._fail(
                             job,
-                            current.number,
                             request,
                             f"not started: only {max(left, 0):.0f} s left before the round "
                             "closes or this invocation times out",
                         )
                     )
                     continue
+                budget = _budget(job.config, left, len(jobs) - index)
                 try:
-                    body, rows = self._predict(job, current.number)
+                    body, rows = self._predict(job, served, budget)
                 except Exception as error:
-                    outcomes.append(self._fail(job, current.number, request, _reason(error, job)))
+                    outcomes.append(self._fail(job, request, _reason(error, job)))
                     continue
-                upload = pool.submit(self._upload_once, job, current.number, request, body, rows)
+                upload = pool.submit(self._upload_once, job, request, body, rows)
                 uploads.append((job, upload))
             for job, upload in uploads:
-                outcomes.append(self._finish(job, current.number, request, upload))
-        failed = sum(o.status == FAILED for o in outcomes)
-        status = "incomplete" if failed else "complete"
-        message = (
-            f"round {current.number}: {sum(o.status == SUBMITTED for o in outcomes)} submitted, "
-            f"{sum(o.status == SKIPPED for o in outcomes)} already done, {failed} failed"
-        )
-        logger.info(message, extra={"round": current.number, "status": status})
-        return RoundResult(current.number, status, message, outcomes)
+                outcomes.append(self._finish(job, request, upload))
+        return outcomes
 
     def _fan_out(
-        self, configs: list[ModelConfig], round_number: int, request: WorkerRequest
+        self,
+        configs: list[ModelConfig],
+        open_rounds: dict[Tournament, tuple[RoundInfo, float | None]],
+        request: WorkerRequest,
+        rounds: dict[str, int | None],
+        outcomes: list[ModelOutcome],
     ) -> RoundResult:
         """Stage the live files in the shared cache, then one async worker per shard."""
         assert self.fanout is not None
-        for version in sorted({c.data_version for c in configs if c.data_version}):
-            try:
-                self.live_data.get(round_number, version)
-            except BotError as error:  # each shard will report it per model
-                logger.error("could not stage live data", extra={"error": str(error)})
+        for tournament, (current, _) in open_rounds.items():
+            versions = {c.data_version for c in configs if c.tournament == tournament}
+            for version in sorted(v for v in versions if v):
+                try:
+                    self.live_data.get(current.number, version, tournament)
+                except BotError as error:  # each shard will report it per model
+                    logger.error("could not stage live data", extra={"error": str(error)})
         names = [c.name for c in configs]
         shards = [names[i : i + self.shard_size] for i in range(0, len(names), self.shard_size)]
         for shard in shards:
             self.fanout.invoke(
                 WorkerRequest(
                     "shard",
-                    round_number,
+                    request.round_number,
                     request.trigger_id,
                     request.is_test,
                     tuple(shard),
                     request.force,
                 )
             )
-        message = f"round {round_number}: {len(names)} models handed to {len(shards)} shards"
-        logger.info(message, extra={"round": round_number, "shards": len(shards)})
-        return RoundResult(round_number, "fanned_out", message)
+        message = f"{len(names)} models handed to {len(shards)} shards"
+        logger.info(message, extra={"rounds": rounds, "shards": len(shards)})
+        first = next((n for n in rounds.values() if n is not None), None)
+        return RoundResult(first, "fanned_out", message, outcomes, rounds)
+
+    def _result(
+        self,
+        rounds: dict[str, int | None],
+        outcomes: list[ModelOutcome],
+        nothing_open: bool = False,
+        message: str = "",
+    ) -> RoundResult:
+        """The run's overall status and a message that says what happened."""
+        count = {s: sum(o.status == s for o in outcomes) for s in (SUBMITTED, SKIPPED, FAILED)}
+        pending = sum(o.status == RETRY for o in outcomes)
+        opened = ", ".join(f"{t} {n}" for t, n in rounds.items() if n is not None)
+        if nothing_open and not count[FAILED]:
+            status = CLOSED
+            message = message or "no round open: nothing to do"
+        else:
+            status = "incomplete" if count[FAILED] or pending else "complete"
+            if not outcomes:
+                status = "failed"
+            message = message or (
+                f"{'round ' + opened if opened else 'no round open'}: {count[SUBMITTED]} "
+                f"submitted, {count[SKIPPED]} already done, {count[FAILED]} failed"
+                + (f", {pending} held by another run" if pending else "")
+            )
+        alerts = [
+            f"{o.model} ({o.tournament}): churn {o.churn:.3f}, turnover {o.turnover:.3f}"
+            for o in outcomes
+            if o.alert
+        ]
+        first = next((n for n in rounds.values() if n is not None), None)
+        logger.info(message, extra={"rounds": rounds, "status": status})
+        return RoundResult(first, status, message, outcomes, rounds, alerts)
 
     # -- steps -----------------------------------------------------------------------------
-    @staticmethod
-    def _select(configs: list[ModelConfig], request: WorkerRequest) -> list[ModelConfig]:
-        if request.models is None:
-            return configs
-        by_name = {c.name: c for c in configs}
-        unknown = [m for m in request.models if m not in by_name]
-        if unknown:
-            raise ConfigError(
-                f"model(s) {', '.join(unknown)} are not in models.json; configured: "
-                f"{', '.join(sorted(by_name)) or 'none'}"
-            )
-        return [by_name[m] for m in request.models]
+    def _served(self, tournament: Tournament) -> frozenset[str] | None:
+        """The files Numerai serves for the tournament, once per run (None: unknown)."""
+        try:
+            return self.numerai.served_datasets(tournament)
+        except BotError as error:  # the check is a safeguard; the live download decides
+            logger.warning("cannot list Numerai's datasets", extra={"error": str(error)})
+            return None
+
+    def _broken(self, entry: BrokenEntry) -> ModelOutcome:
+        logger.error("model not submitted", extra={"model": entry.name, "error": entry.error})
+        return ModelOutcome(entry.name, FAILED, entry.error)
 
     def _prepare(
-        self, job: _Job, round_number: int, account: dict[str, str], request: WorkerRequest
+        self, job: _Job, account: dict[str, AccountModel], request: WorkerRequest
     ) -> ModelOutcome | None:
-        """Resolve the model id, skip what is done, load the session. None means: go on."""
-        name = job.config.name
-        job.model_id = account.get(name, "")
-        if not job.model_id:
+        """Resolve the model id, skip what is done. None means: go on."""
+        name, tournament = job.config.name, job.tournament
+        found = account.get(name)
+        if found is None:
             return self._fail(
                 job,
-                round_number,
                 request,
                 f"model {name!r} is not in this Numerai account; its models are: "
                 f"{', '.join(sorted(account)) or 'none'}",
             )
+        job.model_id = found.id
+        if found.tournament != tournament.id:
+            return self._fail(
+                job,
+                request,
+                f"model {name!r} is a tournament-{found.tournament} model in your account, "
+                f"but models.json says {tournament.name} ({tournament.id}): fix its "
+                "'tournament' entry",
+            )
         if not request.force:
             try:
-                done = self.ledger.get(round_number, name)
+                done = self.ledger.get(job.round_number, name, tournament.id)
             except BotError as error:  # without the ledger we cannot know: upload nothing
-                return self._fail(job, round_number, request, str(error))
+                return self._fail(job, request, str(error))
             if done is not None and done.status == SUBMITTED:
-                return ModelOutcome(
-                    name,
-                    SKIPPED,
-                    f"already submitted ({done.submission_id})",
-                    done.submission_id,
-                    done.rows,
+                return self._outcome(
+                    job, SKIPPED, f"already submitted ({done.submission_id})", done.submission_id
                 )
         return None
 
-    def _predict(self, job: _Job, round_number: int) -> tuple[bytes, int]:
+    def _predict(
+        self, job: _Job, served: frozenset[str] | None, budget: float | None
+    ) -> tuple[bytes, int]:
         """Run the model on the live data; the checked CSV body and its row count.
 
         Sessions are fetched per model, not all held for the run: the cache keeps a few,
         so memory does not grow with the number of models. Columns already read for an
         earlier model are reused.
         """
+        tournament = job.tournament
         model = self.models.get(job.config.artifact)
         job.version = model.version
-        live = self.live_data.get(round_number, model.metadata.data_version)
-        matrix = live.features(model.metadata.features)
-        predictions = to_predictions(model.predict(matrix), live.rows, job.config.transform)
-        body = build_csv(live.ids, predictions)
-        return body, validate_submission(body, live.ids)
+        metadata = model.metadata
+        if metadata.tournament != tournament.name:
+            raise ModelError(
+                f"{job.config.artifact} was exported for {metadata.tournament}, but models.json "
+                f"runs it as a {tournament.name} model: publish the right file"
+            )
+        _check_served(tournament, metadata.data_version, served)
+        live = self.live_data.get(job.round_number, metadata.data_version, tournament)
+        matrix = live.features(metadata.numeric_features)
+        strings = live.strings(metadata.string_features) if metadata.string_features else None
+        raw = model.predict(matrix, strings, budget)
+        predictions = to_predictions(raw, live.rows, job.config.transform)
+        body = build_csv(live.ids, predictions, tournament)
+        rows = validate_submission(body, live.ids, tournament)
+        if tournament.churn_gate:
+            job.moved = movement(
+                self.archive, tournament.name, job.config.name, job.round_number, body
+            )
+            limit = job.config.max_churn
+            churned = job.moved.churn if job.moved is not None else None
+            if limit is not None and churned is not None and churned > limit:
+                raise PredictionError(
+                    f"churn {job.moved.churn:.3f} against round {job.moved.previous_round} "
+                    f"is above max_churn {limit} in models.json: not uploaded (Numerai "
+                    "zeroes the stake of a submission churning 15 % or more)"
+                )
+        return body, rows
 
     def _upload_once(
-        self, job: _Job, round_number: int, request: WorkerRequest, body: bytes, rows: int
+        self, job: _Job, request: WorkerRequest, body: bytes, rows: int
     ) -> tuple[dict, bool]:
-        """Upload under the guard; the result and whether this call did the upload."""
+        """Upload under the guard; the result and whether this call did the upload.
+
+        Inside the guard, Numerai is asked first: a submission it already holds for the
+        round (a worker killed after ``create_submission``) is returned, not repeated.
+        """
         uploaded: list[dict] = []
+        tournament = job.tournament
 
         def upload() -> dict:
+            held = self.numerai.round_submission(job.model_id, job.round_number, tournament)
+            if held is not None and not request.force:
+                return {"submission_id": str(held["id"]), "rows": rows, "found": True}
+            earlier = frozenset({str(held["id"])}) if held is not None else frozenset()
             submission_id = self.numerai.upload_submission(
                 job.model_id,
                 body,
-                f"{job.config.name}-round{round_number}.csv",
+                f"{job.config.name}-{tournament.name}-round{job.round_number}.csv",
                 request.trigger_id,
+                tournament,
+                job.round_number,
+                earlier,
             )
             uploaded.append({"submission_id": submission_id, "rows": rows})
             return uploaded[0]
@@ -345,7 +534,7 @@ class RoundRunner:
         try:
             if request.force:
                 return upload(), True
-            done = self.guard.run_once(round_number, job.config.name, upload)
+            done = self.guard.run_once(job.round_number, job.config.name, upload, tournament.id)
         except Exception as error:
             if not uploaded:
                 raise
@@ -355,31 +544,37 @@ class RoundRunner:
                 extra={"model": job.config.name, "error": type(error).__name__},
             )
             return uploaded[0], True
+        if uploaded:
+            self._keep(job, body)
         return done, bool(uploaded)
 
-    def _finish(
-        self, job: _Job, round_number: int, request: WorkerRequest, upload: Future
-    ) -> ModelOutcome:
+    def _keep(self, job: _Job, body: bytes) -> None:
+        """Archive the uploaded file for the next round's churn (best effort)."""
+        if self.archive is None or not job.tournament.churn_gate:
+            return
+        try:
+            self.archive.keep(job.tournament.name, job.config.name, job.round_number, body)
+        except Exception as error:  # the submission stands; next round has no comparison
+            logger.warning(
+                "could not keep the submitted file",
+                extra={"model": job.config.name, "error": type(error).__name__},
+            )
+
+    def _finish(self, job: _Job, request: WorkerRequest, upload: Future) -> ModelOutcome:
         """Turn an upload's result into the model's outcome and ledger record."""
         name = job.config.name
         try:
             done, ran = upload.result()
         except AlreadyInProgress as error:
-            return ModelOutcome(name, SKIPPED, str(error))
+            logger.warning("model held by another invocation", extra={"model": name})
+            return self._outcome(job, RETRY, str(error))
         except Exception as error:
-            return self._fail(job, round_number, request, _reason(error, job))
-        if not ran:  # another invocation submitted it between our ledger read and now
-            return ModelOutcome(
-                name,
-                SKIPPED,
-                f"already submitted ({done['submission_id']})",
-                done["submission_id"],
-                done["rows"],
-            )
+            return self._fail(job, request, _reason(error, job))
         seconds = round(self.clock() - job.started, 3)
+        moved = job.moved if ran else None
         self._record(
             LedgerRecord(
-                round_number,
+                job.round_number,
                 name,
                 SUBMITTED,
                 model_id=job.model_id,
@@ -389,30 +584,76 @@ class RoundRunner:
                 artifact=job.config.artifact,
                 artifact_version=job.version,
                 source=request.source,
-                forced=request.force,
+                forced=request.force and ran,
                 seconds=seconds,
+                tournament=job.tournament.id,
+                started_at=job.started_at,
+                churn=moved.churn if moved else None,
+                turnover=moved.turnover if moved else None,
             )
         )
+        if not ran:  # another invocation, or a killed one, submitted it: Numerai has it
+            where = "found at Numerai" if done.get("found") else "by another invocation"
+            return self._outcome(
+                job,
+                SKIPPED,
+                f"already submitted ({done['submission_id']}, {where})",
+                done["submission_id"],
+            )
         logger.info(
             "model submitted",
             extra={
                 "model": name,
+                "tournament": job.tournament.name,
+                "round": job.round_number,
                 "submission_id": done["submission_id"],
                 "rows": done["rows"],
                 "seconds": seconds,
             },
         )
-        return ModelOutcome(name, SUBMITTED, "", done["submission_id"], done["rows"], seconds)
+        outcome = self._outcome(job, SUBMITTED, "", done["submission_id"], done["rows"], seconds)
+        if moved is not None:
+            outcome.churn, outcome.turnover = moved.churn, moved.turnover
+            high_churn = moved.churn is not None and moved.churn >= job.config.churn_alert
+            high_turnover = (
+                moved.turnover is not None and moved.turnover >= job.config.turnover_alert
+            )
+            if high_churn or high_turnover:
+                outcome.detail = (
+                    f"churn {_figure(moved.churn)} / turnover {_figure(moved.turnover)} against "
+                    f"round {moved.previous_round}: above the alert thresholds "
+                    f"({job.config.churn_alert} / {job.config.turnover_alert})"
+                )
+                outcome.alert = True
+        return outcome
 
-    def _fail(
-        self, job: _Job, round_number: int, request: WorkerRequest, error: str
+    def _outcome(
+        self,
+        job: _Job,
+        status: str,
+        detail: str,
+        submission_id: str = "",
+        rows: int = 0,
+        seconds: float = 0.0,
     ) -> ModelOutcome:
+        return ModelOutcome(
+            job.config.name,
+            status,
+            detail,
+            submission_id,
+            rows,
+            seconds,
+            job.tournament.name,
+            job.round_number,
+        )
+
+    def _fail(self, job: _Job, request: WorkerRequest, error: str) -> ModelOutcome:
         name = job.config.name
         seconds = round(self.clock() - job.started, 3)
         logger.error("model not submitted", extra={"model": name, "error": error})
         self._record(
             LedgerRecord(
-                round_number,
+                job.round_number,
                 name,
                 FAILED,
                 model_id=job.model_id,
@@ -421,24 +662,103 @@ class RoundRunner:
                 artifact=job.config.artifact,
                 source=request.source,
                 seconds=seconds,
+                tournament=job.tournament.id,
+                started_at=job.started_at,
             )
         )
-        return ModelOutcome(name, FAILED, error, seconds=seconds)
+        return self._outcome(job, FAILED, error, seconds=seconds)
 
     def _record(self, record: LedgerRecord) -> None:
-        """Write the ledger; a failed write is logged, never allowed to hide the outcome."""
+        """Write the ledger; a failed write is logged, never allowed to hide the outcome.
+
+        A write refused by the ledger's rule (a FAILED over a SUBMITTED, an older attempt
+        over a newer one) is normal when runs overlap: the newer truth stays.
+        """
         try:
-            self.ledger.put(record)
+            written = self.ledger.put(record)
         except Exception as error:  # the submission itself stands; say the ledger missed it
             logger.error(
                 "ledger write failed",
                 extra={"model": record.model_name, "error": type(error).__name__},
             )
+            return
+        if written is False:
+            logger.info(
+                "ledger already holds a newer or successful record; kept it",
+                extra={"model": record.model_name, "status": record.status},
+            )
+
+
+def _select(
+    configs: list[ModelConfig], broken: list[BrokenEntry], request: WorkerRequest
+) -> tuple[list[ModelConfig], list[BrokenEntry]]:
+    """The requested models (all when None); unknown names are broken entries of their own."""
+    if request.models is None:
+        return configs, broken
+    by_name = {c.name: c for c in configs}
+    broken_by_name = {b.name: b for b in broken}
+    unknown = [m for m in request.models if m not in by_name and m not in broken_by_name]
+    if unknown and len(unknown) == len(request.models):
+        raise ConfigError(
+            f"model(s) {', '.join(unknown)} are not in models.json; configured: "
+            f"{', '.join(sorted(by_name)) or 'none'}"
+        )
+    chosen_broken = [broken_by_name[m] for m in request.models if m in broken_by_name]
+    chosen_broken += [
+        BrokenEntry(m, f"model {m!r} is not in models.json; publish it first") for m in unknown
+    ]
+    return [by_name[m] for m in request.models if m in by_name], chosen_broken
+
+
+def _budget(config: ModelConfig, left: float | None, remaining_models: int) -> float | None:
+    """A model's prediction time: its configured budget, else a fair share of what is left
+    (recomputed for each model, so time a fast model leaves unused goes to the next)."""
+    share = None
+    if left is not None:
+        share = max(left - UPLOAD_RESERVE_SECONDS, 1.0) / max(remaining_models, 1)
+    if config.time_budget_seconds is None:
+        return share
+    if left is None:
+        return config.time_budget_seconds
+    return min(config.time_budget_seconds, max(left - UPLOAD_RESERVE_SECONDS, 1.0))
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text))
+
+
+def _check_served(tournament: Tournament, data_version: str, served: frozenset[str] | None) -> None:
+    """Fail a model whose data version Numerai no longer serves, naming the newest one."""
+    if not served or tournament.live_file(data_version) in served:
+        return
+    prefix = tournament.data_prefix
+    versions = sorted(
+        {
+            name[len(prefix) :].split("/")[0]
+            for name in served
+            if name.startswith(prefix) and name.endswith("/live.parquet")
+        },
+        key=_version,
+    )
+    versions = [v for v in versions if v.startswith("v") and "/" not in v]
+    newest = versions[-1] if versions else "none"
+    raise ModelError(
+        f"data version {data_version} is no longer served by Numerai for {tournament.name} "
+        f"(newest: {newest}): retrain or re-export the model on {newest} and publish it"
+    )
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _reason(error: Exception, job: _Job) -> str:
-    """Our own errors carry their message; anything else is a bug, logged with its trace."""
+    """Our own errors carry their message; anything else is a bug, logged with its trace.
+    Either way no secret (a presigned URL's signature, a token) reaches the message."""
     if isinstance(error, BotError):
-        return str(error)
-    logger.exception("unexpected error", extra={"model": job.config.name})
+        return redact(str(error))
+    logger.error(
+        "unexpected error",
+        extra={"model": job.config.name, "error": redact(f"{type(error).__name__}: {error}")},
+    )
     return f"internal error: {type(error).__name__}"

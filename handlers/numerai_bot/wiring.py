@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numerai_bot.churn import SubmissionArchive
 from numerai_bot.config import WorkerSettings
 from numerai_bot.idempotency import IdempotencyGuard
 from numerai_bot.inference import ModelCache
@@ -40,4 +41,5 @@ def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) 
         shard_size=settings.shard_size,
         notifier=SnsNotifier(settings.alert_topic_arn) if settings.alert_topic_arn else None,
         refresh_credentials=lambda: numerai.use_keys(*numerai_keys(settings.numerai_secret_id)),
+        archive=SubmissionArchive(open_model_store(settings.submissions_uri)),
     )

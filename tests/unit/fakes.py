@@ -5,46 +5,108 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 from numerai_bot.errors import RoundClosed, UploadError
-from numerai_bot.numerai_client import RoundInfo
+from numerai_bot.numerai_client import AccountModel, RoundInfo
+from numerai_bot.tournaments import CLASSIC, Tournament
 
 
 class FakeNumerai:
-    """Answers like Numerai from memory; records uploads."""
+    """Answers like Numerai from memory, one tournament per model; records uploads.
 
-    def __init__(self, data_dir: Path, models: dict[str, str], round_number: int = 500) -> None:
+    ``models`` maps names to ids (Classic); ``tournaments`` puts a model in another
+    tournament; ``rounds`` holds each tournament's open round (None: closed).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        models: dict[str, str],
+        round_number: int = 500,
+        tournaments: dict[str, int] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.models = dict(models)
-        self.round_number: int | None = round_number
+        self.tournaments = dict(tournaments or {})
+        self.rounds: dict[int, int | None] = {8: round_number, 11: 700, 12: 900}
         self.uploads: list[dict] = []
         self.downloads = 0
         self.fail_uploads_for: set[str] = set()
         self.close_in = dt.timedelta(hours=1)
+        self.served: frozenset[str] | None = None
 
-    def current_round(self) -> RoundInfo:
-        if self.round_number is None:
+    @property
+    def round_number(self) -> int | None:
+        return self.rounds[8]
+
+    @round_number.setter
+    def round_number(self, value: int | None) -> None:
+        self.rounds[8] = value
+
+    def current_round(self, tournament: Tournament = CLASSIC) -> RoundInfo:
+        number = self.rounds.get(tournament.id)
+        if number is None:
             raise RoundClosed("Current round not open for submissions")
         now = dt.datetime.now(dt.UTC)
         close = now + self.close_in
-        return RoundInfo(self.round_number, now - dt.timedelta(minutes=5), close, close)
+        return RoundInfo(number, now - dt.timedelta(minutes=5), close, close)
 
     def set_deadline(self, deadline: float | None) -> None:
         self.deadline = deadline
 
-    def model_ids(self) -> dict[str, str]:
-        return dict(self.models)
+    def account_models(self) -> dict[str, AccountModel]:
+        return {
+            name: AccountModel(model_id, self.tournaments.get(name, 8))
+            for name, model_id in self.models.items()
+        }
 
-    def download_dataset(self, filename: str, dest: Path, round_number: int | None) -> Path:
+    def served_datasets(self, tournament: Tournament = CLASSIC) -> frozenset[str]:
+        if self.served is None:
+            return frozenset({tournament.live_file(self.data_dir.name)})
+        return self.served
+
+    def round_submission(
+        self, model_id: str, round_number: int, tournament: Tournament = CLASSIC
+    ) -> dict[str, Any] | None:
+        held = [
+            u
+            for u in self.uploads
+            if u["model_id"] == model_id
+            and u["round"] == round_number
+            and u["tournament"] == tournament.id
+        ]
+        return {"id": held[-1]["id"]} if held else None
+
+    def download_dataset(
+        self, filename: str, dest: Path, round_number: int | None, tournament=CLASSIC
+    ) -> Path:
         self.downloads += 1
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(self.data_dir.parent / filename, dest)
         return dest
 
     def upload_submission(
-        self, model_id: str, csv_bytes: bytes, filename: str, trigger_id: str | None
+        self,
+        model_id: str,
+        csv_bytes: bytes,
+        filename: str,
+        trigger_id: str | None,
+        tournament: Tournament = CLASSIC,
+        round_number: int | None = None,
+        earlier: frozenset[str] = frozenset(),
     ) -> str:
         if model_id in self.fail_uploads_for:
             raise UploadError("upload PUT got HTTP 403; nothing was stored")
-        self.uploads.append({"model_id": model_id, "body": csv_bytes, "trigger_id": trigger_id})
-        return f"sub-{len(self.uploads)}"
+        submission_id = f"sub-{len(self.uploads) + 1}"
+        self.uploads.append(
+            {
+                "id": submission_id,
+                "model_id": model_id,
+                "body": csv_bytes,
+                "trigger_id": trigger_id,
+                "round": round_number,
+                "tournament": tournament.id,
+            }
+        )
+        return submission_id
