@@ -9,6 +9,8 @@ two rounds' submissions can be measured; each round's live file has new feature 
 
 Files per version: ``features.json``, ``train.parquet``, ``validation.parquet``,
 ``live.parquet`` (no target). ``date`` is the era column (weekly, ``YYYY-MM-DD``).
+Sizes are data: ``dataclasses.replace(SIGNALS, live_rows=300, n_features=12)`` is a smaller
+Signals.
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ import pandas as pd
 
 COUNTRIES = ("US", "JP", "GB", "DE", "FR", "CA", "AU", "HK", "KR", "CH")
 EXCHANGES = {"US": ("XNYS", "XNAS"), "JP": ("XTKS",), "GB": ("XLON",), "DE": ("XETR",)}
+OTHER_EXCHANGE = ("XOTC",)
 STRING_FEATURES = ("feature_country", "feature_exchange_code")
 NAN_RATE = 0.05
 SIGNAL_FEATURES = 6
+# Ids pandas would read back as missing values (read_csv's default NA strings): never drawn.
+NA_TOKENS = frozenset({"NA", "NAN", "NULL", "NONE", "N/A", "NAT"})
+LIVE_DROP_RATE = 0.01
 
 
 @dataclass(frozen=True)
@@ -34,12 +40,15 @@ class TournamentData:
     """The shape of one tournament's data version."""
 
     tournament: str  # "signals" or "crypto"
+    number: int  # Numerai's tournament id: 11, 12
     version: str  # "v2.1", "v2.0"
     id_column: str
     target: str
     live_rows: int
     n_features: int
     string_features: tuple[str, ...]
+    id_suffixes: tuple[str, ...]  # ticker country codes ("AAPL US"); empty: bare symbols
+    known_ids: tuple[str, ...]  # the first ids of every universe, for recognisable examples
 
     @property
     def folder(self) -> str:
@@ -47,8 +56,30 @@ class TournamentData:
         return f"{self.tournament}/{self.version}"
 
 
-SIGNALS = TournamentData("signals", "v2.1", "numerai_ticker", "target", 5_000, 48, STRING_FEATURES)
-CRYPTO = TournamentData("crypto", "v2.0", "symbol", "target_binned_return_20", 500, 24, ())
+SIGNALS = TournamentData(
+    tournament="signals",
+    number=11,
+    version="v2.1",
+    id_column="numerai_ticker",
+    target="target",
+    live_rows=5_000,
+    n_features=48,
+    string_features=STRING_FEATURES,
+    id_suffixes=COUNTRIES,
+    known_ids=("AAPL US", "MSFT US", "NVDA US", "TM JP", "VOD GB", "SAP DE"),
+)
+CRYPTO = TournamentData(
+    tournament="crypto",
+    number=12,
+    version="v2.0",
+    id_column="symbol",
+    target="target_binned_return_20",
+    live_rows=500,
+    n_features=24,
+    string_features=(),
+    id_suffixes=(),
+    known_ids=("BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "LINK", "AVAX", "LTC"),
+)
 SHAPES = {"signals": SIGNALS, "crypto": CRYPTO}
 
 
@@ -65,19 +96,31 @@ def feature_names(shape: TournamentData, seed: int = 0) -> list[str]:
 
 
 def universe(shape: TournamentData, seed: int = 0, size: int | None = None) -> np.ndarray:
-    """The tournament's ids: tickers like ``ABCD US`` or symbols like ``BTC``, unique."""
-    rng = np.random.default_rng([seed, 11 if shape.tournament == "signals" else 12])
+    """The tournament's ids, unique: tickers like ``ABCD US`` or symbols like ``BTC``.
+
+    A smaller universe is a prefix of a larger one with the same seed.
+    """
+    rng = np.random.default_rng([seed, shape.number])
     size = size or shape.live_rows
     letters = np.array(list(string.ascii_uppercase))
-    ids: list[str] = []
-    seen: set[str] = set()
+    ids: list[str] = list(shape.known_ids[:size])
+    seen: set[str] = set(ids)
     while len(ids) < size:
         stem = "".join(rng.choice(letters, size=int(rng.integers(3, 5))))
-        name = f"{stem} {rng.choice(COUNTRIES)}" if shape.tournament == "signals" else stem
-        if name not in seen:
+        name = f"{stem} {rng.choice(shape.id_suffixes)}" if shape.id_suffixes else stem
+        if name not in seen and stem not in NA_TOKENS:
             seen.add(name)
             ids.append(name)
     return np.array(ids, dtype=object)
+
+
+def _exchange_codes(countries: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """One exchange code per row, picked among its country's exchanges."""
+    codes = []
+    for country, draw in zip(countries, draws, strict=True):
+        options = EXCHANGES.get(country, OTHER_EXCHANGE)
+        codes.append(options[int(draw) % len(options)])
+    return np.array(codes, dtype=object)
 
 
 def make_frame(
@@ -108,14 +151,8 @@ def make_frame(
         column[rng.random(rows) < NAN_RATE] = None
         frame["feature_country"] = column
     if "feature_exchange_code" in shape.string_features:
-        frame["feature_exchange_code"] = np.array(
-            [
-                EXCHANGES.get(c, ("XOTC",))[int(k) % len(EXCHANGES.get(c, ("XOTC",)))]
-                for c, k in zip(country, rng.integers(0, 2, size=rows), strict=True)
-            ],
-            dtype=object,
-        )
-    frame["data_type"] = "live" if not with_target else "train"
+        frame["feature_exchange_code"] = _exchange_codes(country, rng.integers(0, 2, size=rows))
+    frame["data_type"] = "train" if with_target else "live"
     if with_target:
         weights = np.random.default_rng([seed, 3]).normal(0, 1, size=SIGNAL_FEATURES)
         signal = np.nan_to_num(values[:, :SIGNAL_FEATURES]) @ weights
@@ -135,10 +172,12 @@ def _dates(start: dt.date, count: int) -> list[str]:
     return [(start + dt.timedelta(weeks=i)).isoformat() for i in range(count)]
 
 
-def live_ids(shape: TournamentData, round_number: int, seed: int = 0, rows: int | None = None):
+def live_ids(
+    shape: TournamentData, round_number: int, seed: int = 0, rows: int | None = None
+) -> np.ndarray:
     """This round's universe: the fixed one with about 1 % of ids out, varying by round."""
     full = universe(shape, seed, rows or shape.live_rows)
-    keep = np.random.default_rng([seed, round_number, 5]).random(len(full)) >= 0.01
+    keep = np.random.default_rng([seed, round_number, 5]).random(len(full)) >= LIVE_DROP_RATE
     return full[keep]
 
 
@@ -146,7 +185,7 @@ def write_live(
     root: Path, shape: TournamentData, round_number: int, seed: int = 0, rows: int | None = None
 ) -> Path:
     """``<tournament>/<version>/live.parquet`` for one round (new feature values)."""
-    folder = root / shape.folder
+    folder = Path(root) / shape.folder
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, round_number, 13])
     today = dt.date(2026, 1, 2) + dt.timedelta(weeks=round_number % 500)
@@ -154,7 +193,9 @@ def write_live(
         shape, live_ids(shape, round_number, seed, rows), [today.isoformat()], rng, seed, False
     )
     path = folder / "live.parquet"
-    frame.to_parquet(path, index=False)
+    temporary = folder / ".live.parquet.tmp"
+    frame.to_parquet(temporary, index=False)
+    temporary.replace(path)  # readers never see half a file
     return path
 
 
@@ -170,7 +211,7 @@ def write_dataset(
     ids_per_era: int = 200,
 ) -> Path:
     """Write a whole version (features.json, train, validation, live); its folder."""
-    folder = root / shape.folder
+    folder = Path(root) / shape.folder
     folder.mkdir(parents=True, exist_ok=True)
     names = feature_names(shape, seed)
     document = {"feature_sets": {"all": names}, "targets": [shape.target]}

@@ -45,6 +45,7 @@ class DataStore:
         self.seed = seed
         self._lock = threading.Lock()
         self._live_ids: dict[str, frozenset[str]] = {}
+        self._round: int | None = None  # the round the live files belong to, once ensured
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -54,6 +55,14 @@ class DataStore:
             self._ensure_version(version, round_number)
         with self._lock:
             self._live_ids.clear()
+            self._round = round_number
+
+    def ready_for(self, round_number: int) -> None:
+        """Files exist and live files belong to ``round_number`` (generate or rotate if not)."""
+        if self._round is None:
+            self.ensure(round_number)
+        elif self._round != round_number:
+            self.rotate_live(round_number)
 
     def rotate_live(self, round_number: int) -> None:
         """Write new live files (new ids) for a new round, as Numerai does every round."""
@@ -72,6 +81,7 @@ class DataStore:
                 self._write_marker(version_dir, marker)
         with self._lock:
             self._live_ids.clear()
+            self._round = round_number
 
     def _ensure_version(self, version: str, round_number: int) -> None:
         version_dir = self.root / version

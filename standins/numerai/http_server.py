@@ -146,7 +146,7 @@ class StandinHandler(BaseHTTPRequestHandler):
 
     def _download(self, filename: str, head_only: bool = False) -> None:
         self.standin.faults.count("GET file")
-        path = self.standin.data.path_for(filename)
+        path = self.standin.tournament.file_path(filename)
         if path is None:
             self._send(
                 storage.s3_error(404, "NoSuchKey", "The specified key does not exist."), head_only

@@ -20,7 +20,8 @@ from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, build_schem
 from standins.numerai import clock
 from standins.numerai.schema import SDL
 from standins.numerai.service import ApiError, Tournament
-from standins.numerai.state import CLASSIC, SubmissionRecord
+from standins.numerai.state import SubmissionRecord
+from standins.numerai.tournaments import CLASSIC_CALLS, SIGNALS_CALLS
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +77,22 @@ def guarded(*, auth: bool) -> Callable[[Resolver], Resolver]:
 
 
 def submission_dict(ctx: RequestContext, record: SubmissionRecord) -> dict[str, Any]:
-    """A recorded submission as Numerai's ``Submission`` type."""
-    with ctx.tournament.state.lock:
-        rnd = ctx.tournament.state.rounds.get(record.round_number)
+    """A recorded submission as Numerai's ``Submission`` type (round of its tournament)."""
+    state = ctx.tournament.state
+    with state.lock:
+        rnd = state.book(record.tournament).rounds.get(record.round_number)
+    fallback = {"number": record.round_number, "tournament": record.tournament}
     return {
         "id": record.id,
         "filename": record.filename,
-        "round": rnd.as_graphql() if rnd else {"number": record.round_number, "tournament": 8},
+        "round": rnd.as_graphql() if rnd else fallback,
         "triggerId": record.trigger_id,
         "insertedAt": clock.iso(record.inserted_at),
         "selected": True,
         "source": record.source,
         "dataDatestamp": record.data_datestamp,
+        # Signals: the first day the submission counts (here: when its round closes).
+        "firstEffectiveDate": clock.iso(rnd.close_time) if rnd else None,
     }
 
 
@@ -97,7 +102,7 @@ def model_dict(ctx: RequestContext, name: str, model_id: str) -> dict[str, Any]:
         "id": model_id,
         "name": name,
         "displayName": name,
-        "tournament": CLASSIC,
+        "tournament": ctx.tournament.state.tournament_of(model_id),
         "submissions": [
             submission_dict(ctx, s) for s in ctx.tournament.accepted_submissions(model_id)
         ],
@@ -143,8 +148,7 @@ def rounds(
     status: str | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    ctx.tournament.check_tournament(tournament)
-    found = ctx.tournament.rounds(number, status, limit)
+    found = ctx.tournament.rounds(number, status, limit, tournament)
     return [r.as_graphql() for r in found if target in (None, "target")]
 
 
@@ -152,17 +156,15 @@ def rounds(
 def list_datasets(
     ctx: RequestContext, round: int | None = None, tournament: int | None = None
 ) -> list[str]:
-    ctx.tournament.check_tournament(tournament)
-    ctx.tournament.check_round_exists(round)
-    return ctx.tournament.data.list_files()
+    ctx.tournament.check_round_exists(round, tournament)
+    return ctx.tournament.list_files(tournament)
 
 
 @guarded(auth=False)
 def dataset(
     ctx: RequestContext, filename: str, round: int | None = None, tournament: int | None = None
 ) -> str:
-    ctx.tournament.check_tournament(tournament)
-    return f"{ctx.base_url}/files/{ctx.tournament.dataset(filename, round)}"
+    return f"{ctx.base_url}/files/{ctx.tournament.dataset(filename, round, tournament)}"
 
 
 @guarded(auth=True)
@@ -192,7 +194,15 @@ def model(ctx: RequestContext, modelId: str | None = None) -> dict[str, Any]:
 def upload_auth(
     ctx: RequestContext, filename: str, tournament: int, modelId: str | None = None
 ) -> dict[str, str]:
-    pending = ctx.tournament.upload_auth(filename, tournament, modelId)
+    pending = ctx.tournament.upload_auth(filename, tournament, modelId, CLASSIC_CALLS)
+    return {"filename": pending.filename, "url": f"{ctx.base_url}/uploads/{pending.token}"}
+
+
+@guarded(auth=True)
+def upload_signals_auth(
+    ctx: RequestContext, filename: str, tournament: int | None = None, modelId: str | None = None
+) -> dict[str, str]:
+    pending = ctx.tournament.upload_auth(filename, tournament, modelId, SIGNALS_CALLS)
     return {"filename": pending.filename, "url": f"{ctx.base_url}/uploads/{pending.token}"}
 
 
@@ -212,9 +222,9 @@ def submission_download_auth(ctx: RequestContext, id: str | None = None) -> dict
 
 @guarded(auth=False)
 def submission_scores(ctx: RequestContext, modelId: str, **args: Any) -> list[dict[str, Any]]:
-    ctx.tournament.check_tournament(args.pop("tournament", None))
     return ctx.tournament.scores(
         modelId,
+        args.get("tournament"),
         display_name=args.get("displayName"),
         version=args.get("version"),
         day=args.get("day"),
@@ -228,14 +238,12 @@ def submission_scores(ctx: RequestContext, modelId: str, **args: Any) -> list[di
 def round_model_performances(
     ctx: RequestContext, modelId: str, tournament: int | None = None
 ) -> list[dict[str, Any]]:
-    ctx.tournament.check_tournament(tournament)
-    return ctx.tournament.performances(modelId)
+    return ctx.tournament.performances(modelId, tournament)
 
 
 @guarded(auth=True)
 def pending_model_payouts(ctx: RequestContext, tournament: int | None = None) -> dict[str, Any]:
-    ctx.tournament.check_tournament(tournament)
-    return ctx.tournament.payouts()
+    return ctx.tournament.payouts(tournament)
 
 
 # -- mutations ----------------------------------------------------------------------------------
@@ -252,7 +260,22 @@ def create_submission(
     dataDatestamp: int | None = None,
 ) -> dict[str, Any]:
     record = ctx.tournament.create_submission(
-        filename, tournament, modelId, triggerId, source, dataDatestamp
+        filename, tournament, modelId, triggerId, source, dataDatestamp, CLASSIC_CALLS
+    )
+    return submission_dict(ctx, record)
+
+
+@guarded(auth=True)
+def create_signals_submission(
+    ctx: RequestContext,
+    filename: str,
+    modelId: str | None = None,
+    triggerId: str | None = None,
+    source: str | None = None,
+    dataDatestamp: int | None = None,
+) -> dict[str, Any]:
+    record = ctx.tournament.create_submission(
+        filename, None, modelId, triggerId, source, dataDatestamp, SIGNALS_CALLS
     )
     return submission_dict(ctx, record)
 
@@ -278,6 +301,7 @@ QUERY_RESOLVERS: dict[str, Resolver] = {
     "model": model,
     "submission_upload_auth": upload_auth,
     "submissionUploadAuth": upload_auth,
+    "submissionUploadSignalsAuth": upload_signals_auth,
     "submissions": submissions,
     "submissionDownloadAuth": submission_download_auth,
     "submissionScores": submission_scores,
@@ -288,6 +312,7 @@ QUERY_RESOLVERS: dict[str, Resolver] = {
 MUTATION_RESOLVERS: dict[str, Resolver] = {
     "create_submission": create_submission,
     "createSubmission": create_submission,
+    "createSignalsSubmission": create_signals_submission,
     "setSubmissionWebhook": set_submission_webhook,
     "triggerModelWebhook": trigger_model_webhook,
 }

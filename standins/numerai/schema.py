@@ -1,5 +1,9 @@
 """The GraphQL schema: the part of Numerai's tournament API that numerapi and the bot use.
 
+Classic (8), Signals (11) and Crypto (12) share it; Signals uploads with its own pair,
+``submissionUploadSignalsAuth`` / ``createSignalsSubmission`` (no tournament argument),
+Crypto with Classic's calls and ``tournament: 12``.
+
 Field and argument names and types follow what numerapi 3.1.1 sends, so its queries pass
 graphql-core's validation unchanged. Both spellings of the upload calls exist, as on
 Numerai: numerapi uses ``submission_upload_auth`` / ``create_submission``, the documented
@@ -22,6 +26,7 @@ type Query {
   model(modelId: String): Model
   submission_upload_auth(filename: String!, tournament: Int!, modelId: String): UploadAuth
   submissionUploadAuth(filename: String!, tournament: Int!, modelId: String): UploadAuth
+  submissionUploadSignalsAuth(filename: String!, tournament: Int, modelId: String): UploadAuth
   submissions(modelId: String): [Submission!]
   submissionDownloadAuth(id: String): UploadAuth
   submissionScores(
@@ -50,6 +55,13 @@ type Mutation {
   createSubmission(
     filename: String!
     tournament: Int!
+    modelId: String
+    triggerId: String
+    source: String
+    dataDatestamp: Int
+  ): Submission
+  createSignalsSubmission(
+    filename: String!
     modelId: String
     triggerId: String
     source: String
@@ -159,6 +171,7 @@ type Submission {
   selected: Boolean
   source: String
   dataDatestamp: Int
+  firstEffectiveDate: DateTime
 }
 
 type SubmissionScore {

@@ -8,6 +8,11 @@
 The object owns the data folder, the tournament state and an HTTP server on a daemon thread.
 Its knob methods (``fail_next``, ``close_round`` ...) are also reachable over HTTP under
 ``/_standin/`` for a stand-in running in another process.
+
+Classic (8), Signals (11) and Crypto (12) run side by side, each with its own round numbers
+(1100, 700, 300 by default), open/close knobs and data; round knobs take ``tournament=``
+(default Classic). Signals and Crypto models are made with :meth:`NumeraiStandin.create_model`
+or the ``model_tournaments`` argument; their data is generated the first time it is needed.
 """
 
 from __future__ import annotations
@@ -21,17 +26,22 @@ from pathlib import Path
 from typing import Any
 
 from standins import synthetic_data
-from standins.numerai import clock, resolvers, state
+from standins.numerai import clock, resolvers, state, tournaments
 from standins.numerai.datasets import DataSizes, DataStore
 from standins.numerai.faults import Faults
 from standins.numerai.http_server import StandinHTTPServer
+from standins.numerai.provided_data import ProvidedData, TournamentSizes
 from standins.numerai.resolvers import RequestContext
-from standins.numerai.service import Tournament
+from standins.numerai.service import ApiError, Tournament
 from standins.numerai.webhooks import WebhookSender
 
 DEFAULT_PUBLIC_ID = "STANDINPUBLICID0000000000000000X"
 DEFAULT_SECRET_KEY = "STANDINSECRETKEY" + "0" * 47 + "X"
-DEFAULT_ROUND = 1100
+DEFAULT_ROUND = tournaments.CLASSIC.default_round
+DEFAULT_TOURNAMENT_ROUNDS = {
+    spec.id: spec.default_round for spec in tournaments.SPECS.values() if spec.shape is not None
+}
+Tournaments = int | str | None  # 8, 11, 12, "signals" ...; None is Classic
 _MODEL_NAMESPACE = uuid.UUID("6f0c1d2e-5b7a-4c1e-9a55-2f9f6a1b8c01")
 
 
@@ -44,7 +54,7 @@ DEFAULT_MODELS = {name: model_id_for(name) for name in ("demo_model", "demo_mode
 
 
 class NumeraiStandin:
-    """A faithful local stand-in of Numerai's tournament GraphQL API (Classic)."""
+    """A faithful local stand-in of Numerai's tournament GraphQL API (Classic, Signals, Crypto)."""
 
     def __init__(
         self,
@@ -66,13 +76,31 @@ class NumeraiStandin:
         rows_per_era: int = 100,
         webhook_timeout: float = 10.0,
         username: str = "standin_user",
+        model_tournaments: Mapping[str, int | str] | None = None,
+        tournament_rounds: Mapping[int, int] | None = None,
+        tournament_sizes: Mapping[int, TournamentSizes] | None = None,
     ) -> None:
-        """Configure the stand-in; nothing is generated or served until :meth:`start`."""
+        """Configure the stand-in; nothing is generated or served until :meth:`start`.
+
+        ``model_tournaments``: model name -> tournament for models of ``models`` that are not
+        Classic. ``tournament_rounds``: the first round of Signals (11) and Crypto (12).
+        ``tournament_sizes``: their data sizes (tests use small ones). ``round_open`` applies
+        to every tournament.
+        """
         models = dict(DEFAULT_MODELS if models is None else models)
         for name, model_id in models.items():
             uuid.UUID(model_id)  # Numerai model ids are UUIDs; fail early otherwise.
             if not name:
                 raise ValueError("model names must not be empty")
+        owners = {
+            name: tournaments.spec_for(value).id
+            for name, value in (model_tournaments or {}).items()
+        }
+        unknown = set(owners) - set(models)
+        if unknown:
+            raise ValueError(f"model_tournaments names unknown models: {sorted(unknown)}")
+        rounds = {**DEFAULT_TOURNAMENT_ROUNDS, **dict(tournament_rounds or {})}
+        sizes = dict(tournament_sizes or {})
         self.public_id = public_id
         self.secret_key = secret_key
         self._address = (host, port)
@@ -82,10 +110,23 @@ class NumeraiStandin:
             DataSizes(live_rows, n_features, train_eras, validation_eras, rows_per_era),
             seed,
         )
-        self.state = state.TournamentState(models, round_number, round_open)
+        provided = {
+            spec.id: ProvidedData(
+                Path(data_root), spec.shape, sizes.get(spec.id, TournamentSizes()), seed
+            )
+            for spec in tournaments.SPECS.values()
+            if spec.shape is not None
+        }
+        self.state = state.TournamentState(
+            models,
+            round_number,
+            round_open,
+            tournament_rounds={t: rounds[t] for t in provided},
+            model_tournaments=owners,
+        )
         self.faults = Faults()
         self.sender = WebhookSender(self.state, webhook_timeout)
-        self.tournament = Tournament(self.state, self.data, self.sender)
+        self.tournament = Tournament(self.state, self.data, self.sender, provided)
         self.schema = resolvers.build()
         self._account = {
             "id": str(uuid.uuid5(_MODEL_NAMESPACE, "account:" + username)),
@@ -145,9 +186,41 @@ class NumeraiStandin:
 
     @property
     def models(self) -> dict[str, str]:
-        """The account's models, name -> id."""
+        """The account's models (every tournament), name -> id."""
         with self.state.lock:
             return dict(self.state.models)
+
+    def models_in(self, tournament: Tournaments = None) -> dict[str, str]:
+        """The account's models of one tournament (default Classic), name -> id."""
+        spec = self._spec(tournament)
+        with self.state.lock:
+            return {
+                name: model_id
+                for name, model_id in self.state.models.items()
+                if self.state.tournament_of(model_id) == spec.id
+            }
+
+    def model_tournament(self, name: str) -> int:
+        """The tournament (8, 11, 12) of one of the account's models, by name."""
+        with self.state.lock:
+            return self.state.tournament_of(self.state.models[name])
+
+    def create_model(
+        self, name: str, *, tournament: Tournaments = None, model_id: str | None = None
+    ) -> str:
+        """Add a model to the account in ``tournament`` (default Classic); return its id.
+
+        The id defaults to :func:`model_id_for` ``(name)``, stable from run to run.
+        """
+        return self.tournament.add_model(
+            name, self._spec(tournament).id, model_id or model_id_for(name)
+        )
+
+    def _spec(self, tournament: Tournaments) -> tournaments.TournamentSpec:
+        try:
+            return self.tournament.spec(tournament)
+        except ApiError as err:
+            raise ValueError(str(err)) from err
 
     def request_context(self, authorization: str | None, base_url: str) -> RequestContext:
         """The per-request context resolvers see, with the API key already checked."""
@@ -202,14 +275,20 @@ class NumeraiStandin:
 
     @property
     def current_round(self) -> int:
-        """The latest round's number (open or closed)."""
-        with self.state.lock:
-            return self.state.current_number
+        """Classic's latest round number (open or closed)."""
+        return self.round_number()
 
-    def is_round_open(self) -> bool:
-        """Whether ``rounds(number: 0)`` answers and submissions are accepted now."""
+    def round_number(self, tournament: Tournaments = None) -> int:
+        """A tournament's latest round number (open or closed); default Classic."""
+        spec = self._spec(tournament)
         with self.state.lock:
-            return self.state.is_open()
+            return self.state.book(spec.id).current_number
+
+    def is_round_open(self, tournament: Tournaments = None) -> bool:
+        """Whether ``rounds(tournament, number: 0)`` answers and submissions are accepted now."""
+        spec = self._spec(tournament)
+        with self.state.lock:
+            return self.state.book(spec.id).is_open()
 
     def open_round(
         self,
@@ -217,19 +296,24 @@ class NumeraiStandin:
         *,
         window: dt.timedelta | None = None,
         trigger_webhooks: bool = True,
+        tournament: Tournaments = None,
     ) -> int:
-        """Open round ``number`` (default: next) now for ``window`` (default 1 h).
+        """Open ``tournament``'s round ``number`` (default: its next) now for ``window`` (1 h).
 
-        A new number rewrites every version's live file (new ids); reopening the current
-        number keeps them. Registered webhooks get the round-open POST (``isTest`` false).
+        A new number rewrites that tournament's live files (Classic: new ids; Signals and
+        Crypto: new values, the universe shifts a little); reopening the current number keeps
+        them. Webhooks of that tournament's models get the round-open POST (``isTest`` false).
         """
-        opened = self.tournament.open_round(number, window or state.ROUND_WINDOW, trigger_webhooks)
+        spec = self._spec(tournament)
+        opened = self.tournament.open_round(
+            number, window or state.ROUND_WINDOW, trigger_webhooks, spec.id
+        )
         return opened.number
 
-    def close_round(self) -> None:
-        """Close the current round: ``rounds(number: 0)`` errors, submissions are refused."""
-        with self.state.lock:
-            self.state.open_flag = False
+    def close_round(self, *, tournament: Tournaments = None) -> None:
+        """Close a tournament's round (default Classic): ``rounds(number: 0)`` errors,
+        submissions are refused."""
+        self.tournament.close_round(self._spec(tournament).id)
 
     def set_round_times(
         self,
@@ -238,14 +322,16 @@ class NumeraiStandin:
         close_staking_time: str | dt.datetime | None = None,
         close_time: str | dt.datetime | None = None,
         resolve_time: str | dt.datetime | None = None,
+        tournament: Tournaments = None,
     ) -> None:
-        """Change the current round's times (ISO strings or datetimes; naive means UTC).
+        """Change a tournament's current round's times (ISO strings or datetimes; naive: UTC).
 
         The round is open while ``open_time <= now < close_time`` (and not closed by a knob);
         numerapi's ``check_round_open`` compares with ``closeStakingTime``.
         """
+        spec = self._spec(tournament)
         with self.state.lock:
-            current = self.state.current
+            current = self.state.book(spec.id).current
             if open_time is not None:
                 current.open_time = clock.parse(open_time)
             if close_staking_time is not None:
@@ -255,10 +341,11 @@ class NumeraiStandin:
             if resolve_time is not None:
                 current.resolve_time = clock.parse(resolve_time)
 
-    def resolve_round(self, number: int) -> None:
+    def resolve_round(self, number: int, *, tournament: Tournaments = None) -> None:
         """Mark a round resolved now, so its submissions get (fake) scores and payouts."""
+        spec = self._spec(tournament)
         with self.state.lock:
-            rnd = self.state.rounds.get(number)
+            rnd = self.state.book(spec.id).rounds.get(number)
             if rnd is None:
                 raise ValueError(f"round {number} is unknown")
             rnd.resolved = True
@@ -266,11 +353,19 @@ class NumeraiStandin:
 
     # -- reads --------------------------------------------------------------------------------
 
-    def submissions(self, model_name: str | None = None) -> list[dict[str, Any]]:
-        """Every ``createSubmission`` attempt (accepted and rejected), oldest first."""
+    def submissions(
+        self, model_name: str | None = None, *, tournament: Tournaments = None
+    ) -> list[dict[str, Any]]:
+        """Every create-submission attempt (accepted and rejected), oldest first; optionally
+        of one model and/or one tournament (each record has ``round`` and ``tournament``)."""
+        wanted = None if tournament is None else self._spec(tournament).id
         with self.state.lock:
             records = list(self.state.submissions)
-        return [r.as_json() for r in records if model_name in (None, r.model_name)]
+        return [
+            r.as_json()
+            for r in records
+            if model_name in (None, r.model_name) and wanted in (None, r.tournament)
+        ]
 
     def submission_csv(self, submission_id: str) -> bytes | None:
         """The uploaded bytes of a recorded submission, or None."""
@@ -301,9 +396,14 @@ class NumeraiStandin:
         """Calls per GraphQL operation (root field), plus ``PUT upload`` and ``GET file``."""
         return self.faults.calls()
 
-    def live_ids(self, version: str | None = None) -> frozenset[str]:
-        """The live ids valid for submissions this round (first data version by default)."""
-        return self.data.live_ids(version)
+    def live_ids(
+        self, version: str | None = None, *, tournament: Tournaments = None
+    ) -> frozenset[str]:
+        """The live ids valid for submissions this round (first data version by default).
+
+        Signals: ``numerai_ticker`` values; Crypto: ``symbol`` values.
+        """
+        return self.tournament.store(self._spec(tournament).id).live_ids(version)
 
     def state_summary(self) -> dict[str, Any]:
         """Round, models, keys' public id, knobs and counts, as JSON."""
@@ -313,6 +413,18 @@ class NumeraiStandin:
                 "url": self.url if self._server else None,
                 "round": current,
                 "round_open": self.state.is_open(),
+                "tournaments": {
+                    str(number): {
+                        "round": book.current_number,
+                        "round_open": book.is_open(),
+                        "models": [
+                            name
+                            for name, model_id in self.state.models.items()
+                            if self.state.tournament_of(model_id) == number
+                        ],
+                    }
+                    for number, book in self.state.books.items()
+                },
                 "models": dict(self.state.models),
                 "public_id": self.public_id,
                 "data_root": str(self.data.root),

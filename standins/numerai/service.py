@@ -2,7 +2,10 @@
 
 Every rule Numerai enforces lives here (round must be open, the upload must exist, the CSV
 must be valid, the model must be the account's ...). Broken rules raise :class:`ApiError`,
-whose message the GraphQL layer returns verbatim in ``errors[0].message``.
+whose message the GraphQL layer returns verbatim in ``errors[0].message``. Classic (8),
+Signals (11) and Crypto (12) follow the same rules; what differs between them is data
+(:mod:`standins.numerai.tournaments`): each has its own rounds, data, upload calls and
+submission rules, and a model belongs to one of them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import hashlib
 import logging
 import secrets
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from standins.numerai import clock, scores, validation
@@ -22,9 +27,17 @@ from standins.numerai.state import (
     ROUND_WINDOW,
     PendingUpload,
     Round,
+    RoundBook,
     StoredUpload,
     SubmissionRecord,
     TournamentState,
+)
+from standins.numerai.tournaments import (
+    CLASSIC_CALLS,
+    TournamentSpec,
+    UnknownTournament,
+    UploadCalls,
+    spec_for,
 )
 from standins.numerai.webhooks import WebhookSender
 
@@ -38,45 +51,87 @@ class ApiError(Exception):
     """A rule was broken; the message is what the API answers."""
 
 
-class Tournament:
-    """The Classic tournament as one account sees it."""
+class DataSource(Protocol):
+    """One tournament's files: Classic's versioned DataStore or Signals'/Crypto's data."""
 
-    def __init__(self, state: TournamentState, data: DataStore, sender: WebhookSender) -> None:
+    versions: list[str]
+
+    def ready_for(self, round_number: int) -> None: ...
+
+    def list_files(self) -> list[str]: ...
+
+    def path_for(self, filename: str) -> Path | None: ...
+
+    def live_ids(self, version: str | None = None) -> frozenset[str]: ...
+
+    def live_id_sets(self) -> dict[str, frozenset[str]]: ...
+
+
+class Tournament:
+    """Numerai's tournaments (Classic, Signals, Crypto) as one account sees them."""
+
+    def __init__(
+        self,
+        state: TournamentState,
+        data: DataStore,
+        sender: WebhookSender,
+        provided: Mapping[int, DataSource] | None = None,
+    ) -> None:
         self.state = state
-        self.data = data
+        self.data = data  # Classic's files
         self.sender = sender
+        self.stores: dict[int, DataSource] = {CLASSIC: data, **dict(provided or {})}
+
+    # -- tournaments --------------------------------------------------------------------------
+
+    def spec(self, tournament: int | str | None) -> TournamentSpec:
+        """The served tournament numbered ``tournament``; None is Classic."""
+        try:
+            spec = spec_for(tournament)
+        except (UnknownTournament, ValueError) as err:
+            raise ApiError(str(err)) from err
+        if spec.id not in self.state.books or spec.id not in self.stores:
+            raise ApiError(f"Tournament {tournament} is not served by this stand-in")
+        return spec
+
+    check_tournament = spec
+
+    def book(self, tournament: int | str | None = None) -> RoundBook:
+        """A served tournament's rounds."""
+        return self.state.book(self.spec(tournament).id)
+
+    def model_spec(self, model_id: str) -> TournamentSpec:
+        """The tournament a model of the account belongs to."""
+        return spec_for(self.state.tournament_of(model_id))
 
     # -- rounds -------------------------------------------------------------------------------
-
-    @staticmethod
-    def check_tournament(tournament: int | None) -> None:
-        """Only Classic (8) exists here; ``None`` means the default, Classic."""
-        if tournament is not None and tournament != CLASSIC:
-            raise ApiError(f"Tournament {tournament} is not served by this stand-in (Classic is 8)")
 
     def rounds(
         self,
         number: int | None,
         status: str | None = None,
         limit: int | None = None,
+        tournament: int | None = None,
     ) -> list[Round]:
         """``rounds``: number 0 is the open round (an error between rounds), else history."""
         moment = clock.now()
+        book = self.book(tournament)
         with self.state.lock:
             if number == 0:
-                if not self.state.is_open(moment):
+                if not book.is_open(moment):
                     raise ApiError(ROUND_NOT_OPEN)
-                return [self.state.current]
+                return [book.current]
             if number is not None:
-                found = self.state.rounds.get(number)
+                found = book.rounds.get(number)
                 return [found] if found else []
-            history = sorted(self.state.rounds.values(), key=lambda r: r.number, reverse=True)
+            history = sorted(book.rounds.values(), key=lambda r: r.number, reverse=True)
             if status is not None:
-                history = [r for r in history if self._status(r, moment) == status]
+                history = [r for r in history if self._status(book, r, moment) == status]
             return history[:limit] if limit is not None else history
 
-    def _status(self, rnd: Round, moment: dt.datetime) -> str:
-        if rnd.number == self.state.current_number and self.state.is_open(moment):
+    @staticmethod
+    def _status(book: RoundBook, rnd: Round, moment: dt.datetime) -> str:
+        if rnd.number == book.current_number and book.is_open(moment):
             return "OPEN"
         if rnd.is_resolved(moment):
             return "RESOLVED"
@@ -84,34 +139,78 @@ class Tournament:
             return "UPCOMING"
         return "RESOLVING"
 
-    def check_round_exists(self, round_number: int | None) -> None:
+    def check_round_exists(self, round_number: int | None, tournament: int | None = None) -> None:
         """Data is only listed for the current round or earlier ones."""
-        if round_number is not None and round_number > self.state.current_number:
+        book = self.book(tournament)
+        if round_number is not None and round_number > book.current_number:
             raise ApiError(f"Round {round_number} does not exist yet")
 
     # -- datasets -----------------------------------------------------------------------------
 
-    def dataset(self, filename: str, round_number: int | None) -> str:
+    def store(self, tournament: int | None = None) -> DataSource:
+        """A tournament's files, generated or rotated to its current round if needed."""
+        spec = self.spec(tournament)
+        with self.state.lock:
+            source = self.stores[spec.id]
+            source.ready_for(self.state.book(spec.id).current_number)
+        return source
+
+    def list_files(self, tournament: int | None = None) -> list[str]:
+        """``listDatasets``: the tournament's files as Numerai names them."""
+        return self.store(tournament).list_files()
+
+    def file_path(self, filename: str) -> Path | None:
+        """The local file behind a dataset name of any tournament, or None."""
+        for tournament, source in self.stores.items():
+            if any(filename.startswith(f"{version}/") for version in source.versions):
+                return self.store(tournament).path_for(filename)
+        return None
+
+    def dataset(
+        self, filename: str, round_number: int | None, tournament: int | None = None
+    ) -> str:
         """The served path of a dataset file (the caller turns it into a URL)."""
-        self.check_round_exists(round_number)
-        if self.data.path_for(filename) is None:
+        self.check_round_exists(round_number, tournament)
+        if self.file_path(filename) is None:
             raise ApiError(f"Dataset {filename!r} not found")
         return filename
 
     # -- models -------------------------------------------------------------------------------
 
-    def resolve_model(self, model_id: str | None) -> tuple[str, str]:
-        """(id, name) of one of the account's models; ``None`` is fine for one-model accounts."""
+    def resolve_model(self, model_id: str | None, tournament: int | None = None) -> tuple[str, str]:
+        """(id, name) of one of the account's models; ``None`` is fine for one-model accounts.
+
+        With ``tournament``, "one model" means one model of that tournament.
+        """
         with self.state.lock:
             if not model_id:
-                if len(self.state.models) == 1:
-                    name, only = next(iter(self.state.models.items()))
+                candidates = [
+                    (name, known)
+                    for name, known in self.state.models.items()
+                    if tournament is None or self.state.tournament_of(known) == tournament
+                ]
+                if len(candidates) == 1:
+                    name, only = candidates[0]
                     return only, name
+                if not candidates:
+                    raise ApiError(f"This account has no model in tournament {tournament}")
                 raise ApiError("modelId is required for accounts with more than one model")
             name = self.state.model_name(model_id)
         if name is None:
             raise ApiError(f"Model {model_id!r} not found in this account")
         return model_id, name
+
+    def add_model(
+        self, name: str, tournament: int | None = None, model_id: str | None = None
+    ) -> str:
+        """Create a model of the account in a tournament (default Classic); return its id."""
+        if not name:
+            raise ValueError("model names must not be empty")
+        spec = self.spec(tournament)
+        model_id = str(uuid.UUID(model_id)) if model_id else str(uuid.uuid4())
+        with self.state.lock:
+            self.state.add_model(name, model_id, spec.id)
+        return model_id
 
     def accepted_submissions(self, model_id: str | None = None) -> list[SubmissionRecord]:
         """Accepted submissions, oldest first, optionally of one model."""
@@ -124,16 +223,44 @@ class Tournament:
 
     # -- uploads and submissions ----------------------------------------------------------------
 
-    def upload_auth(self, filename: str, tournament: int, model_id: str | None) -> PendingUpload:
+    def upload_model(
+        self, model_id: str | None, tournament: int | None, calls: UploadCalls
+    ) -> tuple[str, str, TournamentSpec]:
+        """(id, name, tournament) of the model an upload call is for, checked against the call.
+
+        The ``tournament`` argument, when given, must be the model's own; and a model uploads
+        with its tournament's calls (Signals: ``submissionUploadSignalsAuth`` ...).
+        """
+        asked = None if tournament is None else self.spec(tournament)
+        model_id, name = self.resolve_model(model_id, None if asked is None else asked.id)
+        own = self.model_spec(model_id)
+        if asked is not None and asked.id != own.id:
+            raise ApiError(
+                f"Model {name} is a {own.name} model (tournament {own.id}); "
+                f"it cannot submit to {asked.name} (tournament {asked.id})"
+            )
+        if own.calls != calls:
+            raise ApiError(
+                f"{own.name} models submit with {own.calls.auth} and {own.calls.create}, "
+                f"not {calls.auth} and {calls.create}"
+            )
+        return model_id, name, own
+
+    def upload_auth(
+        self,
+        filename: str,
+        tournament: int | None,
+        model_id: str | None,
+        calls: UploadCalls = CLASSIC_CALLS,
+    ) -> PendingUpload:
         """Hand out a one-time upload slot (Numerai: a presigned S3 PUT URL)."""
-        self.check_tournament(tournament)
-        model_id, _ = self.resolve_model(model_id)
+        model_id, _, spec = self.upload_model(model_id, tournament, calls)
         basename = filename.replace("\\", "/").rsplit("/", 1)[-1] or "predictions.csv"
         pending = PendingUpload(
             token=secrets.token_urlsafe(24),
             filename=f"{uuid.uuid4().hex}/{basename}",
             model_id=model_id,
-            tournament=tournament,
+            tournament=spec.id,
             created_at=clock.now(),
         )
         with self.state.lock:
@@ -159,20 +286,21 @@ class Tournament:
     def create_submission(
         self,
         filename: str,
-        tournament: int,
+        tournament: int | None,
         model_id: str | None,
         trigger_id: str | None,
         source: str | None,
         data_datestamp: int | None,
+        calls: UploadCalls = CLASSIC_CALLS,
     ) -> SubmissionRecord:
-        """Validate an uploaded CSV for the open round and record it (rejections too)."""
-        self.check_tournament(tournament)
-        model_id, model_name = self.resolve_model(model_id)
+        """Validate an uploaded CSV for the open round of the model's tournament; record it."""
+        model_id, model_name, spec = self.upload_model(model_id, tournament, calls)
         with self.state.lock:
-            if not self.state.is_open():
+            book = self.state.book(spec.id)
+            if not book.is_open():
                 raise ApiError(ROUND_NOT_OPEN)
             upload = self.state.uploads.get(filename)
-            round_number = self.state.current_number
+            round_number = book.current_number
         if upload is None:
             raise ApiError(
                 f"{UPLOAD_NOT_FOUND}: nothing was stored under {filename!r}; "
@@ -185,7 +313,7 @@ class Tournament:
             model_id=model_id,
             model_name=model_name,
             round_number=round_number,
-            tournament=tournament,
+            tournament=spec.id,
             filename=filename,
             trigger_id=trigger_id,
             source=source,
@@ -197,8 +325,8 @@ class Tournament:
             content=upload.content,
         )
         try:
-            live_ids = validation.best_matching_ids(upload.content, self.data.live_id_sets())
-            record.rows = validation.validate_submission(upload.content, live_ids, round_number)
+            id_sets = self.store(spec.id).live_id_sets()
+            record.rows = spec.validate(upload.content, id_sets, round_number)
         except validation.SubmissionInvalid as err:
             record.status, record.reason = "rejected", str(err)
         with self.state.lock:
@@ -231,13 +359,19 @@ class Tournament:
                 self.state.webhooks.pop(model_id, None)
 
     def trigger_webhook(self, model_id: str) -> str:
-        """A test trigger: POST to the model's webhook in the background, return the trigger id."""
+        """A test trigger: POST to the model's webhook in the background, return the trigger id.
+
+        The body carries the current round of the model's own tournament.
+        """
         model_id, name = self.resolve_model(model_id)
+        spec = self.model_spec(model_id)
         with self.state.lock:
             if model_id not in self.state.webhooks:
                 raise ApiError(f"Model {name} has no submission webhook set")
-            round_number = self.state.current_number
-        return self.sender.trigger(model_id, round_number, is_test=True)
+            round_number = self.state.book(spec.id).current_number
+        return self.sender.trigger(
+            model_id, round_number, is_test=True, data_version=spec.webhook_data_version
+        )
 
     # -- round changes (knobs) ----------------------------------------------------------------
 
@@ -246,44 +380,67 @@ class Tournament:
         number: int | None = None,
         window: dt.timedelta = ROUND_WINDOW,
         trigger_webhooks: bool = True,
+        tournament: int | None = None,
     ) -> Round:
-        """Start a new round now: new live ids, then the round-open webhook for every model."""
+        """Start a tournament's new round now: new live data, then its models' webhooks."""
+        spec = self.spec(tournament)
         with self.state.lock:
-            number = self.state.current_number + 1 if number is None else number
-            if number < self.state.current_number:
-                raise ValueError(f"round {number} is older than round {self.state.current_number}")
-        if number != self.state.current_number:
-            self.data.rotate_live(number)
-        with self.state.lock:
-            new = self.state.open_round(number, window)
-            models = list(self.state.webhooks) if trigger_webhooks else []
+            book = self.state.book(spec.id)
+            number = book.current_number + 1 if number is None else number
+            if number < book.current_number:
+                raise ValueError(f"round {number} is older than round {book.current_number}")
+            if number != book.current_number:
+                self.stores[spec.id].ready_for(number)
+            new = book.open_round(number, window)
+            models = [
+                model_id
+                for model_id in self.state.webhooks
+                if trigger_webhooks and self.state.tournament_of(model_id) == spec.id
+            ]
         for model_id in models:
-            self.sender.trigger(model_id, number, is_test=False)
+            self.sender.trigger(
+                model_id, number, is_test=False, data_version=spec.webhook_data_version
+            )
         return new
+
+    def close_round(self, tournament: int | None = None) -> None:
+        """Close a tournament's current round: no open round, submissions refused."""
+        book = self.book(tournament)
+        with self.state.lock:
+            book.open_flag = False
 
     # -- scores -------------------------------------------------------------------------------
 
-    def scores(self, model_id: str, **filters: Any) -> list[dict[str, Any]]:
-        """``submissionScores`` for any model id (public data, like on Numerai)."""
+    def _scored(
+        self, tournament: int | None, model_id: str | None = None
+    ) -> tuple[int, list[SubmissionRecord], dict[int, Round]]:
+        """(tournament, its submissions, its rounds); no tournament: the model's own."""
         with self.state.lock:
-            rows = scores.submission_scores(
-                model_id, list(self.state.submissions), dict(self.state.rounds), clock.now()
-            )
+            if tournament is None and model_id is not None:
+                chosen = self.state.tournament_of(model_id)
+            else:
+                chosen = self.spec(tournament).id
+            submissions = [s for s in self.state.submissions if s.tournament == chosen]
+            return chosen, submissions, dict(self.state.book(chosen).rounds)
+
+    def scores(self, model_id: str, tournament: int | None = None, **filters: Any) -> list[dict]:
+        """``submissionScores`` for any model id (public data, like on Numerai)."""
+        _, submissions, rounds = self._scored(tournament, model_id)
+        rows = scores.submission_scores(model_id, submissions, rounds, clock.now())
         return scores.filter_scores(rows, **filters)
 
-    def performances(self, model_id: str) -> list[dict[str, Any]]:
+    def performances(self, model_id: str, tournament: int | None = None) -> list[dict[str, Any]]:
         """``v2RoundModelPerformances`` for any model id."""
-        with self.state.lock:
-            return scores.round_performances(
-                model_id, list(self.state.submissions), dict(self.state.rounds), clock.now()
-            )
+        _, submissions, rounds = self._scored(tournament, model_id)
+        return scores.round_performances(model_id, submissions, rounds, clock.now())
 
-    def payouts(self) -> dict[str, list[dict[str, Any]]]:
-        """``pendingModelPayouts`` for the account's models."""
+    def payouts(self, tournament: int | None = None) -> dict[str, list[dict[str, Any]]]:
+        """``pendingModelPayouts`` for the account's models of one tournament."""
+        chosen, submissions, rounds = self._scored(tournament)
         with self.state.lock:
-            return scores.model_payouts(
-                dict(self.state.models),
-                list(self.state.submissions),
-                dict(self.state.rounds),
-                clock.now(),
-            )
+            models = {
+                name: model_id
+                for name, model_id in self.state.models.items()
+                if self.state.tournament_of(model_id) == chosen
+            }
+        return scores.model_payouts(models, submissions, rounds, clock.now())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class Round:
     resolve_time: dt.datetime
     resolved: bool = False
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    tournament: int = CLASSIC
 
     def is_resolved(self, moment: dt.datetime) -> bool:
         """Resolved when marked so or when its resolve time has passed."""
@@ -41,7 +43,7 @@ class Round:
         moment = clock.now()
         return {
             "id": self.id,
-            "tournament": CLASSIC,
+            "tournament": self.tournament,
             "number": self.number,
             "target": "target",
             "openTime": clock.iso(self.open_time),
@@ -58,10 +60,53 @@ class Round:
         }
 
 
-def make_round(number: int, open_time: dt.datetime, window: dt.timedelta = ROUND_WINDOW) -> Round:
+def make_round(
+    number: int,
+    open_time: dt.datetime,
+    window: dt.timedelta = ROUND_WINDOW,
+    tournament: int = CLASSIC,
+) -> Round:
     """A round opening at ``open_time`` that closes ``window`` later and resolves a month on."""
     close = open_time + window
-    return Round(number, open_time, close, close, close + RESOLVE_AFTER)
+    return Round(number, open_time, close, close, close + RESOLVE_AFTER, tournament=tournament)
+
+
+@dataclass
+class RoundBook:
+    """One tournament's rounds: the history, the latest number and the open/closed knob."""
+
+    tournament: int
+    rounds: dict[int, Round]
+    current_number: int
+    open_flag: bool
+
+    @classmethod
+    def starting(cls, tournament: int, number: int, is_open: bool) -> RoundBook:
+        """A book whose only round opened now (or, when closed, ended an hour ago)."""
+        now = clock.now_seconds()
+        opened = now if is_open else now - ROUND_WINDOW * 2
+        return cls(
+            tournament, {number: make_round(number, opened, tournament=tournament)}, number, is_open
+        )
+
+    @property
+    def current(self) -> Round:
+        """The latest round (open or not)."""
+        return self.rounds[self.current_number]
+
+    def is_open(self, moment: dt.datetime | None = None) -> bool:
+        """Open for submissions: not closed by a knob, and inside open time .. close time."""
+        moment = moment or clock.now()
+        current = self.current
+        return self.open_flag and current.open_time <= moment < current.close_time
+
+    def open_round(self, number: int, window: dt.timedelta = ROUND_WINDOW) -> Round:
+        """Start round ``number`` now; earlier rounds stay in the history."""
+        new = make_round(number, clock.now_seconds(), window, self.tournament)
+        self.rounds[number] = new
+        self.current_number = number
+        self.open_flag = True
+        return new
 
 
 @dataclass
@@ -141,6 +186,7 @@ class Delivery:
     error: str | None = None
     elapsed_ms: float | None = None
     done: bool = False
+    tournament: int = CLASSIC
 
     def as_json(self) -> dict[str, Any]:
         """JSON-friendly view for tests and the admin endpoint."""
@@ -148,6 +194,7 @@ class Delivery:
             "id": self.id,
             "model_id": self.model_id,
             "model_name": self.model_name,
+            "tournament": self.tournament,
             "url": self.url,
             "payload": self.payload,
             "trigger_id": self.payload.get("triggerId"),
@@ -161,18 +208,32 @@ class Delivery:
 
 
 class TournamentState:
-    """All mutable tournament state behind one lock (``with state.lock: ...``)."""
+    """All mutable tournament state behind one lock (``with state.lock: ...``).
 
-    def __init__(self, models: dict[str, str], round_number: int, round_open: bool) -> None:
+    Rounds are kept per tournament (:meth:`book`); ``rounds``, ``current``, ``is_open`` ...
+    without a tournament are Classic's, as before Signals and Crypto existed.
+    """
+
+    def __init__(
+        self,
+        models: dict[str, str],
+        round_number: int,
+        round_open: bool,
+        *,
+        tournament_rounds: Mapping[int, int] | None = None,
+        model_tournaments: Mapping[str, int] | None = None,
+    ) -> None:
         self.lock = threading.RLock()
         self.models = dict(models)  # name -> id
-        now = clock.now_seconds()
-        current = make_round(round_number, now)
-        if not round_open:
-            current = make_round(round_number, now - ROUND_WINDOW * 2)
-        self.rounds: dict[int, Round] = {round_number: current}
-        self.current_number = round_number
-        self.open_flag = round_open
+        tournaments = dict(model_tournaments or {})
+        self.model_tournaments = {  # model id -> tournament; absent means Classic
+            model_id: tournaments[name] for name, model_id in models.items() if name in tournaments
+        }
+        starts = {**dict(tournament_rounds or {}), CLASSIC: round_number}
+        self.books: dict[int, RoundBook] = {
+            tournament: RoundBook.starting(tournament, number, round_open)
+            for tournament, number in starts.items()
+        }
         self.pending_uploads: dict[str, PendingUpload] = {}
         self.uploads: dict[str, StoredUpload] = {}
         self.submissions: list[SubmissionRecord] = []
@@ -182,24 +243,41 @@ class TournamentState:
 
     # -- rounds -------------------------------------------------------------------------------
 
+    def book(self, tournament: int = CLASSIC) -> RoundBook:
+        """One tournament's rounds (KeyError for a tournament not served)."""
+        return self.books[tournament]
+
+    @property
+    def rounds(self) -> dict[int, Round]:
+        """Classic's rounds by number."""
+        return self.books[CLASSIC].rounds
+
+    @property
+    def current_number(self) -> int:
+        """Classic's latest round number."""
+        return self.books[CLASSIC].current_number
+
+    @property
+    def open_flag(self) -> bool:
+        """Classic's open/closed knob."""
+        return self.books[CLASSIC].open_flag
+
+    @open_flag.setter
+    def open_flag(self, value: bool) -> None:
+        self.books[CLASSIC].open_flag = value
+
     @property
     def current(self) -> Round:
-        """The latest round (open or not)."""
-        return self.rounds[self.current_number]
+        """Classic's latest round (open or not)."""
+        return self.books[CLASSIC].current
 
     def is_open(self, moment: dt.datetime | None = None) -> bool:
-        """Open for submissions: not closed by a knob, and inside open time .. close time."""
-        moment = moment or clock.now()
-        current = self.current
-        return self.open_flag and current.open_time <= moment < current.close_time
+        """Whether Classic is open for submissions."""
+        return self.books[CLASSIC].is_open(moment)
 
     def open_round(self, number: int, window: dt.timedelta = ROUND_WINDOW) -> Round:
-        """Start round ``number`` now; earlier rounds stay in the history."""
-        new = make_round(number, clock.now_seconds(), window)
-        self.rounds[number] = new
-        self.current_number = number
-        self.open_flag = True
-        return new
+        """Start Classic round ``number`` now."""
+        return self.books[CLASSIC].open_round(number, window)
 
     # -- models -------------------------------------------------------------------------------
 
@@ -209,3 +287,16 @@ class TournamentState:
             if known == model_id:
                 return name
         return None
+
+    def tournament_of(self, model_id: str) -> int:
+        """The tournament a model belongs to (Classic unless created for another)."""
+        return self.model_tournaments.get(model_id, CLASSIC)
+
+    def add_model(self, name: str, model_id: str, tournament: int) -> None:
+        """Add a model to the account (a name already used is an error)."""
+        if name in self.models:
+            raise ValueError(f"model {name!r} already exists")
+        if self.model_name(model_id) is not None:
+            raise ValueError(f"model id {model_id} already exists")
+        self.models[name] = model_id
+        self.model_tournaments[model_id] = tournament

@@ -23,11 +23,13 @@ BODY_LIMIT = 10_000
 USER_AGENT = "numerai-standin-webhook/1"
 
 
-def payload(round_number: int, trigger_id: str, is_test: bool) -> dict:
+def payload(
+    round_number: int, trigger_id: str, is_test: bool, data_version: int = DATA_VERSION
+) -> dict:
     """The JSON Numerai posts to a webhook."""
     return {
         "roundNumber": round_number,
-        "dataVersion": DATA_VERSION,
+        "dataVersion": data_version,
         "triggerId": trigger_id,
         "isTest": is_test,
     }
@@ -41,8 +43,17 @@ class WebhookSender:
         self.timeout = timeout
         self._threads: list[threading.Thread] = []
 
-    def trigger(self, model_id: str, round_number: int, is_test: bool) -> str:
-        """Deliver to ``model_id``'s webhook in the background; return the new trigger id."""
+    def trigger(
+        self,
+        model_id: str,
+        round_number: int,
+        is_test: bool,
+        data_version: int = DATA_VERSION,
+    ) -> str:
+        """Deliver to ``model_id``'s webhook in the background; return the new trigger id.
+
+        ``round_number`` and ``data_version`` are those of the model's own tournament.
+        """
         trigger_id = str(uuid.uuid4())
         with self.state.lock:
             url = self.state.webhooks[model_id]
@@ -51,8 +62,9 @@ class WebhookSender:
                 model_id=model_id,
                 model_name=self.state.model_name(model_id) or "",
                 url=url,
-                payload=payload(round_number, trigger_id, is_test),
+                payload=payload(round_number, trigger_id, is_test, data_version),
                 started_at=clock.now(),
+                tournament=self.state.tournament_of(model_id),
             )
             self.state.deliveries.append(delivery)
         thread = threading.Thread(
