@@ -9,6 +9,12 @@ stripped, every ELF file is checked to still find the libraries it links, and th
 compiled to ``unchecked-hash`` ``.pyc`` files (SAM zips every file with a 1980 timestamp, so
 ordinary timestamp-checked ``.pyc`` files would be stale at every cold start).
 
+The build is reproducible: the same source and pins give the same bytes, whatever the folder,
+the time or the umask (no ``direct_url.json`` naming pip's scratch folder, ``.pyc`` files that
+name ``/var/task`` rather than the build folder, normalised modes and timestamps, no duration in
+the build record). SAM names the uploaded zip after a checksum of the tree
+(``tree_digest``), so an unchanged build uploads nothing and publishes no new version.
+
 Standard library only, Python 3.9+, so that any ``python3`` with pip can run it. Run
 ``python scripts/build_lambda.py --help`` for the options; ``docs/deploy.md`` explains the choices.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import hashlib
 import json
 import mmap
 import os
@@ -27,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +47,10 @@ TARGET_PYTHON = "3.12"
 # Lambda's python3.12 runtime is Amazon Linux 2023: glibc 2.34, so wheels up to manylinux_2_34 run.
 GLIBC_MAX_MINOR = 34
 MARKER = ".numerai-bot-build.json"
+# Where Lambda unpacks the function: the path compiled code names in tracebacks.
+LAMBDA_TASK_ROOT = "/var/task"
+# 1980-01-01T00:00:00Z, the earliest zip timestamp and the one SAM's zip gives every entry.
+ZIP_EPOCH = 315_532_800
 
 # What the Lambda python3.12 runtime already provides (in /var/lang/lib/python3.12/site-packages).
 AWS_SDK_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer")
@@ -184,8 +196,9 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
-        """The report as indented JSON."""
-        return json.dumps(self.__dict__, indent=2, sort_keys=True)
+        """The report as indented JSON, without the duration: it goes into the package."""
+        record = {key: value for key, value in self.__dict__.items() if key != "seconds"}
+        return json.dumps(record, indent=2, sort_keys=True)
 
 
 # --- ELF ---------------------------------------------------------------------------------------
@@ -618,6 +631,11 @@ def compile_tree(root: Path, python: str) -> int:
         "0",
         "--invalidation-mode",
         "unchecked-hash",
+        # Code objects name /var/task/..., where Lambda runs them, not this build's folder.
+        "-s",
+        str(root),
+        "-p",
+        LAMBDA_TASK_ROOT,
         str(root),
     ]
     print("+", " ".join(command), flush=True)
@@ -629,6 +647,96 @@ def compile_tree(root: Path, python: str) -> int:
         print(f"compileall reported {len(failures)} lines:", *failures[:20], sep="\n  ")
     after, _ = tree_size(root)
     return after - before
+
+
+def forget_install_paths(root: Path) -> int:
+    """Delete pip's ``direct_url.json`` files and their ``RECORD`` lines; return how many.
+
+    Installing downloaded wheel files makes pip record each file's URL, a random scratch folder
+    (``file:///tmp/wheels-x1y2/...``), which would make every build differ. Nothing at run time
+    reads it.
+    """
+    removed = 0
+    for direct_url in sorted(root.glob("*.dist-info/direct_url.json")):
+        record = direct_url.with_name("RECORD")
+        if record.is_file():
+            entry = f"{direct_url.parent.name}/direct_url.json,"
+            lines = record.read_text().splitlines(keepends=True)
+            record.write_text("".join(line for line in lines if not line.startswith(entry)))
+        direct_url.unlink()
+        removed += 1
+    return removed
+
+
+def normalise_tree(root: Path, epoch: int = ZIP_EPOCH) -> None:
+    """Give every file mode 644 (755 if executable) and folder 755, and one timestamp.
+
+    Modes then do not depend on the umask, and any zip tool stores the same entries.
+    """
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                continue
+            executable = os.stat(path).st_mode & 0o111
+            os.chmod(path, 0o755 if executable else 0o644)
+            os.utime(path, (epoch, epoch))
+        for name in dirnames:
+            # Lambda runs the code as another user: folders must be world-readable (SAM's zip too).
+            os.chmod(os.path.join(dirpath, name), 0o755)  # noqa: S103
+    for dirpath, dirnames, _files in os.walk(root, topdown=False):
+        for name in dirnames:
+            os.utime(os.path.join(dirpath, name), (epoch, epoch))
+    os.utime(root, (epoch, epoch))
+
+
+def _relative_files(root: Path) -> list[str]:
+    """Every file under ``root`` as a sorted '/'-separated relative path (links followed)."""
+    found = []
+    for dirpath, _dirs, filenames in os.walk(root, followlinks=True):
+        for name in filenames:
+            found.append(Path(dirpath, name).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def tree_digest(root: Path) -> str:
+    """The MD5 that ``sam deploy`` names the function's zip after (SAM's ``dir_checksum``).
+
+    Sorted relative paths, each followed by its file's MD5: the same tree gives the same S3 key,
+    so SAM uploads nothing and CloudFormation sees no code change.
+    """
+    digest = hashlib.md5(usedforsecurity=False)
+    for rel in _relative_files(root):
+        digest.update(rel.replace("/", os.sep).encode("utf-8"))
+        digest.update(_file_hash(root / rel, "md5").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _file_hash(path: Path, algorithm: str) -> str:
+    """Hex digest of a file, read in blocks."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_zip(root: Path, destination: Path) -> str:
+    """Zip ``root`` the reproducible way (sorted entries, 1980 dates, 644/755); return sha256.
+
+    The same layout as SAM's zip (deflated files, Unix modes, no folder entries), so the bytes
+    Lambda receives can be checked and compared offline.
+    """
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for rel in _relative_files(root):
+            path = root / rel
+            info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system = 3  # Unix, so that the modes below are honoured
+            mode = 0o755 if os.stat(path).st_mode & 0o111 else 0o644
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=6)
+    return _file_hash(destination, "sha256")
 
 
 def prepare_artifacts_dir(artifacts: Path) -> None:
@@ -681,6 +789,7 @@ def build(
     tree = artifacts
 
     pip_install(requirements, tree, arch, python_version, pip_python)
+    forget_install_paths(tree)
     report.bytes_installed, _ = tree_size(tree)
     if not bundle_aws_sdk:
         # Installed only so that pip resolves the shared dependencies within botocore's bounds.
@@ -730,6 +839,7 @@ def build(
             f"under Lambda's {LAMBDA_UNZIPPED_LIMIT:,}"
         )
     (artifacts / MARKER).write_text(report.to_json() + "\n")
+    normalise_tree(artifacts)
     if report.bytes_final > max_bytes:
         raise BuildError(
             f"{function}: {report.bytes_final:,} bytes unzipped is over the limit of "
@@ -764,6 +874,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--strip", dest="strip_tool", help="strip tool (found if omitted)")
     parser.add_argument("--no-strip", action="store_true", help="keep debug symbols")
     parser.add_argument("--max-bytes", type=int, default=LAMBDA_UNZIPPED_LIMIT)
+    parser.add_argument(
+        "--zip", type=Path, help="also write the tree as a reproducible zip here (SAM zips it)"
+    )
     args = parser.parse_args(argv)
     try:
         report = build(
@@ -788,6 +901,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{report.files_final:,} files, {LAMBDA_UNZIPPED_LIMIT - report.bytes_final:,} under "
         f"the limit; {report.seconds} s"
     )
+    artifacts = args.artifacts_dir.resolve()
+    print(f"build_lambda: tree digest {tree_digest(artifacts)} (SAM's S3 key for this code)")
+    if args.zip:
+        print(f"build_lambda: {args.zip} sha256 {write_zip(artifacts, args.zip)}")
     return 0
 
 

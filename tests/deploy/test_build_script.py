@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import marshal
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,3 +218,136 @@ def test_makefile_requires_artifacts_dir() -> None:
 def test_build_report_is_json() -> None:
     report = bl.BuildReport("worker", "x86_64", "3.12", False, ["a==1"])
     assert json.loads(report.to_json())["function"] == "worker"
+
+
+# --- reproducible builds -------------------------------------------------------------------------
+
+
+def _sam_dir_checksum(directory: Path) -> str:
+    """SAM CLI's ``samcli.lib.utils.hash.dir_checksum`` (1.x), which names the uploaded zip."""
+    files = []
+    for dirpath, _dirnames, filenames in os.walk(directory, followlinks=True):
+        files.extend(os.path.join(dirpath, name) for name in filenames)
+    files.sort()
+    digest = hashlib.md5(usedforsecurity=False)
+    for file in files:
+        digest.update(os.path.relpath(file, directory).encode("utf-8"))
+        digest.update(
+            hashlib.md5(Path(file).read_bytes(), usedforsecurity=False).hexdigest().encode()
+        )
+    return digest.hexdigest()
+
+
+def _tree(root: Path, files: dict[str, bytes], mode: int = 0o644, mtime: int = 0) -> Path:
+    """Write ``files`` under ``root`` in the given order, with one mode and timestamp."""
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(mode)
+        if mtime:
+            os.utime(path, (mtime, mtime))
+    return root
+
+
+FILES = {
+    "worker.py": b"print('hi')\n",
+    "pkg/__init__.py": b"",
+    "pkg/sub/lib.so": b"\x7fELF...",
+    "pkg-1.0.dist-info/RECORD": b"pkg/__init__.py,,\n",
+    "a.txt": b"a",
+}
+
+
+def test_tree_digest_is_sams_zip_name(tmp_path: Path) -> None:
+    tree = _tree(tmp_path / "t", FILES)
+    assert bl.tree_digest(tree) == _sam_dir_checksum(tree)
+    (tree / "pkg" / "__init__.py").write_bytes(b"# changed\n")
+    assert bl.tree_digest(tree) == _sam_dir_checksum(tree)
+
+
+def test_zip_ignores_file_order_timestamps_and_umask(tmp_path: Path) -> None:
+    first = _tree(tmp_path / "one", FILES, mode=0o644, mtime=1_700_000_000)
+    second = _tree(tmp_path / "two", dict(reversed(FILES.items())), mode=0o600)
+    sums = {bl.write_zip(tree, tmp_path / f"{tree.name}.zip") for tree in (first, second)}
+    assert len(sums) == 1
+    (second / "a.txt").write_bytes(b"b")
+    assert bl.write_zip(second, tmp_path / "changed.zip") not in sums
+
+
+def test_normalised_tree_has_fixed_modes_and_times(tmp_path: Path) -> None:
+    tree = _tree(tmp_path / "t", FILES, mode=0o600, mtime=1_700_000_000)
+    (tree / "worker.py").chmod(0o700)
+    bl.normalise_tree(tree)
+    modes = {p.relative_to(tree).as_posix(): p.stat().st_mode & 0o777 for p in tree.rglob("*")}
+    assert modes["worker.py"] == 0o755
+    assert modes["a.txt"] == modes["pkg/sub/lib.so"] == 0o644
+    assert modes["pkg"] == modes["pkg/sub"] == 0o755
+    assert {int(p.stat().st_mtime) for p in tree.rglob("*")} == {bl.ZIP_EPOCH}
+
+
+def test_pip_scratch_paths_leave_the_tree(tmp_path: Path) -> None:
+    info = tmp_path / "jmespath-1.1.0.dist-info"
+    info.mkdir()
+    (info / "direct_url.json").write_text('{"url": "file:///tmp/wheels-x1y2/jmespath.whl"}')
+    (info / "RECORD").write_text(
+        "jmespath/__init__.py,sha256=abc,10\n"
+        "jmespath-1.1.0.dist-info/direct_url.json,sha256=def,50\n"
+        "jmespath-1.1.0.dist-info/RECORD,,\n"
+    )
+    assert bl.forget_install_paths(tmp_path) == 1
+    assert not (info / "direct_url.json").exists()
+    assert "direct_url" not in (info / "RECORD").read_text()
+    assert (info / "RECORD").read_text().count("\n") == 2
+
+
+def test_build_record_holds_no_duration() -> None:
+    report = bl.BuildReport("worker", "x86_64", "3.12", False, ["a==1"], seconds=12.3)
+    assert "seconds" not in json.loads(report.to_json())
+
+
+def test_compiled_code_is_the_same_from_any_folder_and_names_var_task(tmp_path: Path) -> None:
+    """Code objects carry their file's path: /var/task, where Lambda runs it, not the build's."""
+    python = bl.find_python("3.12", None)
+    if python is None:
+        pytest.skip("no CPython 3.12")
+    source = b"def f(x):\n    return x in {'a', 'b', 'c'}\n"
+    compiled = []
+    for folder in ("a", "b/deeper"):
+        root = _tree(tmp_path / folder, {"mod.py": source})
+        bl.compile_tree(root, python)
+        compiled.append((root / "__pycache__" / "mod.cpython-312.pyc").read_bytes())
+    assert compiled[0] == compiled[1]
+    if sys.version_info[:2] == (3, 12):
+        code = marshal.loads(compiled[0][16:])
+        assert code.co_filename == f"{bl.LAMBDA_TASK_ROOT}/mod.py"
+
+
+def _snapshot_of_handlers(destination: Path) -> Path:
+    """A frozen copy of handlers/: both builds must see the very same source."""
+    shutil.copytree(
+        REPO / "handlers",
+        destination,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"),
+    )
+    return destination
+
+
+@pytest.mark.slow
+def test_two_builds_give_identical_zips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The webhook (the fast build: powertools only) twice, in two folders: the same bytes."""
+    source = _snapshot_of_handlers(tmp_path / "handlers")
+    hashes, digests = [], []
+    for folder in ("first", "second/elsewhere"):
+        artifacts = tmp_path / folder
+        bl.build("webhook", source, artifacts, pip_python=sys.executable)
+        hashes.append(bl.write_zip(artifacts, tmp_path / f"{artifacts.name}.zip"))
+        digests.append(bl.tree_digest(artifacts))
+        assert not list(artifacts.glob("*.dist-info/direct_url.json"))
+    with capsys.disabled():
+        print(
+            f"\n[webhook package] two builds: sha256 {hashes[0]} and {hashes[1]}; "
+            f"SAM's S3 key {digests[0]} and {digests[1]}"
+        )
+    assert hashes[0] == hashes[1]
+    assert digests[0] == digests[1]
