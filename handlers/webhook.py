@@ -1,24 +1,28 @@
 """Lambda entry point of Numerai's round-open webhook (Function URL, payload format 2.0).
 
 Checks the token, answers 200 at once and hands the work to the worker asynchronously.
-The raw event is never logged: its query string and path carry the token.
+Whatever the event (missing keys, wrong types, bad base64, lone surrogates, deep JSON), the
+handler answers 400, 403 or 405 rather than raise. The raw event is never logged: its path
+and query string carry the token.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import binascii
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
 
 from numerai_bot.config import WebhookSettings
 from numerai_bot.invoker import LambdaInvoker
+from numerai_bot.redact import install_redaction
 from numerai_bot.secret_store import webhook_token
-from numerai_bot.webhook_gate import HttpRequest, WorkerInvoker, handle_webhook
+from numerai_bot.webhook_gate import FORBIDDEN, HttpRequest, WorkerInvoker, handle_webhook
 
 logger = Logger(service="numerai-bot-webhook")
+install_redaction(logger)
 
 HANDOFF_FAILED = {
     "statusCode": 500,
@@ -27,21 +31,49 @@ HANDOFF_FAILED = {
 }
 
 
-def to_http_request(event: dict[str, Any], max_body_bytes: int) -> HttpRequest:
-    """The parts of a Function URL event the gate needs (body cut just past the limit)."""
-    url_event = LambdaFunctionUrlEvent(event)
-    raw = url_event.body or ""
-    if url_event.is_base64_encoded:
-        # Decode no more than needed to know that the body is too large.
-        body = base64.b64decode(raw[: (max_body_bytes // 3 + 2) * 4], validate=False)
-    else:
-        body = raw.encode()[: max_body_bytes + 1]
+def to_http_request(event: Any, max_body_bytes: int) -> HttpRequest:
+    """The parts of a Function URL event the gate needs (body cut just past the limit).
+
+    Read defensively: a key missing or of the wrong type counts as absent, and a body that
+    cannot be read marks the request malformed (a 400, once the token has been checked).
+    """
+    event = event if isinstance(event, Mapping) else {}
+    http = _mapping(_mapping(event.get("requestContext")).get("http"))
+    method, path = http.get("method"), event.get("rawPath")
+    query = {
+        key: value
+        for key, value in _mapping(event.get("queryStringParameters")).items()
+        if isinstance(key, str) and isinstance(value, str)
+    }
+    body, malformed = _body(event, max_body_bytes)
     return HttpRequest(
-        method=url_event.request_context.http.method,
-        path=url_event.raw_path or "/",
-        query=url_event.query_string_parameters or {},
+        method=method if isinstance(method, str) else "",
+        path=path if isinstance(path, str) and path else "/",
+        query=query,
         body=body,
+        malformed=malformed,
     )
+
+
+def _mapping(value: Any) -> Mapping[Any, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _body(event: Mapping[Any, Any], max_body_bytes: int) -> tuple[bytes, str | None]:
+    """The body's bytes (at most one past the limit), or why it cannot be read."""
+    raw = event.get("body")
+    if raw is None:
+        return b"", None
+    if not isinstance(raw, str):
+        return b"", "body must be text"
+    if event.get("isBase64Encoded") is True:
+        # Decode no more than needed to know that the body is too large.
+        try:
+            return base64.b64decode(raw[: (max_body_bytes // 3 + 2) * 4], validate=True), None
+        except (binascii.Error, ValueError):
+            return b"", "body is not valid base64"
+    # surrogatepass: a lone surrogate becomes bytes that are not UTF-8, hence "not JSON".
+    return raw[: max_body_bytes + 1].encode("utf-8", "surrogatepass")[: max_body_bytes + 1], None
 
 
 def create_handler(
@@ -52,12 +84,16 @@ def create_handler(
 
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """403 bad token, 400 bad body, 200 handed off, 500 if the hand-off failed."""
+        """403 bad token, 405 not POST, 400 bad body, 200 handed off, 500 hand-off failed."""
         if not built:
             settings = WebhookSettings.from_env()
             built.update(settings=settings, invoker=invoker_factory(settings))
         settings = built["settings"]
-        request = to_http_request(event, settings.max_body_bytes)
+        try:
+            request = to_http_request(event, settings.max_body_bytes)
+        except Exception as error:  # never expected; refuse without detail rather than crash
+            logger.error("unreadable webhook event", extra={"error": type(error).__name__})
+            return FORBIDDEN.to_function_url()
         try:
             response = handle_webhook(
                 request,
