@@ -247,8 +247,10 @@ class Evaluator:
         """Every statement that applies to a role: inline policies and attached policies."""
         statements: list[Statement] = []
         role = self.resources[role_id]
-        for policy in role["Properties"].get("Policies", []):
-            statements += self._statements(policy["PolicyDocument"], f"{role_id}/inline")
+        # Evaluated first: an inline policy may be an `Fn::If` (the X-Ray one, under tracing).
+        for policy in self.value(role["Properties"].get("Policies", [])):
+            source = f"{role_id}/inline/{policy['PolicyName']}"
+            statements += self._statements(policy["PolicyDocument"], source)
         for logical_id, resource in self.resources.items():
             if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
                 continue

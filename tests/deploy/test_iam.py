@@ -140,8 +140,46 @@ def test_function_roles_trust_only_lambda(cfn: Evaluator, role: str) -> None:
     }
 
 
-def test_tracing_policy_exists_only_when_enabled(sam_template: dict) -> None:
-    document = transform(sam_template)
-    assert document["Resources"]["TracingPolicy"]["Condition"] == "TracingEnabled"
-    assert not Evaluator(document).active("TracingPolicy")
-    assert Evaluator(document, {"EnableTracing": "true"}).active("TracingPolicy")
+@pytest.mark.parametrize("role", ["WebhookRole", "WorkerRole"])
+def test_xray_permissions_are_inline_in_each_function_role_under_tracing(
+    cfn_template: dict, role: str
+) -> None:
+    """Lambda checks the role when it turns active tracing on: the role itself must carry them."""
+    policies = cfn_template["Resources"][role]["Properties"]["Policies"]
+    conditional = [p["Fn::If"] for p in policies if isinstance(p, dict) and "Fn::If" in p]
+    assert len(conditional) == 1, policies
+    condition, policy, otherwise = conditional[0]
+    assert condition == "TracingEnabled"
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert set(statement["Action"]) == XRAY_ACTIONS
+    assert statement["Resource"] == "*"
+    on = Evaluator(cfn_template, {"EnableTracing": "true"})
+    off = Evaluator(cfn_template, {"EnableTracing": "false"})
+    xray = {(action, "*") for action in XRAY_ACTIONS}
+    assert xray <= on.grants(role)
+    assert not xray & off.grants(role)
+
+
+@pytest.mark.parametrize("tracing", ["true", "false"])
+def test_no_policy_resource_a_function_could_race(cfn_template: dict, tracing: str) -> None:
+    """A policy resource attached to a function's role must be one the function DependsOn."""
+    cfn = Evaluator(cfn_template, {"EnableTracing": tracing})
+    for function in ("WebhookFunction", "WorkerFunction"):
+        role = cfn.physical_id(cfn.function_role(function))
+        depends = cfn.resources[function].get("DependsOn", [])
+        depends = [depends] if isinstance(depends, str) else depends
+        for logical_id, resource in cfn.resources.items():
+            if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                continue
+            if not cfn.active(logical_id):
+                continue
+            roles = cfn.value(resource["Properties"].get("Roles", []))
+            assert role not in roles or logical_id in depends, (function, logical_id)
+
+
+def test_functions_trace_exactly_when_their_roles_may(cfn_template: dict) -> None:
+    for tracing, mode in (("true", "Active"), ("false", "PassThrough")):
+        cfn = Evaluator(cfn_template, {"EnableTracing": tracing})
+        for function in ("WebhookFunction", "WorkerFunction"):
+            assert cfn.properties(function)["TracingConfig"] == {"Mode": mode}
