@@ -1,6 +1,8 @@
 """Run the stand-in as a process: ``python -m standins.numerai --port 8765 --data DIR``.
 
 Prints the URL on one line (flushed) once it is serving, then serves until SIGINT/SIGTERM.
+Signals and Crypto: ``--model sig@signals --tournament-round 11=700
+--tournament-live-rows 11=300``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 from collections.abc import Sequence
 
 from standins import synthetic_data
+from standins.numerai.provided_data import TournamentSizes
 from standins.numerai.server import (
     DEFAULT_PUBLIC_ID,
     DEFAULT_ROUND,
@@ -22,14 +25,33 @@ from standins.numerai.server import (
 
 
 def parse_models(items: Sequence[str]) -> dict[str, str] | None:
-    """``name=uuid`` or just ``name`` (a stable id is derived) -> {name: id}; none -> default."""
+    """``name[=uuid][@tournament]`` (a stable id is derived) -> {name: id}; none -> default."""
     if not items:
         return None
     models = {}
     for item in items:
-        name, _, model_id = item.partition("=")
+        name, _, model_id = item.split("@", 1)[0].partition("=")
         models[name] = model_id or model_id_for(name)
     return models
+
+
+def parse_model_tournaments(items: Sequence[str]) -> dict[str, str]:
+    """The ``@tournament`` part of ``--model`` items: {name: tournament}."""
+    owners = {}
+    for item in items:
+        spec, at, tournament = item.partition("@")
+        if at:
+            owners[spec.partition("=")[0]] = tournament
+    return owners
+
+
+def parse_pairs(items: Sequence[str]) -> dict[int, int]:
+    """``TOURNAMENT=N`` items (``11=700``) -> {11: 700}."""
+    pairs = {}
+    for item in items:
+        tournament, _, value = item.partition("=")
+        pairs[int(tournament)] = int(value)
+    return pairs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         action="append",
         default=[],
-        metavar="NAME[=UUID]",
-        help="an account model (repeatable); default demo_model, demo_model_2",
+        metavar="NAME[=UUID][@TOURNAMENT]",
+        help="an account model (repeatable; @11 or @signals for Signals, @12 or @crypto for "
+        "Crypto, default Classic); default demo_model, demo_model_2",
+    )
+    parser.add_argument(
+        "--tournament-round",
+        action="append",
+        default=[],
+        metavar="TOURNAMENT=N",
+        help="first round of Signals (11, default 700) or Crypto (12, default 300)",
+    )
+    parser.add_argument(
+        "--tournament-live-rows",
+        action="append",
+        default=[],
+        metavar="TOURNAMENT=N",
+        help="live rows of Signals (11, default 5000) or Crypto (12, default 500)",
     )
     parser.add_argument("--round", type=int, default=DEFAULT_ROUND, dest="round_number")
     parser.add_argument("--closed", action="store_true", help="start between rounds")
@@ -78,6 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_eras=args.train_eras,
         validation_eras=args.validation_eras,
         rows_per_era=args.rows_per_era,
+        model_tournaments=parse_model_tournaments(args.model),
+        tournament_rounds=parse_pairs(args.tournament_round),
+        tournament_sizes={
+            tournament: TournamentSizes(live_rows=rows)
+            for tournament, rows in parse_pairs(args.tournament_live_rows).items()
+        },
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -2,7 +2,8 @@
 
 For tests that run the stand-in in another process (``python -m standins.numerai``). Every
 endpoint maps to one :class:`~standins.numerai.server.NumeraiStandin` method; see
-:data:`ROUTES` for the list and :mod:`standins.numerai.client` for a Python client.
+:data:`ROUTES` for the list and :mod:`standins.numerai.client` for a Python client. Round
+endpoints take an optional ``tournament`` (8, 11, 12 or a name; default Classic).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _calls(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
 
 
 def _submissions(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
-    return json_answer(s.submissions())
+    return json_answer(s.submissions(q.get("model"), tournament=q.get("tournament")))
 
 
 def _deliveries(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
@@ -45,7 +46,31 @@ def _webhooks(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer
 
 
 def _live_ids(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
-    return json_answer(sorted(s.live_ids(q.get("version"))))
+    return json_answer(sorted(s.live_ids(q.get("version"), tournament=q.get("tournament"))))
+
+
+def _models(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    return json_answer(
+        {
+            name: {"id": mid, "tournament": s.model_tournament(name)}
+            for name, mid in s.models.items()
+        }
+    )
+
+
+def _create_model(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    model_id = s.create_model(b["name"], tournament=b.get("tournament"), model_id=b.get("model_id"))
+    return json_answer({"ok": True, "id": model_id})
+
+
+def _round(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+    tournament = q.get("tournament")
+    return json_answer(
+        {
+            "round": s.round_number(tournament),
+            "round_open": s.is_round_open(tournament),
+        }
+    )
 
 
 def _fail(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
@@ -73,12 +98,13 @@ def _open(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
         b.get("number"),
         window=None if window is None else dt.timedelta(seconds=float(window)),
         trigger_webhooks=bool(b.get("trigger_webhooks", True)),
+        tournament=b.get("tournament"),
     )
     return json_answer({"ok": True, "round": number})
 
 
 def _close(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
-    s.close_round()
+    s.close_round(tournament=b.get("tournament"))
     return json_answer({"ok": True})
 
 
@@ -88,12 +114,13 @@ def _round_times(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Ans
         close_staking_time=b.get("close_staking_time"),
         close_time=b.get("close_time"),
         resolve_time=b.get("resolve_time"),
+        tournament=b.get("tournament"),
     )
     return json_answer({"ok": True})
 
 
 def _resolve(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
-    s.resolve_round(int(b["number"]))
+    s.resolve_round(int(b["number"]), tournament=b.get("tournament"))
     return json_answer({"ok": True})
 
 
@@ -109,6 +136,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/deliveries"): _deliveries,
     ("GET", "/webhooks"): _webhooks,
     ("GET", "/live-ids"): _live_ids,
+    ("GET", "/models"): _models,
+    ("POST", "/models"): _create_model,
+    ("GET", "/round"): _round,
     ("POST", "/fail"): _fail,
     ("POST", "/delay"): _delay,
     ("POST", "/put"): _put,

@@ -3,6 +3,8 @@
     admin = StandinAdmin("http://127.0.0.1:8765")
     admin.fail_next(2, operation="createSubmission")
     admin.close_round()
+    signals_model = admin.create_model("my_signals", tournament=11)
+    admin.open_round(tournament=11)   # Signals' next round, its models' webhooks fire
 
 Method names and arguments mirror :class:`~standins.numerai.server.NumeraiStandin`.
 Uses only the standard library so any test process can import it.
@@ -18,6 +20,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from standins.numerai.admin import PREFIX
+
+Tournament = int | str | None  # 8, 11, 12 or "classic", "signals", "crypto"; None: Classic
 
 
 class StandinAdminError(RuntimeError):
@@ -78,26 +82,35 @@ class StandinAdmin:
         *,
         window: dt.timedelta | None = None,
         trigger_webhooks: bool = True,
+        tournament: Tournament = None,
     ) -> int:
         """See ``NumeraiStandin.open_round``; returns the opened round's number."""
         body = {
             "number": number,
             "window_seconds": None if window is None else window.total_seconds(),
             "trigger_webhooks": trigger_webhooks,
+            "tournament": tournament,
         }
         return int(self._call("POST", "/round/open", body)["round"])
 
-    def close_round(self) -> None:
+    def close_round(self, *, tournament: Tournament = None) -> None:
         """See ``NumeraiStandin.close_round``."""
-        self._call("POST", "/round/close", {})
+        self._call("POST", "/round/close", {"tournament": tournament})
 
-    def set_round_times(self, **times: str | None) -> None:
+    def set_round_times(self, *, tournament: Tournament = None, **times: str | None) -> None:
         """See ``NumeraiStandin.set_round_times`` (ISO 8601 strings)."""
-        self._call("POST", "/round", times)
+        self._call("POST", "/round", {**times, "tournament": tournament})
 
-    def resolve_round(self, number: int) -> None:
+    def resolve_round(self, number: int, *, tournament: Tournament = None) -> None:
         """See ``NumeraiStandin.resolve_round``."""
-        self._call("POST", "/round/resolve", {"number": number})
+        self._call("POST", "/round/resolve", {"number": number, "tournament": tournament})
+
+    def create_model(
+        self, name: str, *, tournament: Tournament = None, model_id: str | None = None
+    ) -> str:
+        """See ``NumeraiStandin.create_model``; returns the new model's id."""
+        body = {"name": name, "tournament": tournament, "model_id": model_id}
+        return str(self._call("POST", "/models", body)["id"])
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -105,9 +118,23 @@ class StandinAdmin:
         """See ``NumeraiStandin.state_summary``."""
         return self._call("GET", "/state")
 
-    def submissions(self) -> list[dict[str, Any]]:
+    def submissions(
+        self, model_name: str | None = None, *, tournament: Tournament = None
+    ) -> list[dict[str, Any]]:
         """See ``NumeraiStandin.submissions``."""
-        return self._call("GET", "/submissions")
+        return self._call("GET", "/submissions", model=model_name, tournament=tournament)
+
+    def models(self) -> dict[str, dict[str, Any]]:
+        """The account's models: name -> ``{"id", "tournament"}``."""
+        return self._call("GET", "/models")
+
+    def round_number(self, tournament: Tournament = None) -> int:
+        """See ``NumeraiStandin.round_number``."""
+        return int(self._call("GET", "/round", tournament=tournament)["round"])
+
+    def is_round_open(self, tournament: Tournament = None) -> bool:
+        """See ``NumeraiStandin.is_round_open``."""
+        return bool(self._call("GET", "/round", tournament=tournament)["round_open"])
 
     def submission_csv(self, submission_id: str) -> bytes:
         """See ``NumeraiStandin.submission_csv``."""
@@ -129,6 +156,8 @@ class StandinAdmin:
         """See ``NumeraiStandin.calls``."""
         return self._call("GET", "/calls")
 
-    def live_ids(self, version: str | None = None) -> frozenset[str]:
+    def live_ids(
+        self, version: str | None = None, *, tournament: Tournament = None
+    ) -> frozenset[str]:
         """See ``NumeraiStandin.live_ids``."""
-        return frozenset(self._call("GET", "/live-ids", version=version))
+        return frozenset(self._call("GET", "/live-ids", version=version, tournament=tournament))
