@@ -151,6 +151,60 @@ def test_webhook_is_small_and_public_through_its_url(cfn: Evaluator) -> None:
         assert perm.get("FunctionUrlAuthType") == "NONE" or perm.get("InvokedViaFunctionUrl")
 
 
+URL_RESOURCES = (
+    "WebhookFunctionUrl",
+    "WebhookFunctionUrlPublicPermissions",
+    "WebhookFunctionURLInvokeAllowPublicAccess",
+)
+
+
+def _sam_cli_auth_questions(template: dict) -> list[str]:
+    """What `sam deploy --guided` asks "has no authentication. Is this okay? [y/N]" about.
+
+    SAM CLI's samcli/commands/deploy/auth_utils.py (auth_per_resource): every
+    AWS::Serverless::Function with a FunctionUrlConfig whose AuthType is NONE, and every Api or
+    HttpApi event without Auth. The default answer, N, aborts the deploy.
+    """
+    questions = []
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        props = resource.get("Properties", {})
+        url = props.get("FunctionUrlConfig")
+        if url is not None and url.get("AuthType") == "NONE":
+            questions.append(f"{name} Function Url")
+        for event in (props.get("Events") or {}).values():
+            if event.get("Type") in ("Api", "HttpApi") and not event["Properties"].get("Auth"):
+                questions.append(name)
+    return questions
+
+
+def test_first_guided_deploy_asks_nothing_that_aborts_by_default(sam_template: dict) -> None:
+    assert _sam_cli_auth_questions(sam_template) == []
+    # The check itself works: SAM's own way of declaring the URL would be asked about.
+    with_config = copy.deepcopy(sam_template)
+    webhook = with_config["Resources"]["WebhookFunction"]["Properties"]
+    webhook["FunctionUrlConfig"] = {"AuthType": "NONE"}
+    assert _sam_cli_auth_questions(with_config) == ["WebhookFunction Function Url"]
+
+
+def test_function_url_is_exactly_what_sam_would_generate(sam_template: dict) -> None:
+    """Same logical ids and properties as FunctionUrlConfig: existing stacks see no change."""
+    ours = transform(sam_template)["Resources"]
+    sams_way = copy.deepcopy(sam_template)
+    for name in URL_RESOURCES:
+        del sams_way["Resources"][name]
+    sams_way["Resources"]["WebhookFunction"]["Properties"]["FunctionUrlConfig"] = {
+        "AuthType": "NONE"
+    }
+    generated = transform(sams_way)["Resources"]
+    for name in URL_RESOURCES:
+        assert ours[name] == generated[name], name
+    assert {k for k, r in generated.items() if r["Type"].startswith("AWS::Lambda::")} == {
+        k for k, r in ours.items() if r["Type"].startswith("AWS::Lambda::")
+    }
+
+
 def test_worker_alias_and_async_config(cfn: Evaluator) -> None:
     alias = cfn.properties("WorkerFunctionAliaslive")
     assert alias["Name"] == "live"
