@@ -29,15 +29,17 @@ def test_a_failed_model_is_announced_on_the_alert_topic(bot, feature_sets):
         assert "gamma" in str(error)
     (alert,) = read_alerts(bot.stack)
     assert "NOT submitted" in alert["subject"]
-    assert "gamma: failed (model returned the same value for every row" in alert["message"]
-    assert "alpha: submitted" in alert["message"]
+    assert "gamma [classic]: failed (model returned (nearly) the same value" in alert["message"]
+    assert "alpha [classic]: submitted" in alert["message"]
 
 
-def test_the_scheduled_run_reports_a_complete_round(bot):
+def test_the_scheduled_run_reports_what_it_caught_up_and_then_stays_quiet(bot):
     read_alerts(bot.stack)
     bot.worker_handler({"source": "manual", "models": ["alpha"]}, LocalContext("worker"))
     assert read_alerts(bot.stack) == []  # a successful manual run is quiet
     bot.worker_handler({"source": "schedule"}, LocalContext("worker"))
     (alert,) = read_alerts(bot.stack)
-    assert "all models submitted" in alert["subject"]
-    assert "alpha: skipped (already submitted" in alert["message"]
+    assert "2 submitted" in alert["subject"]
+    assert "alpha [classic]: skipped (already submitted" in alert["message"]
+    bot.worker_handler({"source": "schedule"}, LocalContext("worker"))
+    assert read_alerts(bot.stack) == []  # nothing missing: nobody is notified

@@ -1,0 +1,233 @@
+"""Exactly once even when a worker dies, a ledger that never lies, and one model never
+blocking the others (issue 12's findings, each a user's story)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from numerai_bot.errors import AlreadyInProgress
+from numerai_bot.events import WorkerRequest
+from numerai_bot.inference import ModelCache
+from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord, MemoryLedger
+from numerai_bot.live_data import LiveDataCache
+from numerai_bot.model_store import LocalModelStore
+from numerai_bot.models_config import ModelConfig, render_models_config
+from numerai_bot.round_runner import RETRY, RoundRunner, _budget
+from tests.onnx_models import linear_model, slow_model
+from tests.unit.fakes import FakeNumerai
+
+MODELS = {"alpha": "id-alpha", "beta": "id-beta", "gamma": "id-gamma"}
+
+
+class Clock:
+    """A clock the test moves (the live cache remembers failures for 30 s)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def data(tmp_path: Path, small_data: Path) -> Path:
+    """A private copy of the small data: tests may break its live file."""
+    copy = tmp_path / "numerai" / "v5.2"
+    shutil.copytree(small_data, copy)
+    return copy
+
+
+@pytest.fixture
+def bot(tmp_path: Path, data: Path, small_features):
+    store = LocalModelStore(tmp_path / "store")
+    for i, name in enumerate(MODELS):
+        store.write(f"models/{name}.onnx", linear_model(small_features["small"], seed=i))
+    store.write(
+        "models.json",
+        render_models_config([ModelConfig(name, f"models/{name}.onnx") for name in MODELS]),
+    )
+    numerai = FakeNumerai(data, MODELS)
+    ledger = MemoryLedger()
+    shared = LocalModelStore(tmp_path / "shared")
+    clock = Clock()
+    runner = RoundRunner(
+        numerai,
+        store,
+        ledger,
+        LiveDataCache(tmp_path / "live", numerai, shared, clock=clock),
+        ModelCache(store, threads=1),
+    )
+    return runner, numerai, store, ledger, shared, clock
+
+
+def held_submission(numerai: FakeNumerai, model_id: str, round_number: int = 500) -> None:
+    """What a worker killed right after ``create_submission`` leaves: Numerai has it."""
+    numerai.uploads.append(
+        {
+            "id": "sub-killed",
+            "model_id": model_id,
+            "body": b"",
+            "trigger_id": "trig-1",
+            "round": round_number,
+            "tournament": 8,
+        }
+    )
+
+
+def test_worker_killed_after_create_submission_is_not_submitted_twice(bot):
+    runner, numerai, _, ledger, _, _ = bot
+    held_submission(numerai, "id-alpha")  # the ledger knows nothing of it
+    result = runner.run(WorkerRequest("webhook", trigger_id="trig-1"))
+    alpha = next(o for o in result.outcomes if o.model == "alpha")
+    assert alpha.status == "skipped" and "found at Numerai" in alpha.detail
+    assert [u["model_id"] for u in numerai.uploads].count("id-alpha") == 1
+    record = ledger.get(500, "alpha")
+    assert record.status == SUBMITTED and record.submission_id == "sub-killed"
+
+
+def test_force_resubmits_even_when_numerai_holds_a_submission(bot):
+    runner, numerai, _, ledger, _, _ = bot
+    held_submission(numerai, "id-alpha")
+    runner.run(WorkerRequest("manual", models=("alpha",), force=True))
+    assert [u["model_id"] for u in numerai.uploads].count("id-alpha") == 2
+    assert ledger.get(500, "alpha").forced is True
+
+
+class HeldGuard:
+    """The idempotency record of a killed invocation, still IN_PROGRESS."""
+
+    def run_once(self, round_number, model, action, tournament=8):
+        raise AlreadyInProgress("another invocation is submitting this model right now")
+
+
+def test_a_model_held_by_another_invocation_is_a_retry_not_a_success(bot):
+    runner, numerai, _, ledger, _, _ = bot
+    runner.guard = HeldGuard()
+    result = runner.run(WorkerRequest("webhook"))
+    assert {o.status for o in result.outcomes} == {RETRY}
+    assert result.status == "incomplete" and len(result.pending) == 3
+    assert numerai.uploads == [] and ledger.get(500, "alpha") is None
+
+
+def test_failed_never_replaces_submitted_and_older_never_replaces_newer():
+    ledger = MemoryLedger()
+    ok = LedgerRecord(500, "alpha", SUBMITTED, submission_id="s1", started_at=100.0)
+    assert ledger.put(ok)
+    stale_failure = LedgerRecord(500, "alpha", FAILED, error="S3 timeout", started_at=90.0)
+    late_failure = LedgerRecord(500, "alpha", FAILED, error="S3 timeout", started_at=200.0)
+    assert not ledger.put(stale_failure) and not ledger.put(late_failure)
+    assert ledger.get(500, "alpha").status == SUBMITTED
+    older = LedgerRecord(501, "beta", FAILED, error="old", started_at=50.0)
+    newer = LedgerRecord(501, "beta", FAILED, error="new", started_at=60.0)
+    assert ledger.put(newer) and not ledger.put(older)
+    assert ledger.get(501, "beta").error == "new"
+
+
+class FlakyLedger(MemoryLedger):
+    """Fails the first SUBMITTED write, as DynamoDB may right after an upload."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def put(self, record: LedgerRecord) -> bool:
+        if record.status == SUBMITTED and self.failures:
+            self.failures -= 1
+            raise RuntimeError("DynamoDB throttled")
+        return super().put(record)
+
+
+def test_a_ledger_write_lost_after_the_upload_is_repaired_by_the_next_run(bot):
+    runner, numerai, _, _, _, _ = bot
+    runner.ledger = ledger = FlakyLedger()
+    runner.run(WorkerRequest("webhook", models=("alpha",)))
+    assert ledger.get(500, "alpha") is None and len(numerai.uploads) == 1
+    again = runner.run(WorkerRequest("schedule", models=("alpha",)))
+    assert again.outcomes[0].status == "skipped" and len(numerai.uploads) == 1
+    assert ledger.get(500, "alpha").status == SUBMITTED
+
+
+def test_a_slow_model_is_stopped_at_its_budget_and_the_others_submit(bot, small_features):
+    runner, _numerai, store, ledger, _, _ = bot
+    store.write("models/alpha.onnx", slow_model(small_features["small"]))
+    configs = [ModelConfig("alpha", "models/alpha.onnx", time_budget_seconds=0.5)]
+    configs += [ModelConfig(n, f"models/{n}.onnx") for n in ("beta", "gamma")]
+    store.write("models.json", render_models_config(configs))
+    result = runner.run(WorkerRequest("webhook"))
+    failed = {o.model: o.detail for o in result.failed}
+    assert list(failed) == ["alpha"] and "time budget of 0.5 s" in failed["alpha"]
+    assert {o.model for o in result.submitted} == {"beta", "gamma"}
+    assert ledger.get(500, "alpha").status == FAILED
+
+
+def test_the_default_budget_is_a_fair_share_of_the_time_left():
+    plain = ModelConfig("m", "m.onnx")
+    assert _budget(plain, None, 3) is None  # no deadline: no limit
+    assert _budget(plain, 315.0, 3) == pytest.approx(100.0)  # 15 s kept for uploads
+    assert _budget(ModelConfig("m", "m.onnx", time_budget_seconds=30), 315.0, 3) == 30
+    assert _budget(ModelConfig("m", "m.onnx", time_budget_seconds=900), 315.0, 3) == 300
+
+
+def test_one_bad_models_json_entry_fails_only_that_model(bot):
+    runner, _numerai, store, _, _, _ = bot
+    store.write(
+        "models.json",
+        b'{"models": {"alpha": {"artifact": "models/alpha.onnx", "transform": "sigmoid"},'
+        b' "beta": {"artifact": 3}, "gamma": {"artifact": "models/gamma.onnx"}}}',
+    )
+    result = runner.run(WorkerRequest("webhook"))
+    failed = {o.model: o.detail for o in result.failed}
+    assert "'transform'" in failed["alpha"] and "sigmoid" in failed["alpha"]
+    assert "'artifact'" in failed["beta"]
+    assert [o.model for o in result.submitted] == ["gamma"]
+
+
+def test_a_malformed_models_json_fails_the_run_with_one_clear_error(bot):
+    runner, _numerai, store, _, _, _ = bot
+    store.write("models.json", b"[1, 2")
+    result = runner.run(WorkerRequest("webhook"))
+    assert result.status == "failed" and "models.json is not valid JSON" in result.message
+
+
+def break_live_file(path: Path) -> None:
+    """A live file listing its ``id`` column twice."""
+    table = pq.read_table(path)
+    ids = table.column("id")
+    broken = pa.Table.from_arrays([ids, *table.columns], names=["id", *table.column_names])
+    pq.write_table(broken, path)
+
+
+def test_a_live_file_with_two_id_columns_is_refused_and_evicted_from_both_caches(bot, data):
+    runner, numerai, _, _, shared, clock = bot
+    good = (data / "live.parquet").read_bytes()
+    break_live_file(data / "live.parquet")
+    shared.write("classic/500/v5.2/live.parquet", (data / "live.parquet").read_bytes())
+    result = runner.run(WorkerRequest("webhook"))
+    assert len(result.failed) == 3
+    assert "lists column(s) id more than once" in result.failed[0].detail
+    assert not (shared.root / "classic/500/v5.2/live.parquet").exists()
+    (data / "live.parquet").write_bytes(good)  # Numerai fixes the file
+    clock.now += 60
+    again = runner.run(WorkerRequest("schedule"))
+    assert again.status == "complete" and len(numerai.uploads) == 3
+
+
+def test_an_unexpected_error_never_logs_a_presigned_url(bot, caplog):
+    runner, numerai, _, _, _, _ = bot
+    secret = "X-Amz-Signature=deadbeefcafe&X-Amz-Security-Token=IQoJb3JpZ2lu"
+
+    def leaky_upload(*args, **kwargs):
+        raise RuntimeError(f"PUT https://bucket.s3.amazonaws.com/sub.csv?{secret} failed")
+
+    numerai.upload_submission = leaky_upload
+    with caplog.at_level(logging.DEBUG):
+        result = runner.run(WorkerRequest("webhook", models=("alpha",)))
+    assert result.failed and "deadbeefcafe" not in result.failed[0].detail
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "deadbeefcafe" not in logged and "IQoJb3JpZ2lu" not in logged
