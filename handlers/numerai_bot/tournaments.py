@@ -74,13 +74,18 @@ class SubmissionRules:
     ``id_columns``: the id headers Numerai accepts (the first is the one we write);
     ``prediction_columns``: likewise for the value column; ``min_rows``: at least this many
     ids must be in the live universe (ids outside it are dropped by Numerai, not fatal);
-    ``every_live_id``: the submission must list every live id exactly once (Classic).
+    ``every_live_id``: the submission must list every live id exactly once (Classic);
+    ``dropped_columns``: columns Numerai removes before checking the header (Signals'
+    deprecated ``data_type``); ``date_columns``: of these, the first one present is removed
+    too (Signals' optional ``friday_date`` / ``date``).
     """
 
     id_columns: tuple[str, ...]
     prediction_columns: tuple[str, ...]
     min_rows: int
     every_live_id: bool
+    dropped_columns: tuple[str, ...] = ()
+    date_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,8 @@ SIGNALS = Tournament(
         ("signal", "prediction"),
         100,
         every_live_id=False,
+        dropped_columns=("data_type",),
+        date_columns=("friday_date", "date"),
     ),
     upload=SIGNALS_UPLOAD,
     integer_features=False,

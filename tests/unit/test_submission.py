@@ -45,11 +45,11 @@ def test_built_csv_passes_numerais_rules():
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"id,probability\nn1,0.5\n", "header"),
+        (b"ID,prediction\nn1,0.5\nn2,0.6\n", "header"),
         (b"id,prediction\nn1,0.5\nn1,0.6\n", "more than once"),
-        (b"id,prediction\nn1,nan\n", "not in"),
-        (b"id,prediction\nn1,1.2\n", "not in"),
-        (b"id,prediction\nn1,abc\n", "not a number"),
+        (b"id,prediction\nn1,nan\nn2,0.5\n", "NaN"),
+        (b"id,prediction\nn1,1.2\nn2,0.5\n", "not in"),
+        (b"id,prediction\nn1,abc\nn2,0.5\n", "not a number"),
     ],
 )
 def test_validator_names_the_broken_rule(body, message):
