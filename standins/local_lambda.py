@@ -103,11 +103,15 @@ class ThreadInvoker:
 def function_url_event(
     method: str, raw_url: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
 ) -> dict[str, Any]:
-    """The payload-2.0 event a Lambda Function URL delivers for this HTTP request."""
-    parts = urlsplit(raw_url)
+    """The payload-2.0 event a Lambda Function URL delivers for this HTTP request.
+
+    ``rawPath`` is the request's path as sent (``/<token>/<model>`` included), never
+    reinterpreted: ``urlsplit`` alone would read ``//a/b`` as host ``a`` and path ``/b``.
+    """
+    path, query_string = _path_and_query(raw_url)
     lowered = {k.lower(): v for k, v in headers.items()}
     query: dict[str, str] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    for key, value in parse_qsl(query_string, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
     content_type = lowered.get("content-type", "")
     is_text = any(content_type.startswith(t) for t in TEXT_TYPES)
@@ -120,8 +124,8 @@ def function_url_event(
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
-        "rawPath": parts.path or "/",
-        "rawQueryString": parts.query,
+        "rawPath": path,
+        "rawQueryString": query_string,
         "headers": lowered,
         "requestContext": {
             "accountId": "anonymous",
@@ -130,7 +134,7 @@ def function_url_event(
             "domainPrefix": "localfunctionurl",
             "http": {
                 "method": method,
-                "path": parts.path or "/",
+                "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": source_ip,
                 "userAgent": lowered.get("user-agent", ""),
@@ -148,6 +152,16 @@ def function_url_event(
     if body:
         event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
     return event
+
+
+def _path_and_query(raw_url: str) -> tuple[str, str]:
+    """Path and query string of a request target (origin form ``/p?q`` or absolute form)."""
+    if not raw_url.startswith("/"):
+        parts = urlsplit(raw_url)
+        return parts.path or "/", parts.query
+    target = raw_url.split("#", 1)[0]
+    path, _, query = target.partition("?")
+    return path or "/", query
 
 
 class FunctionUrlServer:

@@ -1,16 +1,19 @@
 """``numerai-bot register-webhooks``: point each model's round-open webhook at the stack.
 
-The URL is the stack's Function URL (output ``WebhookBaseUrl``) plus the webhook token (from
-Secrets Manager) and the model's name: ``<base>?token=<token>&model=<name>``. The token is
-read here and sent only to Numerai; it is never printed. Models that use Numerai's hosted
-Model Uploads are refused: Numerai runs those itself, and a model cannot have both.
+The URL is the stack's Function URL (output ``WebhookBaseUrl``) followed by the webhook token
+(from Secrets Manager) and the model's name as path segments: ``<base>/<token>/<name>``, a
+plain URL that survives any caller that drops query strings (the webhook still accepts the
+older ``?token=…&model=…`` form). The token is read here and sent only to Numerai; it is
+never printed. Models that use Numerai's hosted Model Uploads are refused: Numerai runs
+those itself, and a model cannot have both. A model whose registration Numerai does not
+confirm stops the command with a non-zero exit naming it.
 """
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from numerai_bot_cli.aws import aws_errors, session
 from numerai_bot_cli.common import (
@@ -42,10 +45,10 @@ def register(commands: Any) -> None:
         ],
         help="register the stack's webhook URL with your Numerai models",
         description="Call Numerai's setSubmissionWebhook for each model with "
-        "<WebhookBaseUrl>?token=<token>&model=<name>; the token comes from the stack's token "
-        "secret and is never printed. Models using Numerai's Model Uploads are refused and "
-        "nothing is registered. Numerai keys: NUMERAI_PUBLIC_ID/NUMERAI_SECRET_KEY, else "
-        "those stored by put-keys.",
+        "<WebhookBaseUrl>/<token>/<name>; the token comes from the stack's token secret and is "
+        "never printed. Models using Numerai's Model Uploads are refused and nothing is "
+        "registered; a registration Numerai does not confirm stops the command (exit 1). "
+        "Numerai keys: NUMERAI_PUBLIC_ID/NUMERAI_SECRET_KEY, else those stored by put-keys.",
     )
     sub.add_argument("models", nargs="*", metavar="MODEL", help="models [all in the config]")
     sub.add_argument(
@@ -55,17 +58,21 @@ def register(commands: Any) -> None:
 
 
 def webhook_url(base: str, token: str, model: str) -> str:
-    """``<base>?token=<token>&model=<model>`` (base as the stack outputs it)."""
+    """``<base>/<token>/<model>`` (base as the stack outputs it, with or without a slash)."""
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise CliError(f"webhook base URL {base!r} is not an http(s) URL", "check --webhook-url")
-    if parts.query:
+    if parts.query or parts.fragment:
         raise CliError(
             "the webhook base URL must not carry a query",
             "pass the Function URL without token (stack output WebhookBaseUrl)",
         )
-    path = base if parts.path else base + "/"
-    return f"{path}?{urlencode({'token': token, 'model': model})}"
+    return f"{base.rstrip('/')}/{quote(token, safe='')}/{quote(model, safe='')}"
+
+
+def shown_url(base: str, model: str) -> str:
+    """The registered URL as printed: the token replaced by an ellipsis."""
+    return f"{base.rstrip('/')}/…/{model}"
 
 
 def read_token(secret_name: str, region: str | None) -> str:
@@ -117,13 +124,22 @@ def run(args: argparse.Namespace) -> int:
         base = ctx.stack.output("WebhookBaseUrl")
         token = read_token(ctx.stack.output("WebhookTokenSecretName"), ctx.region)
         urls = {name: webhook_url(base, token, name) for name in names}
+    done: list[str] = []
     with numerai_errors(ctx.api_url):
         for name in progress(names, desc="registering", unit="model"):
-            client.set_webhook(account[name].id, urls[name])
+            if not client.set_webhook(account[name].id, urls[name]):
+                raise CliError(
+                    f"Numerai did not confirm the webhook of {name} (setSubmissionWebhook "
+                    "answered something other than true)"
+                    + (f"; already done: {', '.join(done)}" if done else ""),
+                    f"check {name} on numer.ai, then run `numerai-bot register-webhooks "
+                    f"{name}` again",
+                )
+            done.append(name)
             if urls[name] is None:
                 print(f"{name}: webhook removed")
             else:
-                print(f"{name}: webhook set to {base}?token=…&model={name}")
+                print(f"{name}: webhook set to {shown_url(base, name)}")
     if not args.clear:
         say("next: `numerai-bot trigger MODEL` fires a test round and waits for the submission")
     return 0

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from numerai_bot.ledger import DynamoLedger
+from numerai_bot.numerai_client import NumeraiClient
 from standins.numerai.resolvers import set_model_upload
 from tests.cli.conftest import BOT_MODELS, MODELS
 
@@ -103,17 +104,61 @@ def test_put_keys_without_terminal_or_env_says_how(cli, monkeypatch, capsys):
 # --- register-webhooks -------------------------------------------------------------------
 
 
-def test_register_webhooks_sets_token_url_per_model_without_printing_the_token(bot, cli, capsys):
+def test_register_webhooks_sets_a_path_form_url_per_model_without_printing_the_token(
+    bot, cli, capsys
+):
     assert cli("register-webhooks") == 0
     captured = capsys.readouterr()
     token = bot.token
     assert token not in captured.out + captured.err
     registered = bot.standin.webhooks()
+    base = bot.webhook_base_url.rstrip("/")
     for name in BOT_MODELS:
-        url = urlsplit(registered[name])
-        assert f"{url.scheme}://{url.netloc}{url.path}" == bot.webhook_base_url
-        assert parse_qs(url.query) == {"token": [token], "model": [name]}
-        assert f"{name}: webhook set to" in captured.out
+        assert registered[name] == f"{base}/{token}/{name}"  # no query string at all
+        assert f"{name}: webhook set to {base}/…/{name}" in captured.out
+
+
+def test_a_path_form_registration_fires_a_round_for_that_model_only(bot, cli, capsys):
+    assert urlsplit(bot.standin.webhooks()["beta"]).query == ""
+    assert cli("trigger", "beta", "--interval", "0.1", "--timeout", "60") == 0
+    bot.invoker.wait(timeout=30)
+    round_number = bot.standin.current_round
+    assert [s["round"] for s in bot.standin.submissions("beta")].count(round_number) == 1
+    assert round_number not in [s["round"] for s in bot.standin.submissions("alpha")]
+
+
+def test_an_existing_query_form_registration_keeps_working(bot, cli, capsys):
+    bot.numerai.set_webhook(MODELS["alpha"], bot.webhook_url("alpha"))  # ?token=…&model=alpha
+    assert parse_qs(urlsplit(bot.standin.webhooks()["alpha"]).query)["model"] == ["alpha"]
+    assert cli("trigger", "alpha", "--interval", "0.1", "--timeout", "60") == 0
+    out = capsys.readouterr().out
+    trigger_id = out.split("trigger id ")[1].split()[0]
+    bot.invoker.wait(timeout=30)
+    (submission,) = [
+        s for s in bot.standin.submissions("alpha") if s["round"] == bot.standin.current_round
+    ]
+    assert submission["trigger_id"] == trigger_id
+
+
+def test_register_webhooks_fails_loudly_when_numerai_does_not_confirm(
+    bot, cli, capsys, monkeypatch
+):
+    """Numerai answers ``false`` for beta: exit 1, beta named, alpha reported as done."""
+    real_graphql = NumeraiClient.graphql
+
+    def graphql(self, query, variables=None, **kwargs):
+        if "setSubmissionWebhook" in query and variables["modelId"] == MODELS["beta"]:
+            return {"data": {"setSubmissionWebhook": "false"}}
+        return real_graphql(self, query, variables, **kwargs)
+
+    monkeypatch.setattr(NumeraiClient, "graphql", graphql)
+    assert cli("register-webhooks", "alpha", "beta") == 1
+    captured = capsys.readouterr()
+    assert "Numerai did not confirm the webhook of beta" in captured.err
+    assert "already done: alpha" in captured.err
+    assert "register-webhooks beta" in captured.err
+    assert "beta: webhook set" not in captured.out
+    assert bot.token not in captured.out + captured.err
 
 
 def test_register_webhooks_refuses_a_model_upload_model_and_registers_nothing(bot, cli, capsys):
