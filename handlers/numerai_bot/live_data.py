@@ -115,12 +115,15 @@ class LiveData:
         except (pa.ArrowException, OSError) as error:
             raise LiveDataError(f"{name} of round {round_number} is unreadable: {error}") from None
         if ids.null_count:
-            raise LiveDataError(f"{name} has {ids.null_count} rows without a {id_column}")
+            raise LiveDataError(f"{name} has {ids.null_count} rows without a '{id_column}' value")
         self.ids = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
         if len(self.ids) == 0:
             raise LiveDataError(f"{name} has no rows")
-        if len(np.unique(self.ids.astype(str))) != len(self.ids):
-            raise LiveDataError(f"{name} lists a {id_column} more than once")
+        unique, counts = np.unique(self.ids.astype(str), return_counts=True)
+        if len(unique) != len(self.ids):
+            raise LiveDataError(
+                f"{name} lists {id_column} {unique[counts > 1][0]!r} more than once"
+            )
         self._columns: dict[str, np.ndarray] = {}
         self._matrices: dict[tuple[tuple[str, ...], type], np.ndarray] = {}
         self._lock = threading.Lock()
