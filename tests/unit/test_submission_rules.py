@@ -196,15 +196,20 @@ def tickers(n: int, start: int = 0) -> list[str]:
     return [f"T{k:05d} US" for k in range(start, start + n)]
 
 
-def signals_csv(rows: list[tuple[str, str]]) -> bytes:
-    return ("numerai_ticker,signal\n" + "".join(f"{i},{v}\n" for i, v in rows)).encode()
+def signals_csv(rows: list[tuple[str, float | str]]) -> bytes:
+    """A Signals CSV; float values written in full (repr), text values as given."""
+    lines = (f"{i},{v if isinstance(v, str) else repr(float(v))}\n" for i, v in rows)
+    return ("numerai_ticker,signal\n" + "".join(lines)).encode()
+
+
+def ranked(ids: list[str]) -> list[tuple[str, float | str]]:
+    """Each id with a distinct value in (0, 1)."""
+    return list(zip(ids, rank_to_unit(np.arange(float(len(ids)))).tolist(), strict=True))
 
 
 def test_signals_submission_with_99_valid_tickers_is_refused():
     live = tickers(150)
-    body = signals_csv(
-        [(t, repr(v)) for t, v in zip(live[:99], rank_to_unit(np.arange(99.0)), strict=True)]
-    )
+    body = signals_csv(ranked(live[:99]))
     with pytest.raises(PredictionError, match=r"only 99 of .* Signals universe.* at least 100"):
         validate_submission(body, np.array(live, dtype=object), SIGNALS)
     assert numerai_tools_verdict(SIGNALS, body, live) is None
@@ -212,9 +217,8 @@ def test_signals_submission_with_99_valid_tickers_is_refused():
 
 def test_out_of_universe_tickers_are_dropped_not_fatal():
     live = tickers(150)
-    inside = list(zip(live[:120], rank_to_unit(np.arange(120.0)).tolist(), strict=True))
     outside = [(t, "nan") for t in tickers(15, start=9000)]  # their values are not checked
-    body = signals_csv([(t, repr(v)) for t, v in inside] + outside)
+    body = signals_csv(ranked(live[:120]) + outside)
     assert validate_submission(body, np.array(live, dtype=object), SIGNALS) == 120
     assert numerai_tools_verdict(SIGNALS, body, live) == 120
 
@@ -253,7 +257,7 @@ def test_classic_probability_header_and_unknown_ids_are_accepted_like_numerai_to
 def test_values_a_hair_outside_zero_one_pass_like_numerai_tools():
     live = tickers(100)
     values = [-1e-8, *rank_to_unit(np.arange(98.0)).tolist(), 1 + 1e-5]
-    body = signals_csv([(t, repr(v)) for t, v in zip(live, values, strict=True)])
+    body = signals_csv(list(zip(live, values, strict=True)))
     assert validate_submission(body, np.array(live, dtype=object), SIGNALS) == 100
     assert numerai_tools_verdict(SIGNALS, body, live) == 100
 
@@ -278,10 +282,25 @@ def test_signals_submission_keyed_by_another_id_column_says_which_one_we_know():
 
 def test_a_nan_id_anywhere_is_refused_even_outside_the_universe():
     live = tickers(100)
-    body = signals_csv(
-        [(t, repr(v)) for t, v in zip(live, rank_to_unit(np.arange(100.0)), strict=True)]
-    )
+    body = signals_csv(ranked(live))
     body += b"NA,0.5\n"
     with pytest.raises(PredictionError, match="NaN to Numerai"):
+        validate_submission(body, np.array(live, dtype=object), SIGNALS)
+    assert numerai_tools_verdict(SIGNALS, body, live) is None
+
+
+def test_duplicate_tickers_outside_the_universe_are_dropped_not_refused():
+    live = tickers(100)
+    body = signals_csv(ranked(live))
+    body += b"Z99999 US,0.5\nZ99999 US,0.6\n"
+    assert validate_submission(body, np.array(live, dtype=object), SIGNALS) == 100
+    assert numerai_tools_verdict(SIGNALS, body, live) == 100
+
+
+def test_an_unreadable_value_even_outside_the_universe_is_refused_like_numerai_tools():
+    live = tickers(100)
+    body = signals_csv(ranked(live))
+    body += b"Z99999 US,high\n"
+    with pytest.raises(PredictionError, match="'high' is not a number"):
         validate_submission(body, np.array(live, dtype=object), SIGNALS)
     assert numerai_tools_verdict(SIGNALS, body, live) is None
