@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
@@ -241,3 +242,20 @@ def test_any_requests_error_of_the_put_becomes_a_typed_error_without_the_url(err
         client._put_once(url, b"id,prediction\n")
     assert str(caught.value) == f"upload PUT failed: {error_class.__name__}"
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize("module_name", ["worker", "webhook"])
+def test_the_handlers_install_redaction_for_their_own_and_the_core_s_loggers(module_name):
+    module = importlib.import_module(module_name)
+    url = presigned("SIGNATUREabcdef0123456789", "TOKENabcdef0123456789", "AKIAEXAMPLE")
+    stream = io.StringIO()
+    previous = module.logger.registered_handler.setStream(stream)
+    try:
+        module.logger.error("unexpected error", extra={"error": f"PUT failed: {url}"})
+        if module_name == "worker":  # the core's loggers write through the worker's handler
+            logging.getLogger("numerai_bot.round_runner").error("unexpected error: %s", url)
+    finally:
+        module.logger.registered_handler.setStream(previous)
+    output = stream.getvalue()
+    assert output.count("unexpected error") == (2 if module_name == "worker" else 1)
+    assert "SIGNATUREabcdef0123456789" not in output and "TOKENabcdef" not in output
