@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import importlib
+import itertools
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.sam_template import REPO, STACK, Evaluator, lint, transform
+from tests.deploy.schedule_math import CheckCost, weekly_checks
 
 # SAM resolves the parameters of EventInvokeConfig into literals during the transform (with the
 # values CloudFormation passes it at deploy time), so cfn-lint sees those parameters as unused.
@@ -33,6 +36,9 @@ PARAMETER_VARIANTS: list[dict[str, Any]] = [
         "WorkerMaximumRetryAttempts": 0,
         "WorkerMaximumEventAgeInSeconds": 60,
         "FallbackScheduleState": "DISABLED",
+        "FallbackCheckMinutes": 10,
+        "FallbackWindowHours": "10-18",
+        "FallbackWeekendExpression": "",
         "NumeraiApiUrl": "http://127.0.0.1:8000",
         "ModelPrefix": "team/models",
     },
@@ -244,22 +250,99 @@ def test_everyone_invokes_the_same_worker_alias(cfn: Evaluator) -> None:
     assert schedule["Target"]["Arn"] == alias_arn
 
 
-def test_fallback_schedule(cfn: Evaluator, sam_template: dict) -> None:
-    schedule = cfn.properties("FallbackSchedule")
-    assert cfn.resources["FallbackSchedule"]["Type"] == "AWS::Scheduler::Schedule"
+SCHEDULES = ("FallbackSchedule", "FallbackWeekendSchedule")
+WORKER_MEMORY_MB = 3008
+
+
+def _checks(cfn: Evaluator) -> set[tuple[str, int, int]]:
+    """Every (day, hour, minute) of a week at which a fallback schedule starts the worker."""
+    checks: set[tuple[str, int, int]] = set()
+    for name in SCHEDULES:
+        if cfn.active(name):
+            checks |= weekly_checks(cfn.properties(name)["ScheduleExpression"])
+    return checks
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_fallback_schedules_send_what_the_worker_parses(cfn: Evaluator, name: str) -> None:
+    from numerai_bot.events import parse_worker_event
+
+    schedule = cfn.properties(name)
+    assert cfn.resources[name]["Type"] == "AWS::Scheduler::Schedule"
     assert json.loads(schedule["Target"]["Input"]) == {"source": "schedule"}
+    assert parse_worker_event(schedule["Target"]["Input"]).source == "schedule"
+    assert schedule["Target"]["Arn"] == cfn.physical_id("WorkerFunctionAliaslive")
     assert schedule["Target"]["RoleArn"] == cfn.attribute("SchedulerRole", "Arn")
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
-    assert sam_template["Resources"]["FallbackSchedule"]["Properties"]["ScheduleExpression"] == {
-        "Ref": "FallbackScheduleExpression"
+    assert schedule["State"] == "ENABLED"
+
+
+def test_fallback_needs_no_fixed_opening_hour(cfn: Evaluator, capsys) -> None:
+    """Every 15 minutes from 11:00 to 16:45 UTC, Tue-Sat; every 2 hours on Sunday and Monday."""
+    checks = _checks(cfn)
+    for day in ("TUE", "WED", "THU", "FRI", "SAT"):
+        for hour in range(11, 17):
+            for minute in (0, 15, 30, 45):
+                assert (day, hour, minute) in checks, (day, hour, minute)
+    # Saturday's round stays open over the weekend (closing Sunday or Monday around 14:00).
+    for day in ("SUN", "MON"):
+        hours = sorted(hour for d, hour, _minute in checks if d == day)
+        assert hours[0] <= 2 and hours[-1] >= 14, (day, hours)
+        assert max(b - a for a, b in itertools.pairwise(hours)) <= 2, (day, hours)
+    cost = CheckCost(len(checks), WORKER_MEMORY_MB)
+    with capsys.disabled():
+        print(
+            f"\n[fallback schedule] {cost.per_week} checks a week ({cost.per_month:.0f} a month): "
+            f"{cost.gb_seconds_per_week:,.0f} GB-s and ${cost.dollars_per_week:.4f} a week, "
+            f"${cost.dollars_per_month:.3f} a month at ~1 s x {WORKER_MEMORY_MB} MB without the "
+            "free tier"
+        )
+    assert cost.per_week == 144
+
+
+def test_docs_state_the_schedules_checks_and_cost(cfn: Evaluator) -> None:
+    """README and docs/deploy.md quote what the template's default schedules really do."""
+    cost = CheckCost(len(_checks(cfn)), WORKER_MEMORY_MB)
+    figures = (
+        f"{cost.per_week} checks a week",
+        f"{cost.per_month:.0f} a month",
+        f"{cost.gb_seconds_per_week * 52 / 12:,.0f} GB-seconds",
+        f"${cost.dollars_per_month:.3f}",
+    )
+    for doc in ("README.md", "docs/deploy.md"):
+        text = " ".join((REPO / doc).read_text().split())
+        for figure in figures:
+            assert figure in text, (doc, figure)
+    deploy = (REPO / "docs" / "deploy.md").read_text()
+    assert "12:15" not in deploy and "12:40" not in deploy  # the old fixed times
+
+
+def test_fallback_window_follows_its_parameters(sam_template: dict) -> None:
+    parameters = {
+        "FallbackCheckMinutes": 10,
+        "FallbackWindowHours": "9-20",
+        "FallbackWindowDays": "MON-FRI",
+        "FallbackWeekendExpression": "",
     }
-    expression = schedule["ScheduleExpression"]
-    # cron(minutes hours day-of-month month day-of-week year): after 12:00 UTC, Tuesday-Saturday.
-    minutes, hours, _dom, _month, dow, _year = expression.removeprefix("cron(").rstrip(")").split()
-    assert hours == "12"
-    assert all(0 < int(m) < 60 for m in minutes.split(","))
-    assert dow == "TUE-SAT"
+    cfn = Evaluator(transform(sam_template, parameters), parameters)
+    expression = cfn.properties("FallbackSchedule")["ScheduleExpression"]
+    assert expression == "cron(0/10 9-20 ? * MON-FRI *)"
+    assert not cfn.active("FallbackWeekendSchedule")
+    assert len(_checks(cfn)) == 6 * 12 * 5
+
+
+def test_schedule_parameters_refuse_what_cron_would_not_take(sam_template: dict) -> None:
+    params = sam_template["Parameters"]
+    hours = re.compile(params["FallbackWindowHours"]["AllowedPattern"])
+    days = re.compile(params["FallbackWindowDays"]["AllowedPattern"])
+    assert hours.fullmatch("11-16") and hours.fullmatch("0-23")
+    assert not hours.fullmatch("11-24") and not hours.fullmatch("11") and not hours.fullmatch("*")
+    assert days.fullmatch("TUE-SAT") and days.fullmatch("MON,WED-FRI")
+    assert not days.fullmatch("tue-sat") and not days.fullmatch("TUE-") and not days.fullmatch("")
+    assert 60 % 15 == 0 and all(
+        60 % m == 0 for m in params["FallbackCheckMinutes"]["AllowedValues"]
+    )
 
 
 def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
