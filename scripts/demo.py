@@ -1,14 +1,18 @@
-"""Play a whole round locally, end to end, and print what Numerai's stand-in accepted.
+"""Play a round of each tournament locally, end to end, and print what Numerai accepted.
 
     make demo        # or: PYTHONPATH=handlers:. python -m scripts.demo
 
-Starts moto (S3, DynamoDB, Secrets Manager) and the Numerai stand-in (real-size live data,
-6,720 rows x 2,748 features), trains two small LightGBM models on synthetic data
-downloaded with numerapi, exports them to ONNX, publishes them, registers each model's
-webhook with setSubmissionWebhook and fires the round with triggerModelWebhook: the
+Starts moto (S3, DynamoDB, Secrets Manager) and the Numerai stand-in (Classic live data at
+real size, 6,720 rows x 2,748 features; Signals and Crypto with their provided features),
+trains one small LightGBM model per tournament on data downloaded with numerapi (the newest
+data version Numerai lists), exports each to ONNX, publishes them, registers each model's
+webhook with setSubmissionWebhook and fires the rounds with triggerModelWebhook: the
 stand-in calls our webhook over HTTP, which hands off to the worker. Exits 1 if any model
-was not submitted. With NUMERAI_API_URL (and NUMERAI_PUBLIC_ID / NUMERAI_SECRET_KEY) it
-plays against that endpoint instead; it must be able to reach this machine's webhook.
+was not submitted.
+
+With NUMERAI_API_URL (and NUMERAI_PUBLIC_ID / NUMERAI_SECRET_KEY) it plays against that
+endpoint instead, with the account's own models (or ``--models name[:tournament] ...``);
+the endpoint must be able to reach this machine's webhook.
 """
 
 from __future__ import annotations
@@ -21,26 +25,28 @@ import time
 from pathlib import Path
 
 from model_export.cli import main as model_export
+from numerai_bot.errors import BotError, ConfigError
+from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
 from standins.local_bot import LocalBot
 
-MODELS = {
-    "demo_small": ("small", "4d1a0b3c-0001-4000-8000-00000000d001"),
-    "demo_medium": ("medium", "4d1a0b3c-0002-4000-8000-00000000d002"),
+# The stand-in's demo account: one model per tournament.
+DEMO_MODELS = {
+    "demo_classic": ("classic", "4d1a0b3c-0001-4000-8000-00000000d001"),
+    "demo_signals": ("signals", "4d1a0b3c-0002-4000-8000-00000000d002"),
+    "demo_crypto": ("crypto", "4d1a0b3c-0003-4000-8000-00000000d003"),
 }
 
 
-def train(bot: LocalBot, workdir: Path, name: str, feature_set: str, trees: int) -> bytes:
+def train(bot: LocalBot, workdir: Path, name: str, which: Tournament, trees: int) -> bytes:
     """Train and export one model with model_export, data downloaded from the endpoint."""
     output = workdir / f"{name}.onnx"
     args = [
         "train",
+        "--tournament",
+        which.name,
         "--download",
         "--data-dir",
         str(workdir / "training-data"),
-        "--data-version",
-        "v5.2",
-        "--feature-set",
-        feature_set,
         "--n-estimators",
         str(trees),
         "--name",
@@ -54,11 +60,13 @@ def train(bot: LocalBot, workdir: Path, name: str, feature_set: str, trees: int)
     os.environ.update(env)
     try:
         if model_export(args) != 0:
-            raise SystemExit(f"training {name} failed")
+            raise SystemExit(f"training {name} ({which.name}) failed")
     finally:
         for key, value in previous.items():
             if value is None:
                 os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return output.read_bytes()
 
 
@@ -80,54 +88,140 @@ def quiet_logs(path: Path) -> Path:
     return path
 
 
+def parse_models(values: list[str] | None) -> dict[str, Tournament] | None:
+    """``name[:tournament]`` arguments (tournament name or number, default Classic)."""
+    if not values:
+        return None
+    chosen: dict[str, Tournament] = {}
+    for value in values:
+        name, _, which = value.partition(":")
+        chosen[name] = tournament(which or None)
+    return chosen
+
+
+def external_models(bot: LocalBot, wanted: dict[str, Tournament] | None) -> dict[str, Tournament]:
+    """The account's models (or the chosen ones, checked against the account)."""
+    by_id = {t.id: t for t in TOURNAMENTS.values()}
+    account = bot.numerai.account_models()
+    if wanted is None:
+        found = {n: by_id[m.tournament] for n, m in account.items() if m.tournament in by_id}
+        if not found:
+            raise ConfigError(f"the account at {bot.numerai.api_url} has no models")
+        return found
+    for name, which in wanted.items():
+        model = account.get(name)
+        if model is None:
+            raise ConfigError(
+                f"model {name!r} is not in the account at {bot.numerai.api_url}; its models: "
+                f"{', '.join(sorted(account)) or 'none'}"
+            )
+        if model.tournament != which.id:
+            raise ConfigError(
+                f"model {name!r} is a tournament-{model.tournament} model, not {which.name}"
+            )
+    return wanted
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; 0 when every model was submitted and accepted."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path(".demo"))
     parser.add_argument("--trees", type=int, default=300, help="trees per demo model")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="NAME[:TOURNAMENT]",
+        help="with NUMERAI_API_URL: which of the account's models to play (default: all)",
+    )
     args = parser.parse_args(argv)
+    external = os.environ.get("NUMERAI_API_URL")
+    if external and not (
+        os.environ.get("NUMERAI_PUBLIC_ID") and os.environ.get("NUMERAI_SECRET_KEY")
+    ):
+        print(
+            f"error: set NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY to play against {external}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        wanted = parse_models(args.models)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     started = time.monotonic()
-    external = os.environ.get("NUMERAI_API_URL")
-    with LocalBot(args.workdir, {n: m for n, (_, m) in MODELS.items()}, external) as bot:
-        log_file = quiet_logs(args.workdir / "bot.log")
-        print(f"Numerai API: {bot.numerai.api_url}   AWS (moto): {bot.stack.endpoint_url}")
-        print(f"the bot's structured logs go to {log_file}")
-        for name, (feature_set, _) in MODELS.items():
-            print(f"training {name} on the {feature_set} feature set …", flush=True)
-            bot.publish(name, train(bot, args.workdir, name, feature_set, args.trees))
-        print(f"published to s3://{bot.stack.bucket}/models; webhook at {bot.webhook_base_url}")
-        bot.register_webhooks(list(MODELS))
-        triggers = {name: bot.trigger(name) for name in MODELS}
-        print(f"round {bot.numerai.current_round().number}: triggered {len(triggers)} webhooks")
-        bot.invoker.wait_started(len(triggers))  # Numerai calls the webhooks in the background
-        results = bot.invoker.wait(timeout=600)
-        return report(bot, triggers, results, time.monotonic() - started)
+    standin_models = {n: m for n, (_, m) in DEMO_MODELS.items()}
+    owners = {n: tournament(t).id for n, (t, _) in DEMO_MODELS.items() if t != "classic"}
+    options = {} if external else {"model_tournaments": owners}
+    try:
+        with LocalBot(args.workdir, standin_models, external, **options) as bot:
+            log_file = quiet_logs(args.workdir / "bot.log")
+            print(f"Numerai API: {bot.numerai.api_url}   AWS (moto): {bot.stack.endpoint_url}")
+            print(f"the bot's structured logs go to {log_file}")
+            if external:
+                models = external_models(bot, wanted)
+            else:
+                models = {n: tournament(t) for n, (t, _) in DEMO_MODELS.items()}
+            for name, which in models.items():
+                print(f"training {name} for {which.name} …", flush=True)
+                bot.publish(name, train(bot, args.workdir, name, which, args.trees))
+            print(f"published to s3://{bot.stack.bucket}/models; webhook at {bot.webhook_base_url}")
+            bot.register_webhooks(list(models))
+            triggers = {name: bot.trigger(name) for name in models}
+            rounds = {
+                which.name: bot.numerai.current_round(which).number
+                for which in set(models.values())
+            }
+            print(f"rounds open: {rounds}; triggered {len(triggers)} webhooks")
+            bot.invoker.wait_started(len(triggers))  # Numerai calls the webhooks in the background
+            results = bot.invoker.wait(timeout=600)
+            return report(bot, models, triggers, results, time.monotonic() - started)
+    except (BotError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
-def report(bot: LocalBot, triggers: dict[str, str], results: list, seconds: float) -> int:
-    """Print Numerai's record of the round's submissions; 1 if any model is missing."""
-    round_number = bot.numerai.current_round().number
-    ids = bot.numerai.model_ids()
-    print(f"\nSubmissions recorded by Numerai for round {round_number}:")
-    print(f"{'model':<14}{'round':>7}{'rows':>7}  {'trigger id':<38}{'status':<10}worker s")
+def report(
+    bot: LocalBot,
+    models: dict[str, Tournament],
+    triggers: dict[str, str],
+    results: list,
+    seconds: float,
+) -> int:
+    """Print Numerai's record of each round's submissions; 1 if any model is missing."""
+    account = bot.numerai.account_models()
+    print("\nSubmissions recorded by Numerai:")
+    print(
+        f"{'model':<14}{'tournament':<11}{'round':>7}{'rows':>7}  {'trigger id':<38}"
+        f"{'status':<10}worker s"
+    )
     timings = {
         o["model"]: o["seconds"] for r in results if isinstance(r, dict) for o in r["outcomes"]
     }
     failures = 0
     for name, trigger_id in triggers.items():
-        found = [s for s in numerai_submissions(bot, ids[name]) if s["round"] == round_number]
+        which = models[name]
+        round_number = bot.numerai.current_round(which).number
+        found = [
+            s
+            for s in numerai_submissions(bot, account[name].id, which)
+            if s["round"] == round_number
+        ]
         if not found:
             failures += 1
-            print(f"{name:<14}{round_number:>7}{'-':>7}  {trigger_id:<38}{'MISSING':<10}")
+            print(
+                f"{name:<14}{which.name:<11}{round_number:>7}{'-':>7}  {trigger_id:<38}"
+                f"{'MISSING':<10}"
+            )
             continue
         last = found[-1]
         ok = last["status"] == "accepted" and last["trigger_id"] == trigger_id
         failures += not ok
         print(
-            f"{name:<14}{last['round']:>7}{last['rows'] or 0:>7}  {last['trigger_id'] or '-':<38}"
-            f"{last['status']:<10}{timings.get(name, float('nan')):.2f}"
+            f"{name:<14}{which.name:<11}{last['round']:>7}{last['rows'] or 0:>7}  "
+            f"{last['trigger_id'] or '-':<38}{last['status']:<10}"
+            f"{timings.get(name, float('nan')):.2f}"
         )
     for result in results:
         if isinstance(result, Exception):
@@ -137,18 +231,19 @@ def report(bot: LocalBot, triggers: dict[str, str], results: list, seconds: floa
     return 1 if failures else 0
 
 
-def numerai_submissions(bot: LocalBot, model_id: str) -> list[dict]:
+def numerai_submissions(bot: LocalBot, model_id: str, which: Tournament) -> list[dict]:
     """The stand-in's full record (rows, status), or Numerai's own list elsewhere."""
     if bot.standin is not None:
         return bot.standin.submissions(bot.standin.state.model_name(model_id))
     return [
         {
-            "round": s["round"]["number"],
+            "round": (s.get("round") or {}).get("number"),
             "rows": None,
             "trigger_id": s.get("triggerId"),
             "status": "accepted",
         }
         for s in bot.numerai.submissions(model_id)
+        if (s.get("round") or {}).get("tournament") in (None, which.id)
     ]
 
 

@@ -127,12 +127,16 @@ class LocalBot:
 
         publish(open_model_store(os.environ["MODEL_STORE_URI"]), model_name, onnx_bytes, transform)
 
+    def webhook_path_url(self, model_name: str) -> str:
+        """The path-form URL ``<function url>/<token>/<model>`` that register-webhooks uses."""
+        return f"{self.webhook_base_url}{self.token}/{model_name}"
+
     def register_webhooks(self, model_names: list[str]) -> None:
-        """``setSubmissionWebhook`` for each model, with its own URL."""
-        ids = self.numerai.model_ids()
+        """``setSubmissionWebhook`` for each model (any tournament), with its own URL."""
+        account = self.numerai.account_models()
         for name in model_names:
-            self.numerai.set_webhook(ids[name], self.webhook_url(name))
+            self.numerai.set_webhook(account[name].id, self.webhook_path_url(name))
 
     def trigger(self, model_name: str) -> str:
         """``triggerModelWebhook``: Numerai calls the model's webhook; returns the trigger id."""
-        return self.numerai.trigger_webhook(self.numerai.model_ids()[model_name])
+        return self.numerai.trigger_webhook(self.numerai.account_models()[model_name].id)

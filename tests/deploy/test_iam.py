@@ -81,6 +81,9 @@ def test_worker_may_only_touch_what_it_uses(variant: Evaluator) -> None:
         ("s3:GetObject", f"{bucket}/models/*"),
         ("s3:GetObject", f"{bucket}/live-cache/*"),
         ("s3:PutObject", f"{bucket}/live-cache/*"),
+        ("s3:DeleteObject", f"{bucket}/live-cache/*"),
+        ("s3:GetObject", f"{bucket}/submissions/*"),
+        ("s3:PutObject", f"{bucket}/submissions/*"),
         ("s3:ListBucket", bucket),
         ("dynamodb:GetItem", table),
         ("dynamodb:PutItem", table),
@@ -109,7 +112,7 @@ def test_worker_cannot_write_models(cfn: Evaluator) -> None:
         for action, resource in cfn.grants("WorkerRole")
         if action in ("s3:PutObject", "s3:DeleteObject")
     }
-    assert writes == {f"{bucket}/live-cache/*"}
+    assert writes == {f"{bucket}/live-cache/*", f"{bucket}/submissions/*"}
 
 
 def test_model_prefix_parameter_scopes_the_read(sam_template: dict) -> None:
@@ -118,7 +121,11 @@ def test_model_prefix_parameter_scopes_the_read(sam_template: dict) -> None:
     cfn.parameters["ModelPrefix"] = "team/models"
     bucket = cfn.attribute("ModelBucket", "Arn")
     reads = {r for a, r in cfn.grants("WorkerRole") if a == "s3:GetObject"}
-    assert reads == {f"{bucket}/team/models/*", f"{bucket}/live-cache/*"}
+    assert reads == {
+        f"{bucket}/team/models/*",
+        f"{bucket}/live-cache/*",
+        f"{bucket}/submissions/*",
+    }
     env = cfn.properties("WorkerFunction")["Environment"]["Variables"]
     assert env["MODEL_STORE_URI"].endswith("/team/models")
 
