@@ -11,7 +11,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from numerai_bot_cli.commands import deploy, init, keys, logs, models, status, trigger, webhooks
+from numerai_bot_cli.commands import (
+    deploy,
+    doctor,
+    init,
+    keys,
+    logs,
+    models,
+    status,
+    trigger,
+    webhooks,
+)
 from numerai_bot_cli.errors import CliError
 
 PROG = "numerai-bot"
@@ -48,6 +58,7 @@ def build_parser(with_model_export: bool = False) -> argparse.ArgumentParser:
     deploy.register(commands)
     keys.register(commands)
     webhooks.register(commands)
+    doctor.register(commands)
     trigger.register(commands)
     status.register(commands)
     logs.register(commands)
