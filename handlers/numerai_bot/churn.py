@@ -106,9 +106,7 @@ class SubmissionArchive:
     def __init__(self, store: ModelStore) -> None:
         self.store = store
 
-    def previous(
-        self, tournament: str, model: str, round_number: int
-    ) -> tuple[int, bytes] | None:
+    def previous(self, tournament: str, model: str, round_number: int) -> tuple[int, bytes] | None:
         """The model's last kept submission of an earlier round, if any."""
         rounds = [r for r in self._index(tournament, model) if r < round_number]
         for number in sorted(rounds, reverse=True):
