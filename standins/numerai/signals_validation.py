@@ -14,6 +14,7 @@ universe has the live ids under every accepted id column (the stand-in maps no t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,7 +160,7 @@ def validate(
     return len(live)
 
 
-def validator(rules: UniverseRules):
+def validator(rules: UniverseRules) -> Callable[[bytes, dict[str, frozenset[str]], int], int]:
     """A tournament validator: (CSV, live ids per data version, round) -> rows accepted."""
 
     def run(content: bytes, id_sets: dict[str, frozenset[str]], round_number: int) -> int:

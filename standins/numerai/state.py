@@ -229,7 +229,8 @@ class TournamentState:
         self.model_tournaments = {  # model id -> tournament; absent means Classic
             model_id: tournaments[name] for name, model_id in models.items() if name in tournaments
         }
-        starts = {**dict(tournament_rounds or {}), CLASSIC: round_number}
+        others = {t: n for t, n in (tournament_rounds or {}).items() if t != CLASSIC}
+        starts = {CLASSIC: round_number, **others}
         self.books: dict[int, RoundBook] = {
             tournament: RoundBook.starting(tournament, number, round_open)
             for tournament, number in starts.items()
