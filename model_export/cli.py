@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from model_export import cli_release
+from model_export import cli_release, cli_tournament
 from model_export.cli_common import (
     EXIT_ERROR,
     EXIT_PARITY,
@@ -31,7 +31,6 @@ from model_export.cli_common import (
 )
 from model_export.converters import KINDS, NativeModel, load, wrap
 from model_export.data import (
-    DEFAULT_DATA_VERSION,
     DataError,
     Table,
     download_files,
@@ -59,6 +58,20 @@ from model_export.native import ModelLoadError, native_predict
 from model_export.parity import LAMBDA_THREAD_COUNTS, ParityError, check_parity
 from model_export.publish import PublishError
 from model_export.scoring import era_sort_key
+from model_export.string_features import (
+    StringEncoding,
+    full_matrix,
+    sidecar_path,
+    string_columns,
+)
+from model_export.tournament_data import (
+    input_type as tournament_input_type,
+)
+from model_export.tournament_data import (
+    read_dtype,
+    resolve_tournament,
+    spec,
+)
 from model_export.train import (
     EXAMPLE_PARAMS,
     load_training_data,
@@ -67,6 +80,7 @@ from model_export.train import (
 )
 from numerai_bot.errors import BotError
 from numerai_bot.model_metadata import MetadataError
+from numerai_bot.tournaments import tournament
 
 DEFAULT_PARITY_ROWS = 10_000
 
@@ -120,16 +134,19 @@ def _add_train(commands: Any) -> None:
         "train",
         help="train Numerai's example LightGBM model and export it",
         description="Train LGBMRegressor-equivalent parameters (Numerai's example model) on a "
-        "feature set and target, every 4th era, check parity on validation rows and write "
-        "the .onnx file.",
+        "feature set and target (Classic: every 4th era; Signals/Crypto: numerai-cli's "
+        "examples, every row and every feature_* column), check parity on validation (Classic) "
+        "or live (Signals/Crypto) rows and write the .onnx file.",
     )
     source = sub.add_argument_group("data")
+    cli_tournament.add_tournament_option(source, default="classic")
     source.add_argument(
         "--data-dir",
         type=Path,
         default=Path("data"),
         help="folder with features.json/train.parquet/validation.parquet, or its parent "
-        "holding <version>/ (with --download: where to put the files) [%(default)s]",
+        "holding <version>/ or signals/<version>/ (with --download: where to put the files) "
+        "[%(default)s]",
     )
     source.add_argument(
         "--download",
@@ -138,13 +155,19 @@ def _add_train(commands: Any) -> None:
     )
     source.add_argument(
         "--data-version",
-        help=f"Numerai data version, e.g. v5.2 [from the folder name, else {DEFAULT_DATA_VERSION}]",
+        help="Numerai data version, e.g. v5.2 or v2.1 [from the folder name; with --download "
+        "the newest Numerai serves; else the tournament's default]",
     )
-    source.add_argument("--feature-set", default="small", help="feature set [%(default)s]")
-    source.add_argument("--target", default="target", help="target column [%(default)s]")
     source.add_argument(
-        "--era-step", type=int, default=4, help="train on every Nth era [%(default)s]"
+        "--feature-set",
+        help="feature set of features.json [Classic: small; Signals/Crypto: every feature_* "
+        "column of train.parquet]",
     )
+    source.add_argument("--target", help="target column [target; Crypto: target_binned_return_20]")
+    source.add_argument(
+        "--era-step", type=int, help="train on every Nth era [Classic 4, Signals/Crypto 1]"
+    )
+    cli_tournament.add_string_options(source, train=True)
     model = sub.add_argument_group("model (Numerai's example parameters by default)")
     for name, value in EXAMPLE_PARAMS.items():
         model.add_argument(
@@ -165,26 +188,51 @@ def _add_train(commands: Any) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Download or locate data → train → parity on a validation sample → write the file."""
+    """Download or locate data → train → parity on a validation/live sample → write the file."""
     progress = not args.quiet
-    version = args.data_version or version_from_path(args.data_dir) or DEFAULT_DATA_VERSION
+    chosen = tournament(args.tournament)
+    plan = spec(chosen)
+    target = args.target or plan.target
+    era_step = args.era_step or plan.era_step
+    feature_set = args.feature_set or plan.feature_set
+    parity_file = args.parity_file or plan.parity_file
+    args.input_type = args.input_type or tournament_input_type(chosen)
     if args.download:
-        say(args, f"downloading {version} files into {args.data_dir / version}")
-        names = ["features.json", "train.parquet", args.parity_file]
-        version_dir = download_files(args.data_dir, version, list(dict.fromkeys(names)))
+        version = args.data_version or version_from_path(args.data_dir)
+        if version is None:
+            version = cli_tournament.data_version_to_download(args, chosen, "train.parquet")
+        say(args, f"downloading {chosen.dataset(version, '')} files into {args.data_dir}")
+        names = ["train.parquet", parity_file] + (["features.json"] if feature_set else [])
+        version_dir = download_files(
+            args.data_dir, version, list(dict.fromkeys(names)), tournament=chosen
+        )
     else:
-        version_dir = locate_version_dir(args.data_dir, args.data_version)
-        version = args.data_version or version_from_path(version_dir) or DEFAULT_DATA_VERSION
-    features = read_feature_set(version_dir / "features.json", args.feature_set)
+        marker = "features.json" if feature_set else plan.marker_file
+        version_dir = locate_version_dir(args.data_dir, args.data_version, chosen, marker)
+        version = args.data_version or version_from_path(version_dir) or chosen.default_data_version
     train_path = existing(version_dir / "train.parquet", "add --download or fetch train.parquet")
+    if feature_set:
+        features = read_feature_set(version_dir / "features.json", feature_set)
+    else:
+        features = cli_tournament.example_features(train_path)
+    features, strings = cli_tournament.training_strings(
+        args.string_features, features, string_columns(train_path, features)
+    )
     parity_path = existing(
-        version_dir / args.parity_file, "pass --parity-file with a file from this data version"
+        version_dir / parity_file, "pass --parity-file with a file from this data version"
     )
 
     started = time.perf_counter()
-    say(args, f"reading {len(features)} features + {args.target} of every {args.era_step}th era")
+    say(args, f"reading {len(features)} features + {target} of every {era_step}th era")
     data = load_training_data(
-        train_path, features, args.target, era_step=args.era_step, progress=progress
+        train_path,
+        features,
+        target,
+        era_step=era_step,
+        era_column=plan.era_column,
+        string_columns=strings,
+        dtype=read_dtype(chosen),
+        progress=progress,
     )
     say(args, f"read {len(data.target):,} rows in {time.perf_counter() - started:.1f} s")
 
@@ -197,19 +245,34 @@ def run_train(args: argparse.Namespace) -> int:
         f"trained {booster.current_iteration()} trees in {time.perf_counter() - started:.1f} s",
     )
     train_eras = sorted({str(era) for era in data.eras}, key=era_sort_key)
+    encoding = data.encoding
     del data
     if args.save_native:
         args.save_native.parent.mkdir(parents=True, exist_ok=True)
         booster.save_model(str(args.save_native))
         say(args, f"saved the native model to {args.save_native}")
+        if encoding is not None:
+            beside = encoding.save(sidecar_path(args.save_native))
+            say(args, f"saved the string vocabulary to {beside}")
 
-    sample = _parity_sample(args, parity_path, features, extra=("era", args.target))
-    validation = _validation_figures(booster, sample, features, parity_path.name, args.target)
-    if train_eras:
-        validation.update(train_eras=[train_eras[0], train_eras[-1]], train_era_step=args.era_step)
-    result = _export(
-        args, wrap(booster, "lightgbm"), sample.matrix, features, version, args.target, validation
+    sample = _parity_sample(
+        args,
+        parity_path,
+        features,
+        extra=(plan.era_column, target),
+        string_columns=strings,
+        dtype=read_dtype(chosen),
     )
+    validation = _validation_figures(
+        booster, _native_matrix(sample, features, encoding), sample, parity_path.name, target,
+        plan.era_column,
+    )  # fmt: skip
+    if train_eras:
+        validation.update(train_eras=[train_eras[0], train_eras[-1]], train_era_step=era_step)
+    result = _export(
+        args, wrap(booster, "lightgbm"), sample, features, version, target, validation,
+        tournament=chosen.name, encoding=encoding,
+    )  # fmt: skip
     _print_result(result, validation)
     return 0
 
@@ -241,8 +304,12 @@ def _add_export(commands: Any) -> None:
     sub.add_argument(
         "--data-version", help="Numerai data version [from the --data/--features-json folder]"
     )
-    sub.add_argument("--target", default="target", help="target it was trained on [%(default)s]")
+    cli_tournament.add_tournament_option(sub, default=None)
+    sub.add_argument(
+        "--target", help="target it was trained on [target; Crypto: target_binned_return_20]"
+    )
     sub.add_argument("--num-iteration", type=int, help="trees/rounds to export [best, else all]")
+    cli_tournament.add_string_options(sub, train=False)
     _add_export_options(sub, parity_file=False)
     sub.set_defaults(run=run_export)
 
@@ -252,6 +319,8 @@ def run_export(args: argparse.Namespace) -> int:
     native = load(args.model, args.kind)
     say(args, f"loaded a {native.kind} model from {args.model}")
     features = graph_feature_order(native, _given_features(args))
+    chosen = resolve_tournament(args.tournament, args.data)
+    args.input_type = args.input_type or tournament_input_type(chosen)
     version = (
         args.data_version
         or version_from_path(args.data)
@@ -261,10 +330,15 @@ def run_export(args: argparse.Namespace) -> int:
         raise CliError(
             "cannot tell the data version from the paths: pass --data-version, e.g. v5.2"
         )
-    sample = _parity_sample(args, args.data, features)
-    result = _export(
-        args, native, sample.matrix, features, version, args.target, None, args.num_iteration
+    strings = string_columns(args.data, features)
+    encoding = cli_tournament.export_encoding(args, strings)
+    sample = _parity_sample(
+        args, args.data, features, string_columns=strings, dtype=read_dtype(chosen)
     )
+    result = _export(
+        args, native, sample, features, version, args.target or spec(chosen).target, None,
+        args.num_iteration, tournament=chosen.name, encoding=encoding,
+    )  # fmt: skip
     _print_result(result, None)
     return 0
 
@@ -278,8 +352,9 @@ def _add_check(commands: Any) -> None:
         help="compare an .onnx file with the native model on data",
         description="Run the ONNX file (feature order from its metadata) and the native "
         "model (any kind `export` reads) on rows of --data and report max abs diff, Spearman "
-        "and rows re-ranked for each onnxruntime thread count. Exit 0 if parity holds, 1 if "
-        "not.",
+        "and rows re-ranked for each onnxruntime thread count. Signals/Crypto files are read "
+        "as float64, string features fed as strings to the file and as their codes to the "
+        "native model. Exit 0 if parity holds, 1 if not.",
     )
     sub.add_argument("onnx_file", type=Path, help="exported .onnx file")
     sub.add_argument("model", type=Path, help="the native model file")
@@ -293,6 +368,12 @@ def _add_check(commands: Any) -> None:
     )
     sub.add_argument("--num-iteration", type=int, help="[as recorded in the file, else best/all]")
     sub.add_argument(
+        "--string-vocabulary",
+        type=Path,
+        help="the native model's string vocabulary (JSON or train.parquet) [<model>.vocabulary"
+        ".json beside the native model, else the one written in the .onnx file]",
+    )
+    sub.add_argument(
         "--threads",
         default=",".join(map(str, LAMBDA_THREAD_COUNTS)),
         help="onnxruntime thread counts to try, comma separated [%(default)s]",
@@ -305,14 +386,19 @@ def _add_check(commands: Any) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Parity of an existing file against the native model; exit code 1 when it fails."""
     metadata = read_metadata(args.onnx_file)
+    chosen = resolve_tournament(metadata.tournament, args.data)
     native = load(args.model, args.kind)
     features = list(metadata.features)
     graph_feature_order(native, features)  # same columns, any order
     iterations = native.iterations(args.num_iteration or metadata.parity.get("num_iteration"))
+    strings = list(metadata.string_features)
+    encoding = cli_tournament.check_encoding(args, args.onnx_file, strings)
     table = read_sample(
         args.data,
         features,
         rows=args.rows or None,
+        string_columns=strings,
+        dtype=read_dtype(chosen),
         progress=not args.quiet,
     )
     threads = parse_threads(args.threads)
@@ -320,9 +406,10 @@ def run_check(args: argparse.Namespace) -> int:
     report = check_parity(
         str(args.onnx_file),
         table.matrix,
-        native_predictions(native, table.matrix, features, iterations),
+        native_predictions(native, _native_matrix(table, features, encoding), features, iterations),
         thread_counts=threads,
         thresholds=thresholds_from(args),
+        strings=table.strings,
     )
     print(report.text())
     return 0 if report.ok else EXIT_PARITY
@@ -372,8 +459,8 @@ def _add_export_options(sub: argparse.ArgumentParser, *, parity_file: bool) -> N
     if parity_file:
         group.add_argument(
             "--parity-file",
-            default="validation.parquet",
-            help="file of the data version whose rows check parity [%(default)s]",
+            help="file of the data version whose rows check parity [Classic: validation.parquet; "
+            "Signals/Crypto: live.parquet]",
         )
     group.add_argument(
         "--parity-rows",
@@ -384,8 +471,8 @@ def _add_export_options(sub: argparse.ArgumentParser, *, parity_file: bool) -> N
     group.add_argument(
         "--input-type",
         choices=("float32", "float64"),
-        default="float32",
-        help="element type of the graph input 'features' [%(default)s]",
+        help="element type of the graph input 'features' [Classic float32 (int8 features); "
+        "Signals/Crypto float64]",
     )
     group.add_argument(
         "--precision",
@@ -404,17 +491,23 @@ def _add_export_options(sub: argparse.ArgumentParser, *, parity_file: bool) -> N
 def _export(
     args: argparse.Namespace,
     native: NativeModel,
-    matrix: np.ndarray,
+    sample: Table,
     features: Sequence[str],
     version: str,
     target: str,
     validation: dict[str, Any] | None,
     num_iteration: int | None = None,
+    *,
+    tournament: str = "classic",
+    encoding: StringEncoding | None = None,
 ) -> ExportResult:
-    say(args, f"exporting and checking parity on {len(matrix):,} rows")
+    say(args, f"exporting and checking parity on {sample.rows:,} rows")
     return export_model(
         native,
-        matrix,
+        sample.matrix,
+        tournament=tournament,
+        strings=sample.strings,
+        string_encoding=encoding,
         data_version=version,
         feature_names=features,
         num_iteration=num_iteration,
@@ -430,7 +523,13 @@ def _export(
 
 
 def _parity_sample(
-    args: argparse.Namespace, path: Path, features: Sequence[str], extra: Sequence[str] = ()
+    args: argparse.Namespace,
+    path: Path,
+    features: Sequence[str],
+    extra: Sequence[str] = (),
+    *,
+    string_columns: Sequence[str] = (),
+    dtype: type[np.floating] = np.float32,
 ) -> Table:
     """Rows of ``path`` for the parity check (with era/target when the file has them)."""
     available = []
@@ -442,23 +541,45 @@ def _parity_sample(
             continue
     rows = args.parity_rows or None
     say(args, f"reading {'all' if rows is None else f'{rows:,}'} rows of {path.name}")
-    return read_sample(path, features, rows=rows, other_columns=available, progress=not args.quiet)
+    return read_sample(
+        path,
+        features,
+        rows=rows,
+        other_columns=available,
+        string_columns=string_columns,
+        dtype=dtype,
+        progress=not args.quiet,
+    )
+
+
+def _native_matrix(
+    table: Table, features: Sequence[str], encoding: StringEncoding | None
+) -> np.ndarray:
+    """What the native model reads: the numeric columns with the string codes put back."""
+    if table.strings is None or encoding is None:
+        return table.matrix
+    codes = encoding.encode(table.strings, table.string_names)
+    return full_matrix(table.matrix, codes, features, table.string_names)
 
 
 def _validation_figures(
-    booster: Any, sample: Table, features: Sequence[str], file_name: str, target: str
+    booster: Any,
+    matrix: np.ndarray,
+    sample: Table,
+    file_name: str,
+    target: str,
+    era_column: str = "era",
 ) -> dict[str, Any]:
     """Mean per-era Spearman of the native model on the parity sample, if it has targets."""
     figures: dict[str, Any] = {"file": file_name, "rows": sample.rows}
-    if "era" not in sample.columns or target not in sample.columns:
+    if era_column not in sample.columns or target not in sample.columns:
         return figures
-    eras = np.asarray(sample.columns["era"], dtype=object)
+    eras = np.asarray(sample.columns[era_column]).astype(str).astype(object)
     labels = np.asarray(sample.columns[target], dtype=np.float64)
     if np.isnan(labels).all():
         return figures
-    predictions = native_predict(
-        booster, sample.matrix, features, resolve_num_iteration(booster, None)
-    )
+    names = booster.feature_name()
+    predictions = native_predict(booster, matrix, names, resolve_num_iteration(booster, None))
     figures.update(
         eras=len(np.unique(eras)),
         mean_era_spearman=round(mean_era_spearman(predictions, labels, eras), 6),

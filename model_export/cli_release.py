@@ -30,6 +30,7 @@ from model_export.publish import publish_with_history, rollback
 from model_export.validate import validate_file
 from numerai_bot.model_store import open_model_store
 from numerai_bot.models_config import TRANSFORMS
+from numerai_bot.tournaments import TOURNAMENTS
 
 SampleReader = Callable[[argparse.Namespace, Path, Sequence[str]], Table]
 SYNTHETIC_ROWS = 5_000
@@ -223,6 +224,13 @@ def _add_publish(commands: Any) -> None:
     _add_store_options(sub)
     sub.add_argument("--transform", default="rank", choices=TRANSFORMS, help="[%(default)s]")
     sub.add_argument(
+        "--tournament",
+        choices=tuple(TOURNAMENTS),
+        help="refuse the file unless its metadata names this tournament; models.json records "
+        "the file's own tournament, and a file of another tournament than the model's "
+        "existing entry is always refused",
+    )
+    sub.add_argument(
         "--allow-failed-parity",
         action="store_true",
         help="publish a file whose metadata records a failed parity check",
@@ -242,11 +250,17 @@ def run_publish(args: argparse.Namespace) -> int:
             "--allow-failed-parity to publish it anyway"
         )
     store = open_model_store(args.store)
-    done = publish_with_history(store, args.model, args.onnx_file.read_bytes(), args.transform)
+    done = publish_with_history(
+        store,
+        args.model,
+        args.onnx_file.read_bytes(),
+        args.transform,
+        tournament=args.tournament,
+    )
     print(
         f"Published {args.onnx_file} as {done.entry.artifact} for {args.model} in {store.uri} "
-        f"(sha256 {done.sha256[:16]}…, transform {done.entry.transform}, data "
-        f"{done.entry.data_version})"
+        f"(sha256 {done.sha256[:16]}…, transform {done.entry.transform}, "
+        f"{done.entry.tournament.name} data {done.entry.data_version})"
     )
     if done.archived:
         print(f"Previous file kept as {done.archived}; `rollback` restores it")

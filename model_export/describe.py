@@ -22,6 +22,7 @@ _ELEMENT_TYPES = {
     onnx.TensorProto.DOUBLE: "float64",
     onnx.TensorProto.UINT8: "uint8",
     onnx.TensorProto.INT8: "int8",
+    onnx.TensorProto.STRING: "string",
 }
 
 
@@ -72,11 +73,17 @@ def render(info: dict[str, Any], *, all_features: bool = False) -> str:
         shown = features
     lines += [
         f"{'model name':<15} {meta['model_name'] or '-'}",
+        f"{'tournament':<15} {meta['tournament']}",
         f"{'data version':<15} {meta['data_version']}",
         f"{'target':<15} {meta['target']}",
         f"{'source':<15} {meta['source'] or '-'}",
         f"{'created at':<15} {meta['created_at'] or '-'}",
         f"{'features':<15} {len(features):,} ({', '.join(shown)})",
+        *(
+            [f"{'string inputs':<15} {', '.join(meta['string_features'])} (encoded in the graph)"]
+            if meta["string_features"]
+            else []
+        ),
         f"{'libraries':<15} "
         + ", ".join(f"{name} {version}" for name, version in sorted(meta["libraries"].items())),
         f"{'parity':<15} {_parity_line(meta['parity'])}",
@@ -127,6 +134,8 @@ def _jsonable(metadata: ModelMetadata) -> dict[str, Any]:
     return {
         "features": list(metadata.features),
         "data_version": metadata.data_version,
+        "tournament": metadata.tournament,
+        "string_features": list(metadata.string_features),
         "target": metadata.target,
         "model_name": metadata.model_name,
         "source": metadata.source,

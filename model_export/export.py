@@ -5,6 +5,11 @@ Steps: convert (double-precision TreeEnsemble) → run the file with onnxruntime
 real rows, once per Lambda thread count → compare with the native predictions → refuse when
 any row changes rank (unless explicitly overridden) → write metadata → write the file.
 Nothing is written when parity fails, so a bad file can never reach the bucket by accident.
+
+A model that reads string features gets them encoded inside its graph
+(:mod:`model_export.string_features`); its parity rows are then a numeric matrix plus the
+[N, k] string matrix, fed to the graph as the worker feeds it, while the native model reads
+the same rows with the strings replaced by their codes.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ from model_export.parity import (
     ParityReport,
     ParityThresholds,
     check_parity,
+)
+from model_export.string_features import (
+    StringEncoding,
+    StringFeatureError,
+    add_string_inputs,
+    full_matrix,
 )
 from model_export.tree_graph import InputType
 from numerai_bot.model_metadata import ModelMetadata
@@ -73,9 +84,17 @@ def export_model(
     thread_counts: Iterable[int] = LAMBDA_THREAD_COUNTS,
     allow_parity_failure: bool = False,
     output: Path | None = None,
+    tournament: str = "classic",
+    strings: np.ndarray | None = None,
+    string_encoding: StringEncoding | None = None,
 ) -> ExportResult:
-    """Convert any supported model, check parity on ``check_matrix`` (columns in graph order),
-    describe, write.
+    """Convert any supported model, check parity on ``check_matrix`` (numeric columns in
+    graph order, as read), describe, write.
+
+    With ``string_encoding``, its columns are string features: encoded inside the graph,
+    fed as ``strings`` [rows, k] for the parity check, and left out of ``check_matrix``.
+    The native model reads ``check_matrix`` as given (float64 stays float64) and the graph
+    the same rows cast to ``input_type``, so a narrowing input type shows in the figures.
 
     Raises :class:`ParityError` (carrying the report) when parity fails and
     ``allow_parity_failure`` is False; then nothing is written. With the override, the file
@@ -85,22 +104,33 @@ def export_model(
     start = time.perf_counter()
     iterations = native.iterations(num_iteration)
     graph_names = graph_feature_order(native, feature_names)
+    string_names = _string_names(graph_names, string_encoding)
     model = native.to_onnx(graph_names, iterations, input_type, precision)
+    if string_encoding is not None:
+        model = add_string_inputs(model, graph_names, string_encoding.restricted(string_names))
     timings["convert"] = time.perf_counter() - start
 
-    if check_matrix.ndim != 2 or check_matrix.shape[1] != len(graph_names):
+    numeric_count = len(graph_names) - len(string_names)
+    if check_matrix.ndim != 2 or check_matrix.shape[1] != numeric_count:
         raise ValueError(
-            f"check matrix has shape {check_matrix.shape}; expected [rows, {len(graph_names)}]"
+            f"check matrix has shape {check_matrix.shape}; expected [rows, {numeric_count}]"
         )
+    native_matrix = check_matrix
+    if string_encoding is not None:
+        if strings is None or strings.shape != (len(check_matrix), len(string_names)):
+            raise ValueError(f"pass the [rows, {len(string_names)}] strings of {string_names}")
+        codes = string_encoding.encode(strings, string_names)
+        native_matrix = full_matrix(check_matrix, codes, graph_names, string_names)
     matrix = check_matrix.astype(np.float32 if input_type == "float32" else np.float64)
     start = time.perf_counter()
-    expected = native_predictions(native, matrix, graph_names, iterations)
+    expected = native_predictions(native, native_matrix, graph_names, iterations)
     report = check_parity(
         model.SerializeToString(),
         matrix,
         expected,
         thread_counts=thread_counts,
         thresholds=thresholds,
+        strings=strings if string_names else None,
     )
     timings["parity"] = time.perf_counter() - start
     if not report.ok and not allow_parity_failure:
@@ -121,12 +151,24 @@ def export_model(
         validation=validation,
         source=native.kind,
         libraries=native.libraries,
+        tournament=tournament,
+        string_features=string_names,
     )
     write_metadata(model, metadata)
     result = ExportResult(model, metadata, report, iterations, seconds=timings)
     if output is not None:
         result.path = save_model(model, Path(output))
     return result
+
+
+def _string_names(graph_names: Sequence[str], encoding: StringEncoding | None) -> list[str]:
+    """The string features in graph order; every encoded column must be a model feature."""
+    if encoding is None:
+        return []
+    unknown = [name for name in encoding.columns if name not in set(graph_names)]
+    if unknown:
+        raise StringFeatureError(f"string column(s) {', '.join(unknown)} are not model features")
+    return [name for name in graph_names if name in set(encoding.columns)]
 
 
 def native_predictions(

@@ -52,6 +52,8 @@ def build_metadata(
     source: str = "lightgbm",
     created_at: str | None = None,
     libraries: Sequence[str] | None = None,
+    tournament: str = "classic",
+    string_features: Sequence[str] = (),
 ) -> ModelMetadata:
     """A :class:`ModelMetadata` stamped with versions and time.
 
@@ -68,6 +70,8 @@ def build_metadata(
         libraries=library_versions((*own, *RECORDED_LIBRARIES)),
         parity=dict(parity or {}),
         validation=dict(validation or {}),
+        tournament=tournament,
+        string_features=tuple(string_features),
     )
     # Fail at export time, not in the worker: the contract's own checks on a round trip.
     return ModelMetadata.from_props(metadata.to_props())

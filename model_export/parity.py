@@ -188,12 +188,23 @@ def onnx_session(model: bytes | str, threads: int = 0) -> ort.InferenceSession:
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
-def onnx_predictions(model: bytes | str, matrix: np.ndarray, threads: int = 0) -> np.ndarray:
-    """Run the exported graph on ``matrix`` (cast to the graph's input type) → 1-D float64."""
+def onnx_predictions(
+    model: bytes | str, matrix: np.ndarray, threads: int = 0, strings: np.ndarray | None = None
+) -> np.ndarray:
+    """Run the exported graph on ``matrix`` (cast to the graph's input type) → 1-D float64.
+
+    A graph with string features takes ``strings`` ([N, k], "" for missing) as its second
+    input, exactly as the worker feeds it.
+    """
     session = onnx_session(model, threads)
-    graph_input = session.get_inputs()[0]
+    graph_input, *others = session.get_inputs()
     dtype = np.float64 if graph_input.type == "tensor(double)" else np.float32
-    (output,) = session.run([fmt.OUTPUT_NAME], {graph_input.name: matrix.astype(dtype, copy=False)})
+    feeds = {graph_input.name: matrix.astype(dtype, copy=False)}
+    if others:
+        if strings is None:
+            raise ValueError("the graph reads string features: pass their [N, k] matrix")
+        feeds[others[0].name] = np.asarray(strings, dtype=object)
+    (output,) = session.run([fmt.OUTPUT_NAME], feeds)
     return np.asarray(output, dtype=np.float64).ravel()
 
 
@@ -204,12 +215,16 @@ def check_parity(
     *,
     thread_counts: Iterable[int] = LAMBDA_THREAD_COUNTS,
     thresholds: ParityThresholds | None = None,
+    strings: np.ndarray | None = None,
 ) -> ParityReport:
-    """Compare the ONNX file with native predictions for every thread count; keep the worst."""
+    """Compare the ONNX file with native predictions for every thread count; keep the worst.
+
+    ``strings``: the string features' [N, k] matrix for graphs that read them.
+    """
     expected = native(matrix) if callable(native) else np.asarray(native)
     counts = tuple(thread_counts) or (0,)
     per_thread = [
-        compare_predictions(expected, onnx_predictions(model, matrix, threads), thresholds)
+        compare_predictions(expected, onnx_predictions(model, matrix, threads, strings), thresholds)
         for threads in counts
     ]
     return worst_of(

@@ -22,7 +22,7 @@ from typing import Any
 
 from numerai_bot.model_store import ModelStore, ObjectMissing
 from numerai_bot.models_config import CONFIG_KEY, ModelConfig, parse_models_config
-from scripts.publish_model import publish
+from scripts.publish_model import checked_entry, publish
 
 
 class PublishError(RuntimeError):
@@ -61,8 +61,14 @@ def publish_with_history(
     transform: str = "rank",
     *,
     now: datetime | None = None,
+    tournament: str | None = None,
 ) -> Published:
-    """Archive the current file (if any), then publish ``data`` for ``model_name``."""
+    """Archive the current file (if any), then publish ``data`` for ``model_name``.
+
+    ``tournament``: refuse the file unless its metadata names it (the file's tournament must
+    also match the model's existing entry; see ``scripts.publish_model.check_tournament``).
+    """
+    checked_entry(store, model_name, data, transform, tournament)  # refused before archiving
     history = read_history(store, model_name)
     archived = None
     try:
@@ -81,7 +87,7 @@ def publish_with_history(
                 "archived_at": stamp,
             }
         )
-    entry = publish(store, model_name, data, transform)
+    entry = publish(store, model_name, data, transform, tournament)
     if archived is not None:
         _write_history(store, model_name, history)
     return Published(entry, sha256(data), archived, len(history))

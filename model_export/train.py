@@ -5,6 +5,10 @@ num_leaves=31, colsample_bytree=0.1)``. It is trained here through ``lightgbm.tr
 the same parameters (and the same defaults as the scikit-learn wrapper), because the wrapper
 needs scikit-learn, which this project does not install. The result is the same kind of
 Booster that ``LGBMRegressor.booster_`` holds.
+
+numerai-cli's Signals and Crypto examples use the same parameters on every row of their
+train.parquet (era column ``date``). String features (Signals' ``feature_country``…) are
+trained on as numbers through a fixed vocabulary (:mod:`model_export.string_features`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tqdm import tqdm
 
 from model_export.data import Table, read_rows, unique_eras
 from model_export.parity import average_ranks
+from model_export.string_features import StringEncoding, full_matrix
 
 EXAMPLE_PARAMS: dict[str, Any] = {
     "n_estimators": 2000,
@@ -46,13 +51,18 @@ _SKLEARN_NAMES = {
 
 @dataclass(frozen=True)
 class TrainingData:
-    """Rows used for training: the feature matrix, the target and each row's era."""
+    """Rows used for training: the feature matrix, the target and each row's era.
+
+    ``matrix`` holds every feature in ``features`` order, string features as their codes
+    under ``encoding`` (None when there are none).
+    """
 
     matrix: np.ndarray
     target: np.ndarray
     eras: np.ndarray
     features: tuple[str, ...]
     target_name: str
+    encoding: StringEncoding | None = None
 
 
 def booster_params(overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], int]:
@@ -80,24 +90,42 @@ def load_training_data(
     target: str = "target",
     *,
     era_step: int = 4,
+    era_column: str = "era",
+    string_columns: Sequence[str] = (),
+    dtype: type[np.floating] = np.float32,
     progress: bool = False,
 ) -> TrainingData:
-    """Read only ``features``, ``target`` and ``era`` of every ``era_step``-th era.
+    """Read only ``features``, ``target`` and the era column of every ``era_step``-th era.
 
-    Rows without a target (some auxiliary targets are NaN in places) are dropped.
+    Rows without a target (some auxiliary targets are NaN in places) are dropped. The
+    vocabulary of each string column is fitted on the rows read.
     """
-    eras = every_nth_era(unique_eras(train_path), era_step)
+    eras = None if era_step == 1 else every_nth_era(unique_eras(train_path, era_column), era_step)
     table: Table = read_rows(
-        train_path, features, other_columns=["era", target], eras=eras, progress=progress
+        train_path,
+        features,
+        other_columns=[era_column, target],
+        eras=eras,
+        era_column=era_column,
+        string_columns=string_columns,
+        dtype=dtype,
+        progress=progress,
     )
+    matrix, encoding = table.matrix, None
+    if table.strings is not None:
+        names = table.string_names
+        encoding = StringEncoding.fit({n: table.strings[:, j] for j, n in enumerate(names)})
+        codes = encoding.encode(table.strings, names)
+        matrix = full_matrix(table.matrix, codes, features, names)
     labels = np.asarray(table.columns[target], dtype=np.float32)
     keep = ~np.isnan(labels)
     return TrainingData(
-        matrix=table.matrix[keep] if not keep.all() else table.matrix,
+        matrix=matrix[keep] if not keep.all() else matrix,
         target=labels[keep],
-        eras=np.asarray(table.columns["era"], dtype=object)[keep],
+        eras=np.asarray(table.columns[era_column]).astype(str).astype(object)[keep],
         features=tuple(features),
         target_name=target,
+        encoding=encoding,
     )
 
 

@@ -2,8 +2,9 @@
 
 Why from the ONNX file and not the native model: this is what the bot will submit. Rows are
 read a group of eras at a time (validation.parquet is ~4 GB; only the file's feature columns,
-``era`` and the target are read), and the graph runs on one era per call, as the bot runs it
-on one live era (an ensemble that ranks inside its graph needs exactly that).
+the era column (Signals/Crypto: ``date``) and the target are read), and the graph runs on one
+era per call, as the bot runs it on one live era (an ensemble that ranks inside its graph needs
+exactly that). String features are fed to the graph as strings, as the worker feeds them.
 
 Also warns when the model was trained on eras that overlap the validation eras (the ``train``
 command records its training era range in the file's metadata), because the figures are then
@@ -24,6 +25,8 @@ from model_export.data import read_rows, require_columns, unique_eras
 from model_export.metadata import read_metadata
 from model_export.parity import onnx_session
 from model_export.scoring import Summary, era_sort_key, per_era_corr, summarise
+from model_export.tournament_data import spec
+from numerai_bot.tournaments import tournament
 
 ERAS_PER_READ = 25
 
@@ -83,12 +86,14 @@ def validate_file(
     metadata = read_metadata(onnx_path)
     target = target or metadata.target
     features = list(metadata.features)
-    require_columns(data_path, [*features, "era", target])
-    eras = sorted(unique_eras(data_path), key=era_sort_key)[:: max(era_step, 1)]
+    era_column = spec(tournament(metadata.tournament)).era_column  # "era", or Signals' "date"
+    strings = list(metadata.string_features)
+    require_columns(data_path, [*features, era_column, target])
+    eras = sorted(unique_eras(data_path, era_column), key=era_sort_key)[:: max(era_step, 1)]
     if max_eras:
         eras = eras[-max_eras:]
     session = onnx_session(str(onnx_path))
-    graph_input = session.get_inputs()[0]
+    graph_input, *string_input = session.get_inputs()
     dtype = np.float64 if graph_input.type == "tensor(double)" else np.float32
 
     predictions, targets, era_labels = [], [], []
@@ -96,14 +101,23 @@ def validate_file(
         for start in range(0, len(eras), ERAS_PER_READ):
             group = eras[start : start + ERAS_PER_READ]
             table = read_rows(
-                data_path, features, other_columns=["era", target], eras=group, dtype=dtype
+                data_path,
+                features,
+                other_columns=[era_column, target],
+                eras=group,
+                era_column=era_column,
+                string_columns=strings,
+                dtype=dtype,
             )
-            labels = np.asarray(table.columns["era"]).astype(str)
+            labels = np.asarray(table.columns[era_column]).astype(str)
             for era in group:
                 rows = labels == era
                 if not rows.any():
                     continue
-                (output,) = session.run(None, {graph_input.name: table.matrix[rows]})[:1]
+                feeds = {graph_input.name: table.matrix[rows]}
+                if string_input and table.strings is not None:
+                    feeds[string_input[0].name] = table.strings[rows]
+                (output,) = session.run(None, feeds)[:1]
                 predictions.append(np.asarray(output, dtype=np.float64).ravel())
                 targets.append(np.asarray(table.columns[target], dtype=np.float64)[rows])
                 era_labels.append(labels[rows])

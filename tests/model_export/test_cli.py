@@ -187,12 +187,17 @@ def test_module_entry_point_help() -> None:
 
 
 class _FakeNumerai(BaseHTTPRequestHandler):
-    """GraphQL ``dataset`` query → URL of a file served from ``root`` (numerapi's two steps)."""
+    """GraphQL ``listDatasets`` → the files under ``root``; ``dataset`` → URL of one of them
+    (numerapi's two steps)."""
 
     root: Path
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if "listDatasets" in body["query"]:
+            names = sorted(str(p.relative_to(self.root)) for p in self.root.rglob("*.*"))
+            self._send(200, json.dumps({"data": {"listDatasets": names}}))
+            return
         filename = body["variables"]["filename"]
         host, port = self.server.server_address[:2]
         self._send(200, json.dumps({"data": {"dataset": f"http://{host}:{port}/{filename}"}}))
