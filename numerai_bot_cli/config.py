@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from numerai_bot.errors import ConfigError
 from numerai_bot.events import MODEL_NAME
 from numerai_bot.models_config import TRANSFORMS
+from numerai_bot.tournaments import CLASSIC, TOURNAMENTS, Tournament, tournament
 from numerai_bot_cli.errors import CliError
 
 DEFAULT_CONFIG = Path("numerai-bot.toml")
@@ -23,11 +25,13 @@ MAX_STACK_NAME = 57  # the functions are named <stack>-webhook / <stack>-worker 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One Numerai model the bot submits: its ONNX file and output transform."""
+    """One Numerai model the bot submits: its ONNX file, output transform and tournament
+    (None when the file does not say: the ONNX file's metadata decides)."""
 
     name: str
     artifact: Path
     transform: str = "rank"
+    tournament: Tournament | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,16 @@ def parse_config(document: dict[str, Any], path: Path) -> Config:
         if not isinstance(entry, dict) or not isinstance(entry.get("artifact"), str):
             problems.append(f'[models.{name}] needs artifact = "<file>.onnx"')
             continue
-        extra = set(entry) - {"artifact", "transform"}
+        extra = set(entry) - {"artifact", "transform", "tournament"}
         transform = entry.get("transform", "rank")
+        try:
+            chosen = tournament(entry["tournament"]) if "tournament" in entry else None
+        except ConfigError:
+            problems.append(
+                f"[models.{name}]: tournament {entry['tournament']!r} is not one of "
+                f"{', '.join(TOURNAMENTS)}"
+            )
+            continue
         if extra:
             problems.append(f"[models.{name}]: unknown keys {sorted(extra)}")
         elif transform not in TRANSFORMS:
@@ -90,7 +102,7 @@ def parse_config(document: dict[str, Any], path: Path) -> Config:
                 f"[models.{name}]: transform {transform!r} is not one of {', '.join(TRANSFORMS)}"
             )
         else:
-            models[name] = ModelEntry(name, base / entry["artifact"], transform)
+            models[name] = ModelEntry(name, base / entry["artifact"], transform, chosen)
     stack_name = stack.get("name")
     if stack_name is not None and (
         not isinstance(stack_name, str) or not 0 < len(stack_name) <= MAX_STACK_NAME
@@ -149,32 +161,45 @@ name = {stack_name}
 #              e.g. written by `numerai-bot export ... -o <file>`.
 #   transform: "rank" ranks predictions into (0, 1) (the default); "raw" submits them as
 #              they are (they must already be in [0, 1]).
+#   tournament: "classic", "signals" or "crypto": the Numerai tournament the model is in
+#              (its ONNX file must be exported for it); left out, the file's own decides.
 """
 
 MODEL_TEMPLATE = """
 [models.{name}]
 artifact = {artifact}
 transform = "{transform}"
+tournament = "{tournament}"
 """
 
 EXAMPLE_MODEL = """
 # [models.my_model]
 # artifact = "my_model.onnx"
 # transform = "rank"
+# tournament = "classic"
 """
 
 
-def render_config(stack_name: str, region: str | None, models: Sequence[str]) -> str:
-    """A commented ``numerai-bot.toml`` for ``models`` (an example entry when empty)."""
+def render_config(
+    stack_name: str,
+    region: str | None,
+    models: Sequence[str | tuple[str, Tournament]],
+) -> str:
+    """A commented ``numerai-bot.toml`` for ``models`` (names, or (name, tournament) pairs;
+    a bare name is Classic); an example entry when empty."""
     text = HEADER.format(
         stack_name=_toml_string(stack_name),
         region_line=f"region = {_toml_string(region)}" if region else '# region = "us-east-1"',
     )
     if not models:
         return text + EXAMPLE_MODEL
-    for name in models:
+    for model in models:
+        name, chosen = (model, CLASSIC) if isinstance(model, str) else model
         text += MODEL_TEMPLATE.format(
-            name=name, artifact=_toml_string(f"{name}.onnx"), transform="rank"
+            name=name,
+            artifact=_toml_string(f"{name}.onnx"),
+            transform="rank",
+            tournament=chosen.name,
         )
     return text
 

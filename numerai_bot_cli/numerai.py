@@ -18,6 +18,7 @@ from numerai_bot.config import NUMERAI_API_URL
 from numerai_bot.errors import NumeraiAuthError, NumeraiError, NumeraiUnavailable, RoundClosed
 from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.retry import RetryPolicy
+from numerai_bot.tournaments import CLASSIC
 from numerai_bot_cli.aws import aws_errors, session
 from numerai_bot_cli.errors import CliError
 
@@ -28,19 +29,22 @@ KEYS_HINT = (
 # Interactive commands should fail fast rather than retry for a minute.
 CLI_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=2.0)
 
+# Only documented fields: public sources show ``computePickleUpload { filename }``.
 MODELS_WITH_UPLOADS = """
-query { account { models { id name tournament computePickleUpload { id filename } } } }
+query { account { models { id name tournament computePickleUpload { filename } } } }
 """
 
 
 @dataclass(frozen=True)
 class AccountModel:
-    """One of the account's models, and whether Numerai runs it through Model Uploads."""
+    """One of the account's models: its tournament (8, 11, 12) and whether Numerai runs it
+    through Model Uploads."""
 
     name: str
     id: str
     upload: dict[str, Any] | None
     upload_known: bool = True
+    tournament: int = CLASSIC.id
 
 
 def api_url(flag: str | None, configured: str | None) -> str:
@@ -101,7 +105,8 @@ def numerai_errors(url: str) -> Iterator[None]:
 
 
 def account_models(client: NumeraiClient) -> dict[str, AccountModel]:
-    """The account's Classic models by name, each with its Model Upload (if Numerai says).
+    """The account's models of every tournament by name, each with its tournament and its
+    Model Upload (if Numerai says).
 
     Numerai lists a model's hosted Model Upload as ``account.models.computePickleUpload``;
     numerapi has no call for it. If the endpoint does not know the field, the models are
@@ -112,13 +117,20 @@ def account_models(client: NumeraiClient) -> dict[str, AccountModel]:
     except NumeraiError as error:
         if isinstance(error, NumeraiAuthError | NumeraiUnavailable):
             raise
-        ids = client.model_ids()
         return {
-            name: AccountModel(name, mid, None, upload_known=False) for name, mid in ids.items()
+            name: AccountModel(name, found.id, None, False, found.tournament)
+            for name, found in client.account_models().items()
         }
     models = (data.get("account") or {}).get("models") or []
     return {
-        m["name"]: AccountModel(m["name"], m["id"], m.get("computePickleUpload"))
+        m["name"]: AccountModel(
+            m["name"], m["id"], m.get("computePickleUpload"), True, _tournament_id(m)
+        )
         for m in models
-        if m.get("tournament") in (None, client.tournament)
+        if isinstance(m, dict) and m.get("name") and m.get("id")
     }
+
+
+def _tournament_id(model: dict[str, Any]) -> int:
+    raw = model.get("tournament")
+    return int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else CLASSIC.id

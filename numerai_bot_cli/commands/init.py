@@ -1,4 +1,8 @@
-"""``numerai-bot init``: write a commented ``numerai-bot.toml`` for the operator's models."""
+"""``numerai-bot init``: write a commented ``numerai-bot.toml`` for the operator's models.
+
+Each model is in one Numerai tournament: ``--models my_model signals:my_sig crypto:my_coin``
+(a bare name is Classic); with keys in the environment, the account says.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from numerai_bot.errors import ConfigError
 from numerai_bot.events import MODEL_NAME
+from numerai_bot.tournaments import CLASSIC, TOURNAMENTS, Tournament, tournament
 from numerai_bot_cli.common import numerai_options, say
 from numerai_bot_cli.config import DEFAULT_CONFIG, DEFAULT_STACK, MAX_STACK_NAME, render_config
 from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.numerai import api_url, env_keys, make_client, numerai_errors
+
+ModelSpec = tuple[str, Tournament]
 
 
 def register(commands: Any) -> None:
@@ -20,11 +28,18 @@ def register(commands: Any) -> None:
         parents=[numerai_options()],
         help="write a commented numerai-bot.toml for your models",
         description="Write numerai-bot.toml: the stack's name and region and, for each Numerai "
-        "model the bot submits, its ONNX file and output transform. Models come from "
-        "--models, else from your Numerai account when NUMERAI_PUBLIC_ID/NUMERAI_SECRET_KEY "
-        "are set, else the file has a commented example.",
+        "model the bot submits, its ONNX file, output transform and tournament. Models come "
+        "from --models, else from your Numerai account (every tournament) when "
+        "NUMERAI_PUBLIC_ID/NUMERAI_SECRET_KEY are set, else the file has a commented example.",
     )
-    sub.add_argument("--models", nargs="+", metavar="NAME", help="Numerai model names")
+    sub.add_argument(
+        "--models",
+        nargs="+",
+        metavar="[TOURNAMENT:]NAME",
+        help="Numerai model names; prefix a Signals or Crypto model with its tournament, "
+        f"e.g. my_model signals:my_sig crypto:my_coin ({', '.join(TOURNAMENTS)}; "
+        "a bare name is classic)",
+    )
     sub.add_argument(
         "--stack", default=DEFAULT_STACK, metavar="NAME", help="stack name [%(default)s]"
     )
@@ -36,6 +51,34 @@ def register(commands: Any) -> None:
     sub.set_defaults(run=run)
 
 
+def parse_model(text: str) -> ModelSpec:
+    """``signals:my_sig`` → (``my_sig``, Signals); ``my_model`` → (``my_model``, Classic)."""
+    prefix, colon, name = text.rpartition(":")
+    if not colon:
+        return text, CLASSIC
+    try:
+        return name, tournament(prefix)
+    except ConfigError:
+        raise CliError(
+            f"{text!r}: unknown tournament {prefix!r}",
+            f"write TOURNAMENT:NAME with one of {', '.join(TOURNAMENTS)}, e.g. signals:{name}",
+        ) from None
+
+
+def account_specs(keys: tuple[str, str], url: str) -> list[ModelSpec]:
+    """The account's models of every tournament the bot serves, by tournament then name."""
+    with numerai_errors(url):
+        found = make_client(*keys, url).account_models()
+    specs = []
+    for name, model in found.items():
+        try:
+            specs.append((name, tournament(model.tournament)))
+        except ConfigError:
+            say(f"skipped {name}: tournament {model.tournament} is not one the bot serves")
+    order = list(TOURNAMENTS.values())
+    return sorted(specs, key=lambda spec: (order.index(spec[1]), spec[0]))
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the file; refuse to overwrite one without --force."""
     if args.output.exists() and not args.force:
@@ -44,20 +87,28 @@ def run(args: argparse.Namespace) -> int:
         )
     if not 0 < len(args.stack) <= MAX_STACK_NAME:
         raise CliError(f"stack name must be 1-{MAX_STACK_NAME} characters", "pass --stack NAME")
-    models = args.models
-    if models is None and (keys := env_keys()) is not None:
-        url = api_url(args.api_url, None)
-        with numerai_errors(url):
-            models = sorted(make_client(*keys, url).model_ids())
-        say(f"found {len(models)} models in your Numerai account")
-    bad = [name for name in models or [] if not MODEL_NAME.fullmatch(name)]
+    specs = [parse_model(text) for text in args.models] if args.models is not None else None
+    if specs is None and (keys := env_keys()) is not None:
+        specs = account_specs(keys, api_url(args.api_url, None))
+        say(f"found {len(specs)} models in your Numerai account")
+    specs = specs or []
+    bad = [name for name, _ in specs if not MODEL_NAME.fullmatch(name)]
     if bad:
         raise CliError(f"not Numerai model names: {', '.join(bad)}", "check the spelling")
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render_config(args.stack, args.region, models or []))
-    print(f"wrote {args.output} ({len(models or [])} models)")
+    args.output.write_text(render_config(args.stack, args.region, specs))
+    print(f"wrote {args.output} ({_counted(specs)})")
     say(
         "next: export each model to the artifact it names (`numerai-bot export --help`), "
         "then `numerai-bot deploy`"
     )
     return 0
+
+
+def _counted(specs: list[ModelSpec]) -> str:
+    """``3 models: 2 classic, 1 signals``."""
+    if not specs:
+        return "0 models"
+    per = {t.name: sum(1 for _, chosen in specs if chosen == t) for t in TOURNAMENTS.values()}
+    parts = ", ".join(f"{count} {name}" for name, count in per.items() if count)
+    return f"{len(specs)} models: {parts}"

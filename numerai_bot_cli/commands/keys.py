@@ -65,10 +65,11 @@ def read_keys() -> tuple[str, str]:
 
 
 def verify(keys: tuple[str, str], url: str) -> list[str]:
-    """The account's model names, or a :class:`CliError` when Numerai refuses the keys."""
+    """The account's model names (every tournament), or a :class:`CliError` when Numerai
+    refuses the keys."""
     client = make_client(keys[0], keys[1], url)
     with numerai_errors(url):
-        models = sorted(client.model_ids())
+        models = sorted(client.account_models())
     _warn_missing_scopes(client, keys[0])
     return models
 

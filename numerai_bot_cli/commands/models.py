@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
 from numerai_bot_cli.aws import aws_errors, session
 from numerai_bot_cli.common import (
     build_context,
@@ -24,8 +26,10 @@ from numerai_bot_cli.errors import CliError
 
 # Always listed; model_export's other subcommands are found at run time (see passthrough).
 MODEL_EXPORT_COMMANDS = {
-    "train": "train Numerai's example LightGBM model and export it to ONNX (model_export)",
-    "export": "export a LightGBM model to ONNX with a ranking parity check (model_export)",
+    "train": "train Numerai's example LightGBM model (--tournament classic, signals, crypto) "
+    "and export it to ONNX (model_export)",
+    "export": "export a model to ONNX for its tournament with a ranking parity check "
+    "(model_export)",
     "check": "compare an .onnx file with its native model on data (model_export)",
     "describe": "print an .onnx file's metadata as the worker reads it (model_export)",
 }
@@ -82,22 +86,38 @@ def register_passthrough(commands: Any, names: dict[str, str]) -> None:
 # --- publish -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PublishJob:
+    """One file to publish for one model, in the tournament the operator expects (or None:
+    the file's own)."""
+
+    name: str
+    path: Path
+    transform: str
+    tournament: Tournament | None = None
+
+
 def register(commands: Any) -> None:
     """Add ``publish``."""
     sub = commands.add_parser(
         "publish",
         parents=[config_options(), stack_options("ModelStoreUri")],
         help="upload ONNX models to the stack's model store and point models.json at them",
-        description="Check each ONNX file (it must load and carry the bot's metadata), upload "
-        "it with its SHA-256 and update models.json, for the models named (default: all in "
-        "numerai-bot.toml, each with its artifact and transform). The bucket is versioned: "
-        "the previous file stays.",
+        description="Check each ONNX file (it must load and carry the bot's metadata, and be "
+        "exported for the model's tournament), upload it with its SHA-256 and update "
+        "models.json, for the models named (default: all in numerai-bot.toml, each with its "
+        "artifact, transform and tournament). The bucket is versioned: the previous file stays.",
     )
     sub.add_argument("models", nargs="*", metavar="MODEL", help="models to publish [all]")
     sub.add_argument(
         "--file", type=Path, help="the .onnx file (one MODEL only) [config's artifact]"
     )
     sub.add_argument("--transform", choices=("rank", "raw"), help="[config's, else rank]")
+    sub.add_argument(
+        "--tournament",
+        choices=tuple(TOURNAMENTS),
+        help="refuse a file exported for another tournament [config's, else the file's own]",
+    )
     sub.set_defaults(run=run_publish)
 
 
@@ -111,45 +131,54 @@ def run_publish(args: argparse.Namespace) -> int:
     jobs = _jobs(args, ctx)
     store_uri = ctx.stack.output("ModelStoreUri")
     store = _open_store(store_uri, ctx.region, open_model_store)
-    for name, path, transform in progress(jobs, desc="publishing", unit="model"):
+    for job in progress(jobs, desc="publishing", unit="model"):
         try:
-            data = path.read_bytes()
+            data = job.path.read_bytes()
         except OSError as error:
             raise CliError(
-                f"cannot read {path} for {name}: {error.strerror}",
+                f"cannot read {job.path} for {job.name}: {error.strerror}",
                 "export the model first (`numerai-bot export --help`) or fix its artifact path",
             ) from None
-        with aws_errors(f"upload {name} to", store_uri):
+        expected = job.tournament.name if job.tournament else None
+        with aws_errors(f"upload {job.name} to", store_uri):
             try:
                 # With history, so that `numerai-bot rollback` can restore the previous file.
-                entry = publish_with_history(store, name, data, transform).entry
+                entry = publish_with_history(
+                    store, job.name, data, job.transform, tournament=expected
+                ).entry
             except BotError as error:
                 raise CliError(
-                    f"{name}: {path} was refused: {error}",
-                    "re-export it with `numerai-bot export` (the file needs the bot's metadata)",
+                    f"{job.name}: {job.path} was refused: {error}",
+                    "re-export it with `numerai-bot export` (the file needs the bot's metadata "
+                    "and the model's tournament)",
                 ) from None
-        print(f"published {path} as {entry.artifact} for {name} ({len(data) / 1e6:.2f} MB)")
+        print(
+            f"published {job.path} as {entry.artifact} for {job.name} "
+            f"({entry.tournament.name}, {len(data) / 1e6:.2f} MB)"
+        )
     say(f"models.json in {store_uri} now lists them; the next round uses the new files")
     return 0
 
 
-def _jobs(args: argparse.Namespace, ctx: Any) -> list[tuple[str, Path, str]]:
+def _jobs(args: argparse.Namespace, ctx: Any) -> list[PublishJob]:
+    asked = tournament(args.tournament) if args.tournament else None
     if args.file is not None:
         if len(args.models) != 1:
             raise CliError("--file needs exactly one MODEL", "e.g. publish my_model --file m.onnx")
         configured = ctx.config.models.get(args.models[0])
         transform = args.transform or (configured.transform if configured else "rank")
-        return [(args.models[0], args.file, transform)]
-    names = ctx.model_names(args.models)
+        chosen = asked or (configured.tournament if configured else None)
+        return [PublishJob(args.models[0], args.file, transform, chosen)]
     jobs = []
-    for name in names:
+    for name in ctx.model_names(args.models):
         entry = ctx.config.models.get(name)
         if entry is None:
             raise CliError(
                 f"{name} is not in numerai-bot.toml, so its file is unknown",
                 f"add [models.{name}] to the config, or pass --file",
             )
-        jobs.append((name, entry.artifact, args.transform or entry.transform))
+        transform = args.transform or entry.transform
+        jobs.append(PublishJob(name, entry.artifact, transform, asked or entry.tournament))
     return jobs
 
 

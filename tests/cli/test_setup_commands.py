@@ -14,8 +14,10 @@ import pytest
 
 from numerai_bot.model_store import open_model_store
 from numerai_bot.models_config import load_models_config
+from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS
 from numerai_bot_cli.commands.models import OWN_COMMANDS
 from numerai_bot_cli.config import load_config
+from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.main import build_parser, main
 from numerai_bot_cli.stack import read_outputs_file
 
@@ -85,7 +87,32 @@ def test_init_writes_a_commented_config_that_loads(tmp_path, capsys):
     assert list(config.models) == ["m_one", "m-two"]
     assert config.models["m_one"].artifact == tmp_path / "m_one.onnx"
     assert config.models["m-two"].transform == "rank"
+    assert config.models["m-two"].tournament == CLASSIC
     assert "wrote" in capsys.readouterr().out
+
+
+def test_init_names_each_models_tournament(tmp_path, capsys):
+    path = tmp_path / "numerai-bot.toml"
+    argv = ["init", "--models", "my_model", "signals:my_sig", "crypto:my_coin", "-o", str(path)]
+    assert main(argv) == 0
+    assert "3 models: 1 classic, 1 signals, 1 crypto" in capsys.readouterr().out
+    models = load_config(path).models
+    assert [(m.name, m.tournament) for m in models.values()] == [
+        ("my_model", CLASSIC),
+        ("my_sig", SIGNALS),
+        ("my_coin", CRYPTO),
+    ]
+    assert main(["init", "--models", "golf:m", "-o", str(path), "--force"]) == 1
+    assert "TOURNAMENT:NAME" in capsys.readouterr().err
+
+
+def test_a_config_without_tournaments_still_loads_and_a_wrong_one_is_named(tmp_path, capsys):
+    path = tmp_path / "numerai-bot.toml"
+    path.write_text('[models.old]\nartifact = "old.onnx"\n')
+    assert load_config(path).models["old"].tournament is None  # the file's own decides
+    path.write_text('[models.m]\nartifact = "m.onnx"\ntournament = "tennis"\n')
+    with pytest.raises(CliError, match="tournament 'tennis' is not one of classic"):
+        load_config(path)
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path, capsys):
@@ -187,6 +214,12 @@ def test_publish_uploads_every_configured_model(local_bot, workspace, cli, capsy
     names = {c.name for c in load_models_config(store)}
     assert {"alpha", "beta"} <= names
     assert store.read("alpha.onnx.sha256").data.strip()
+
+
+def test_publish_refuses_a_file_of_another_tournament(workspace, cli, capsys):
+    assert cli("publish", "alpha", "--tournament", "signals") == 1
+    err = capsys.readouterr().err
+    assert "alpha" in err and "refused" in err and "signals" in err
 
 
 def test_publish_refuses_a_file_without_metadata(workspace, cli, capsys):
