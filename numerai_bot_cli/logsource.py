@@ -1,8 +1,10 @@
 """The worker's structured (JSON) log lines: read from a file or CloudWatch, filtered, shown.
 
 powertools writes one JSON object per line with ``function_request_id`` on every line, and
-``round``, ``model`` or ``trigger_id`` where they apply. Per-model lines carry no round, so a
-round filter keeps every line of each invocation that logged that round.
+``tournament``, ``round``, ``model`` or ``trigger_id`` where they apply (a run's summary
+carries ``rounds``, one per tournament). Some lines carry no round or tournament, so a round
+or tournament filter keeps every line of each invocation that logged a matching one, except
+lines that name another round or tournament.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from numerai_bot.errors import ConfigError
+from numerai_bot.tournaments import tournament as find_tournament
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 CONTEXT_KEYS = {
@@ -41,20 +46,22 @@ class LogFilter:
     trigger: str | None = None  # a trigger id or its prefix
     models: tuple[str, ...] = ()
     level: str = "DEBUG"
+    tournament: str | None = None  # "classic", "signals", "crypto"
 
     def apply(self, lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep the matching lines, in their order."""
         lines = list(lines)
-        if self.round is not None:
+        if self.round is not None or self.tournament is not None:
+            verdicts = [self._scope(line) for line in lines]
             invocations = {
                 line.get("function_request_id")
-                for line in lines
-                if _round_of(line) == self.round and line.get("function_request_id")
+                for line, verdict in zip(lines, verdicts, strict=True)
+                if verdict and line.get("function_request_id")
             }
             lines = [
                 line
-                for line in lines
-                if _round_of(line) == self.round or line.get("function_request_id") in invocations
+                for line, verdict in zip(lines, verdicts, strict=True)
+                if verdict or (verdict is None and line.get("function_request_id") in invocations)
             ]
         if self.trigger:
             lines = [
@@ -65,12 +72,68 @@ class LogFilter:
         floor = LEVELS.get(self.level.upper(), 0)
         return [line for line in lines if LEVELS.get(str(line.get("level")).upper(), 0) >= floor]
 
+    def _scope(self, line: dict[str, Any]) -> bool | None:
+        """Whether the line is of the wanted round and tournament: True, False, or None when
+        it does not say."""
+        verdicts = []
+        if self.round is not None:
+            pairs = _rounds_of(line)
+            verdicts.append(
+                any(
+                    number == self.round and (self.tournament in (None, name) or name is None)
+                    for name, number in pairs
+                )
+                if pairs
+                else None
+            )
+        if self.tournament is not None:
+            named = _tournaments_of(line)
+            verdicts.append(self.tournament in named if named else None)
+        if False in verdicts:
+            return False
+        return True if verdicts and all(verdicts) else None
 
-def _round_of(line: dict[str, Any]) -> int | None:
+
+def _tournament_name(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return find_tournament(value).name
+    except ConfigError:
+        return str(value)
+
+
+def _tournaments_of(line: dict[str, Any]) -> set[str]:
+    """The tournaments a line names: its ``tournament``, or the keys of a run's ``rounds``."""
+    named = {_tournament_name(line.get("tournament"))}
+    rounds = line.get("rounds")
+    if isinstance(rounds, dict):
+        named |= {_tournament_name(key) for key in rounds}
+    return {name for name in named if name}
+
+
+def _rounds_of(line: dict[str, Any]) -> set[tuple[str | None, int]]:
+    """(tournament or None, round) pairs a line names."""
+    own = _tournament_name(line.get("tournament"))
+    pairs = set()
     for key in ("round", "open_round"):
-        value = line.get(key)
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            return int(value)
+        number = _number(line.get(key))
+        if number is not None:
+            pairs.add((own, number))
+    rounds = line.get("rounds")
+    if isinstance(rounds, dict):
+        for key, value in rounds.items():
+            number = _number(value)
+            if number is not None:
+                pairs.add((_tournament_name(key), number))
+    return pairs
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
     return None
 
 

@@ -1,4 +1,5 @@
-"""``numerai-bot logs``: the worker's log lines for a round, a trigger id or some models.
+"""``numerai-bot logs``: the worker's log lines for a round, a trigger id, a tournament or
+some models (every tournament's unless ``--tournament`` names one).
 
 From CloudWatch Logs (``filter_log_events`` on ``/aws/lambda/<worker>``) or, with
 ``--file``, from a local log such as the demo's ``.demo/bot.log``.
@@ -13,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from numerai_bot.tournaments import TOURNAMENTS, tournament
 from numerai_bot_cli.aws import aws_errors, session
 from numerai_bot_cli.common import (
     Context,
@@ -28,7 +30,9 @@ from numerai_bot_cli.logsource import LEVELS, LogFilter, cloudwatch_events, form
 
 DURATION = re.compile(r"(\d+)\s*([mhd])")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-ROUND_TIMES = "query($n: Int) { rounds(tournament: 8, number: $n) { number openTime } }"
+ROUND_TIMES = """
+query($t: Int $n: Int) { rounds(tournament: $t number: $n) { number openTime } }
+"""
 
 
 def register(commands: Any) -> None:
@@ -36,13 +40,19 @@ def register(commands: Any) -> None:
     sub = commands.add_parser(
         "logs",
         parents=[config_options(), stack_options("WorkerFunctionName"), numerai_options()],
-        help="the worker's logs for a round or trigger id, per model",
-        description="Show the worker's structured log lines, oldest first, filtered by round "
-        "(every line of the invocations that worked on it), trigger id (or its first "
-        "characters), model and level. From CloudWatch Logs (the worker's log group), or "
-        "from a local file with --file (the demo writes .demo/bot.log).",
+        help="the worker's logs for a round, trigger id or tournament, per model",
+        description="Show the worker's structured log lines of every tournament, oldest first, "
+        "filtered by tournament, round (every line of the invocations that worked on it; "
+        "round numbers differ between tournaments), trigger id (or its first characters), "
+        "model and level. From CloudWatch Logs (the worker's log group), or from a local file "
+        "with --file (the demo writes .demo/bot.log).",
     )
-    sub.add_argument("--round", type=int, help="Numerai round number")
+    sub.add_argument(
+        "--tournament", choices=tuple(TOURNAMENTS), help="only this tournament's lines [all]"
+    )
+    sub.add_argument(
+        "--round", type=int, help="Numerai round number (of --tournament, else any tournament)"
+    )
     sub.add_argument("--trigger", metavar="ID", help="trigger id, or its first characters")
     sub.add_argument(
         "--model", action="append", default=[], metavar="NAME", help="a model (repeatable)"
@@ -74,7 +84,7 @@ def window(ctx: Context, args: argparse.Namespace) -> tuple[dt.datetime, dt.date
     if args.since:
         return now - parse_age(args.since), None
     if args.round is not None:
-        opened = _round_open(ctx, args.round)
+        opened = _round_open(ctx, args.round, args.tournament)
         if opened is not None:
             # The worker runs at the open; retries end within the 6 h maximum event age, and
             # Saturday's round stays open ~26 h: two days cover every run for the round.
@@ -83,9 +93,18 @@ def window(ctx: Context, args: argparse.Namespace) -> tuple[dt.datetime, dt.date
     return now - dt.timedelta(hours=24), None
 
 
-def _round_open(ctx: Context, number: int) -> dt.datetime | None:
+def _round_open(ctx: Context, number: int, name: str | None) -> dt.datetime | None:
+    """When round ``number`` of the tournament opened; without one, the latest of the
+    tournaments' rounds of that number (older ones are past the logs' retention)."""
+    chosen = [tournament(name)] if name else list(TOURNAMENTS.values())
+    opened = [when for t in chosen if (when := _open_time(ctx, t.id, number)) is not None]
+    return max(opened, default=None)
+
+
+def _open_time(ctx: Context, tournament_id: int, number: int) -> dt.datetime | None:
     try:
-        data = ctx.public_numerai().graphql(ROUND_TIMES, {"n": number})["data"]
+        variables = {"t": tournament_id, "n": number}
+        data = ctx.public_numerai().graphql(ROUND_TIMES, variables)["data"]
         found = (data.get("rounds") or [{}])[0].get("openTime")
         return dt.datetime.fromisoformat(found.replace("Z", "+00:00")) if found else None
     except Exception:  # the round's time only narrows the search; fall back to 7 days
@@ -107,7 +126,7 @@ def read_cloudwatch(ctx: Context, args: argparse.Namespace) -> list[dict[str, An
 
 def run(args: argparse.Namespace) -> int:
     """Print the matching lines; exit 1 when there are none."""
-    log_filter = LogFilter(args.round, args.trigger, tuple(args.model), args.level)
+    log_filter = LogFilter(args.round, args.trigger, tuple(args.model), args.level, args.tournament)
     if args.file is not None:
         if not args.file.is_file():
             raise CliError(
@@ -123,6 +142,6 @@ def run(args: argparse.Namespace) -> int:
     if not shown:
         raise CliError(
             f"no log lines match (of {len(lines)} read)",
-            "widen the search: another --round/--trigger/--model, or an older --since",
+            "widen the search: another --round/--trigger/--model/--tournament, or an older --since",
         )
     return 0
