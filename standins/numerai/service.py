@@ -301,6 +301,7 @@ class Tournament:
                 raise ApiError(ROUND_NOT_OPEN)
             upload = self.state.uploads.get(filename)
             round_number = book.current_number
+            staking_closed = book.current.close_staking_time
         if upload is None:
             raise ApiError(
                 f"{UPLOAD_NOT_FOUND}: nothing was stored under {filename!r}; "
@@ -324,6 +325,7 @@ class Tournament:
             inserted_at=clock.now(),
             content=upload.content,
         )
+        record.late = record.inserted_at >= staking_closed  # accepted, scored, unstakeable
         try:
             id_sets = self.store(spec.id).live_id_sets()
             record.rows = spec.validate(upload.content, id_sets, round_number)

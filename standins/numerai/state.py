@@ -150,6 +150,9 @@ class SubmissionRecord:
     rows: int | None
     inserted_at: dt.datetime
     content: bytes = field(default=b"", repr=False)
+    # After the round's closeStakingTime but before its closeTime: scored, never staked
+    # ("late submissions are scored but unstakeable").
+    late: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """JSON-friendly view for tests and the admin endpoint (without the CSV bytes)."""
@@ -167,6 +170,7 @@ class SubmissionRecord:
             "reason": self.reason,
             "rows": self.rows,
             "inserted_at": clock.iso(self.inserted_at),
+            "late": self.late,
             "bytes": len(self.content),
         }
 
