@@ -67,6 +67,8 @@ def create_handler(
         result = runner.run(request, deadline=_deadline(context))
         metrics.add_metric("ModelsSubmitted", MetricUnit.Count, len(result.submitted))
         metrics.add_metric("ModelsMissingSubmission", MetricUnit.Count, len(result.failed))
+        # What the stack's alarm watches: a round closed with a configured model missing.
+        metrics.add_metric("ModelsMissingAtClose", MetricUnit.Count, result.missing_at_close)
         # A scheduled check that meets a model held by a running invocation just comes back
         # in 15 minutes; any other run raises so that Lambda's async retry checks again.
         pending = result.pending if request.source != "schedule" else []

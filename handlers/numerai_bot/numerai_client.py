@@ -41,6 +41,11 @@ query($tournament: Int!) {
   }
 }
 """
+RECENT_ROUNDS = """
+query($tournament: Int!) {
+  rounds(tournament: $tournament) { number openTime closeTime closeStakingTime }
+}
+"""
 FIND_SUBMISSION = """
 query($modelId: String) {
   submissions(modelId: $modelId) { id filename triggerId round { number tournament } }
@@ -190,6 +195,28 @@ class NumeraiClient:
             close_time=_time(found.get("closeTime")),
             close_staking_time=_time(found.get("closeStakingTime")),
         )
+
+    def last_closed_round(
+        self, tournament: Tournament | int | None = None, now: dt.datetime | None = None
+    ) -> RoundInfo | None:
+        """The tournament's most recent round whose submission window has closed (numerapi's
+        ``get_competitions`` lists rounds the same way); None if Numerai lists none."""
+        data = self.graphql(RECENT_ROUNDS, {"tournament": _id(tournament, self.tournament)})
+        now = now or dt.datetime.now(dt.UTC)
+        closed: list[RoundInfo] = []
+        for found in data["data"].get("rounds") or []:
+            if not isinstance(found, dict) or found.get("number") is None:
+                continue
+            info = RoundInfo(
+                number=int(found["number"]),
+                open_time=_time(found.get("openTime")),
+                close_time=_time(found.get("closeTime")),
+                close_staking_time=_time(found.get("closeStakingTime")),
+            )
+            left = info.seconds_left(now)
+            if left is not None and left <= 0:
+                closed.append(info)
+        return max(closed, key=lambda r: r.number, default=None)
 
     def model_ids(self, tournament: Tournament | int | None = None) -> dict[str, str]:
         """The account's models of one tournament, ``{name: id}`` (numerapi's get_models)."""
@@ -473,7 +500,11 @@ def _graphql_error(errors: Any) -> NumeraiError:
 
 
 def _time(value: str | None) -> dt.datetime | None:
-    if not value:
+    """An ISO time read leniently: anything unreadable is unknown (None), not an error."""
+    if not value or not isinstance(value, str):
         return None
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

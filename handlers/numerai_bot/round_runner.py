@@ -14,6 +14,7 @@ and every path that learns a submission exists writes SUBMITTED to the ledger.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -53,6 +54,11 @@ CLOSED = "closed"
 RETRY = "retry"
 # Do not start a model with less time than this left (download, predict, upload, retries).
 MIN_SECONDS_PER_MODEL = 20.0
+# A round that closed longer ago than this is not checked for missing models (a first deploy
+# must not alarm about rounds it never ran).
+CLOSE_CHECK_WINDOW_SECONDS = 24 * 3600
+# The guard's key for "this round's close was checked" (not a Numerai model name).
+CLOSE_CHECK = "__round_closed__"
 # Kept aside from the prediction budgets for the uploads that follow them.
 UPLOAD_RESERVE_SECONDS = 15.0
 UPLOAD_CONCURRENCY = 8
@@ -64,6 +70,8 @@ class NumeraiPort(Protocol):
     def current_round(self, tournament: Tournament) -> RoundInfo: ...
 
     def set_deadline(self, deadline: float | None) -> None: ...
+
+    def last_closed_round(self, tournament: Tournament) -> RoundInfo | None: ...
 
     def account_models(self) -> dict[str, AccountModel]: ...
 
@@ -112,6 +120,7 @@ class RoundResult:
     outcomes: list[ModelOutcome] = field(default_factory=list)
     rounds: dict[str, int | None] = field(default_factory=dict)  # tournament → open round
     alerts: list[str] = field(default_factory=list)  # churn above a model's threshold ...
+    missing_at_close: int = 0  # configured models with no submission in a round that closed
 
     @property
     def failed(self) -> list[ModelOutcome]:
@@ -138,6 +147,7 @@ class RoundResult:
             "submitted": len(self.submitted),
             "failed": len(self.failed),
             "alerts": self.alerts,
+            "missingAtClose": self.missing_at_close,
             "outcomes": [asdict(o) for o in self.outcomes],
         }
 
@@ -199,6 +209,8 @@ class RoundRunner:
         check that found nothing to do notifies nobody.
         """
         result = self._run(request, deadline)
+        if request.source == "schedule":
+            self._check_closed_rounds(result)
         worth_telling = result.failed or result.status == "failed" or result.alerts
         if request.source == "schedule" and result.submitted:
             worth_telling = True
@@ -416,6 +428,89 @@ class RoundRunner:
         first = next((n for n in rounds.values() if n is not None), None)
         logger.info(message, extra={"rounds": rounds, "status": status})
         return RoundResult(first, status, message, outcomes, rounds, alerts)
+
+    # -- the alarm that matters: a round closed with a model missing ---------------------
+    def _check_closed_rounds(self, result: RoundResult) -> None:
+        """Once per closed round (the guard remembers), count the configured models that
+        neither the ledger nor Numerai show as submitted; each becomes an alert and the
+        ``ModelsMissingAtClose`` metric, which the stack's alarm watches."""
+        try:
+            configs, _ = load_models_entries(self.store)
+        except BotError as error:
+            logger.warning("close check skipped", extra={"error": str(error)})
+            return
+        for tournament in TOURNAMENTS.values():
+            group = [c for c in configs if c.tournament == tournament]
+            if not group:
+                continue
+            try:
+                closed = self.numerai.last_closed_round(tournament)
+                if closed is None or not _recent(closed):
+                    continue
+                checked: list[list[str]] = []
+                check = functools.partial(
+                    self._record_missing, tournament, closed.number, group, checked
+                )
+                self.guard.run_once(closed.number, CLOSE_CHECK, check, tournament.id)
+            except (BotError, AlreadyInProgress) as error:
+                logger.warning(
+                    "close check failed; the next check tries again",
+                    extra={"tournament": tournament.name, "error": redact(str(error))},
+                )
+                continue
+            if checked and checked[0]:
+                names = ", ".join(checked[0])
+                result.missing_at_close += len(checked[0])
+                result.alerts.append(
+                    f"{tournament.name} round {closed.number} closed with no submission from: "
+                    f"{names}"
+                )
+
+    def _record_missing(
+        self,
+        tournament: Tournament,
+        round_number: int,
+        configs: list[ModelConfig],
+        out: list[list[str]],
+    ) -> dict:
+        """The guarded action: find the missing models once, and say it ran."""
+        missing = self._missing_at_close(tournament, round_number, configs)
+        out.append(missing)
+        return {"missing": missing}
+
+    def _missing_at_close(
+        self, tournament: Tournament, round_number: int, configs: list[ModelConfig]
+    ) -> list[str]:
+        """Models of ``configs`` with no submission in the round (ledger, then Numerai)."""
+        missing = []
+        account: dict[str, AccountModel] | None = None
+        for config in configs:
+            record = self.ledger.get(round_number, config.name, tournament.id)
+            if record is not None and record.status == SUBMITTED:
+                continue
+            if account is None:
+                account = self.numerai.account_models()
+            model = account.get(config.name)
+            held = (
+                self.numerai.round_submission(model.id, round_number, tournament)
+                if model is not None
+                else None
+            )
+            if held is None:
+                missing.append(config.name)
+                continue
+            self._record(  # Numerai has it (a manual upload, a lost ledger write): repair
+                LedgerRecord(
+                    round_number,
+                    config.name,
+                    SUBMITTED,
+                    model_id=model.id if model else "",
+                    submission_id=str(held["id"]),
+                    source="close-check",
+                    tournament=tournament.id,
+                )
+            )
+        return missing
 
     # -- steps -----------------------------------------------------------------------------
     def _served(self, tournament: Tournament) -> frozenset[str] | None:
@@ -721,6 +816,11 @@ def _budget(config: ModelConfig, left: float | None, remaining_models: int) -> f
     if left is None:
         return config.time_budget_seconds
     return min(config.time_budget_seconds, max(left - UPLOAD_RESERVE_SECONDS, 1.0))
+
+
+def _recent(closed: RoundInfo) -> bool:
+    left = closed.seconds_left()
+    return left is not None and -left <= CLOSE_CHECK_WINDOW_SECONDS
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -467,7 +467,7 @@ def test_alarms_watch_errors_dlq_and_missing_submissions(cfn: Evaluator) -> None
     missing = alarms["MissingSubmissionAlarm"]
     assert (missing["Namespace"], missing["MetricName"]) == (
         env["POWERTOOLS_METRICS_NAMESPACE"],
-        "ModelsMissingSubmission",
+        "ModelsMissingAtClose",
     )
     assert missing["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
     assert (missing["ComparisonOperator"], missing["Threshold"]) == ("GreaterThanThreshold", 0)

@@ -35,6 +35,7 @@ class FakeNumerai:
         self.fail_uploads_for: set[str] = set()
         self.close_in = dt.timedelta(hours=1)
         self.served: frozenset[str] | None = None
+        self.closed: dict[int, RoundInfo] = {}  # tournament id -> its last closed round
 
     @property
     def round_number(self) -> int | None:
@@ -54,6 +55,9 @@ class FakeNumerai:
 
     def set_deadline(self, deadline: float | None) -> None:
         self.deadline = deadline
+
+    def last_closed_round(self, tournament: Tournament = CLASSIC) -> RoundInfo | None:
+        return self.closed.get(tournament.id)
 
     def account_models(self) -> dict[str, AccountModel]:
         return {

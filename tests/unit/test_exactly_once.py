@@ -231,3 +231,43 @@ def test_an_unexpected_error_never_logs_a_presigned_url(bot, caplog):
     assert result.failed and "deadbeefcafe" not in result.failed[0].detail
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "deadbeefcafe" not in logged and "IQoJb3JpZ2lu" not in logged
+
+
+class MemoryGuard:
+    """Remembers each (tournament, round, key)'s result, as powertools Idempotency does."""
+
+    def __init__(self) -> None:
+        self.done: dict[tuple, dict] = {}
+
+    def run_once(self, round_number, model, action, tournament=8):
+        key = (tournament, round_number, model)
+        if key not in self.done:
+            self.done[key] = action()
+        return self.done[key]
+
+
+def test_a_round_that_closes_with_a_model_missing_alarms_once(bot):
+    import datetime as dt
+
+    from numerai_bot.numerai_client import RoundInfo
+
+    runner, numerai, _, ledger, _, _ = bot
+    runner.guard = MemoryGuard()
+    closed_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    numerai.closed[8] = RoundInfo(499, closed_at - dt.timedelta(hours=1), closed_at, closed_at)
+    ledger.put(LedgerRecord(499, "alpha", SUBMITTED, submission_id="s-a"))
+    held_submission(numerai, "id-beta", round_number=499)  # Numerai has it, the ledger not
+    numerai.round_number = None  # between rounds: the check still looks back
+    first = runner.run(WorkerRequest("schedule"))
+    assert first.missing_at_close == 1
+    assert first.alerts == ["classic round 499 closed with no submission from: gamma"]
+    assert ledger.get(499, "beta").status == SUBMITTED  # repaired from Numerai
+    again = runner.run(WorkerRequest("schedule"))
+    assert again.missing_at_close == 0 and again.alerts == []
+
+
+def test_a_failed_run_while_the_round_is_open_is_not_the_close_alarm(bot):
+    runner, numerai, _, _, _, _ = bot
+    numerai.fail_uploads_for = {"id-beta"}
+    result = runner.run(WorkerRequest("schedule"))
+    assert len(result.failed) == 1 and result.missing_at_close == 0
