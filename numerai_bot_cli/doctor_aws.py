@@ -132,7 +132,8 @@ def dead_letter_queue(env: DoctorEnv) -> Finding:
     if waiting:
         return failed(
             name,
-            f"{waiting} worker events failed every retry and wait in the queue",
+            f"{waiting} worker event{'s' if waiting > 1 else ''} failed every retry and "
+            f"wait{'' if waiting > 1 else 's'} in the queue",
             f"read them (`aws sqs receive-message --queue-url {url}`), fix the cause, then "
             "purge the queue",
         )

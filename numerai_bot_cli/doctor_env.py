@@ -100,9 +100,13 @@ class DoctorEnv:
         except CliError:
             return False
 
+    def session(self) -> Any:
+        """One boto3 session for every AWS call (a session per client costs ~0.4 s each)."""
+        return self.once("session", lambda: session(self.ctx.region))
+
     def aws(self, service: str) -> Any:
         """A boto3 client in the stack's region (honours AWS_ENDPOINT_URL)."""
-        return self.once(f"aws:{service}", lambda: session(self.ctx.region).client(service))
+        return self.once(f"aws:{service}", lambda: self.session().client(service))
 
     def store(self) -> ModelStore:
         """The stack's model store (``ModelStoreUri``)."""
@@ -137,7 +141,7 @@ class DoctorEnv:
         return self.once(
             "ledger",
             lambda: DynamoLedger(
-                self.output("LedgerTableName"), session(self.ctx.region).resource("dynamodb")
+                self.output("LedgerTableName"), self.session().resource("dynamodb")
             ),
         )
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from numerai_bot.errors import NumeraiAuthError, NumeraiError
 from numerai_bot.ledger import SUBMITTED, DynamoLedger
 from numerai_bot.model_store import open_model_store
 from numerai_bot.numerai_client import NumeraiClient
@@ -205,24 +206,48 @@ def test_wrong_keys_fail_the_keys_check_and_what_needs_them_is_not_checked(
     assert wrong["secret_key"] not in printed
 
 
-def test_a_key_without_the_upload_scope_fails_keys_upload(
-    bot, models_json, cli, capsys, outputs, monkeypatch
-):
+def answer_tokens(monkeypatch, tokens: list[dict] | None, refuse_upload_url: bool = False):
+    """Numerai lists ``tokens`` as the account's API tokens (None: it does not say), and
+    refuses the upload URL request as it refuses a key without the scope, if asked."""
     real_graphql = NumeraiClient.graphql
 
     def graphql(self, query, variables=None, **kwargs):
         if "apiTokens" in query:
-            token = {"name": "read-only", "public_id": bot.standin.public_id}
-            token["scopes"] = ["read_user_info", "read_submission_info"]
-            return {"data": {"account": {"apiTokens": [token]}}}
+            if tokens is None:
+                raise NumeraiError("Cannot query field 'apiTokens' on type 'Account'")
+            return {"data": {"account": {"apiTokens": tokens}}}
+        if "submission_upload_auth" in query and refuse_upload_url:
+            raise NumeraiAuthError("Invalid API key: insufficient permission (upload_submission)")
         return real_graphql(self, query, variables, **kwargs)
 
     monkeypatch.setattr(NumeraiClient, "graphql", graphql)
+
+
+def test_a_key_without_the_upload_scope_fails_keys_upload(
+    bot, models_json, cli, capsys, outputs, monkeypatch
+):
+    scopes = ["read_user_info", "read_submission_info"]
+    answer_tokens(monkeypatch, [{"public_id": bot.standin.public_id, "scopes": scopes}])
     code, findings, _ = run_doctor(cli, capsys, outputs)
     assert code == 1
     assert findings["keys/upload"]["ok"] is False
     assert "lacks upload_submission" in findings["keys/upload"]["detail"]
     assert findings["keys/account"]["ok"] is True
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_without_a_scope_list_the_upload_scope_is_inferred_from_an_upload_url_request(
+    bot, models_json, cli, capsys, outputs, monkeypatch, refused
+):
+    answer_tokens(monkeypatch, None, refuse_upload_url=refused)
+    _, findings, _ = run_doctor(cli, capsys, outputs)
+    upload = findings["keys/upload"]
+    if refused:
+        assert upload["ok"] is False and "refused an upload URL for alpha" in upload["detail"]
+    else:
+        assert (
+            upload["ok"] is True and "upload URL for alpha (nothing uploaded)" in upload["detail"]
+        )
 
 
 def test_a_model_missing_in_another_tournament_or_with_a_model_upload_fails_account(
