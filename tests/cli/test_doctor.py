@@ -21,6 +21,7 @@ from numerai_bot.errors import NumeraiAuthError, NumeraiError
 from numerai_bot.ledger import SUBMITTED, DynamoLedger
 from numerai_bot.model_store import open_model_store
 from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot_cli import doctor_aws
 from numerai_bot_cli.commands import doctor as doctor_command
 from numerai_bot_cli.doctor_core import (
     Check,
@@ -182,7 +183,7 @@ def test_a_healthy_deployment_passes_every_check_and_a_fired_test_call_submits(
 
     assert cli("doctor", "--stack-outputs", str(outputs)) == 0
     text = capsys.readouterr().out
-    assert "✗" not in text and "?" not in text.split("\n")[-2] and "ready for the round" in text
+    assert "✗" not in text and "0 failed, 0 not verified: ready for the round" in text
     assert bot.token not in text
 
 
@@ -397,3 +398,33 @@ def test_one_checks_crash_does_not_hide_the_others_and_the_exit_code_says_the_wo
     assert exit_code([unverified("y", ""), failed("z", "", "do it")]) == 1
     text = render_text([Finding("z", False, "broken", "fix it")])
     assert "✗ z  broken" in text and "next: fix it" in text and "1 failed" in text
+
+
+class _StubSns:
+    def __init__(self, subscriptions: list[dict]) -> None:
+        self.subscriptions = subscriptions
+
+    def list_subscriptions_by_topic(self, TopicArn: str) -> dict:
+        return {"Subscriptions": self.subscriptions}
+
+
+class _StubEnv:
+    """Just enough of DoctorEnv for one AWS part, for what moto cannot show."""
+
+    def __init__(self, subscriptions: list[dict]) -> None:
+        self.sns = _StubSns(subscriptions)
+
+    def output(self, key: str) -> str:
+        return "arn:aws:sns:us-east-1:123456789012:alerts"
+
+    def aws(self, service: str) -> _StubSns:
+        return self.sns
+
+
+def test_an_unconfirmed_mail_subscription_means_nobody_gets_the_alarms():
+    """moto confirms e-mail subscriptions at once; SNS lists them as PendingConfirmation."""
+    pending = [{"SubscriptionArn": "PendingConfirmation", "Protocol": "email"}]
+    finding = doctor_aws.alarm_subscriptions(_StubEnv(pending))
+    assert finding.ok is False and "not confirmed" in finding.detail
+    assert "confirm the mail" in finding.next_step
+    assert doctor_aws.alarm_subscriptions(_StubEnv([])).next_step.startswith("redeploy with")
