@@ -203,11 +203,12 @@ def collect(ctx: Context, asked: list[str], only: Tournament | None = None) -> R
     }
     sections, views = [], {}
     for t, group in ((t, g) for t, g in groups.items() if g):
-        section = Section(t, None)
+        section = Section(t, None, round_known=False)
         if reader is not None:
             section.current, section.round_known = reader.open_round(t)
             for name in progress(group, desc=f"asking Numerai ({t.name})", unit="model"):
                 views[name] = reader.view(name, _id(account, name), t)
+            lines += [_account_note(name, t, account) for name in group]
             served = reader.served(t)
             versions = {n: configured[n].data_version for n in group if n in configured}
             lines += version_notices(t, versions, served or ())
@@ -220,7 +221,19 @@ def collect(ctx: Context, asked: list[str], only: Tournament | None = None) -> R
             for name in groups[section.tournament]
         ]
     warning = reader.warning() if reader is not None else None
-    return Report(sections, lines + ([warning] if warning else []))
+    return Report(sections, [line for line in lines if line] + ([warning] if warning else []))
+
+
+def _account_note(name: str, shown: Tournament, account: dict[str, AccountModel]) -> str:
+    """Why Numerai's view of a model is missing or at odds, or "" when it is not."""
+    if name not in account:
+        return f"{name}: not a model of this Numerai account: only the ledger is shown"
+    if account[name].tournament != shown.id:
+        return (
+            f"{name}: configured as a {shown.name} model, but the account has it in tournament "
+            f"{account[name].tournament}: the worker refuses it until the two agree"
+        )
+    return ""
 
 
 def _id(account: dict[str, AccountModel], name: str) -> str | None:

@@ -245,6 +245,20 @@ def test_status_prints_its_table_when_numerai_lacks_submission_scores(
     assert len(warnings) == 1 and "submissionScores" in warnings[0]
 
 
+def test_status_without_numerai_still_prints_the_ledgers_table(season, capsys):
+    assert run_status(season, "alpha", "--api-url", "http://127.0.0.1:9") == 0
+    out = capsys.readouterr().out
+    alpha = parse_table(out)["alpha"]
+    assert (alpha["ROUND"], alpha["LEDGER"], alpha["NUMERAI"]) == (
+        str(season.rounds[-1]),
+        "submitted",
+        "-",
+    )
+    assert "classic (8): open round unknown" in out
+    (warning,) = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert "Numerai not asked" in warning and "only the ledger is shown" in warning
+
+
 def test_status_payout_uses_the_rounds_own_multipliers(season, monkeypatch, capsys):
     plain = state.Round.as_graphql
 
