@@ -25,7 +25,6 @@ from tqdm import tqdm
 from model_export.string_features import strings_matrix
 from numerai_bot.tournaments import CLASSIC, Tournament
 
-DEFAULT_DATA_VERSION = CLASSIC.default_data_version
 ENV_API_URL = "NUMERAI_API_URL"
 _VERSION = re.compile(r"v\d+(\.\d+)*")
 

@@ -90,6 +90,21 @@ def build_ensemble(
             f"members were exported for different data versions ({', '.join(sorted(versions))})"
             ": re-export them for one version"
         )
+    tournaments = {member.metadata.tournament for member in members}
+    if len(tournaments) > 1:
+        raise EnsembleError(
+            f"members were exported for different tournaments ({', '.join(sorted(tournaments))})"
+            ": an ensemble submits to one tournament"
+        )
+    reading_strings = [
+        m.name or m.metadata.model_name for m in members if m.metadata.string_features
+    ]
+    if reading_strings:
+        raise EnsembleError(
+            f"{', '.join(reading_strings)} read string features (a second graph input), which "
+            "ensembles do not combine yet: export the members without them "
+            "(train --string-features drop)"
+        )
     features = union_features(members)
     position = {name: i for i, name in enumerate(features)}
     member_types = [_input_type(member.model) for member in members]
@@ -255,6 +270,7 @@ def ensemble_files(
         },
         source="ensemble",
         libraries=sorted({lib for m in members for lib in m.metadata.libraries} - {"python"}),
+        tournament=first.tournament,
     )
     write_metadata(model, metadata)
     return model, report

@@ -24,6 +24,7 @@ from numerapi import base_api
 
 from model_export.cli import main
 from model_export.converters import wrap
+from model_export.ensemble import EnsembleError, Member, build_ensemble
 from model_export.export import export_lightgbm, export_model
 from model_export.metadata import read_metadata
 from model_export.parity import average_ranks
@@ -235,6 +236,17 @@ def test_crypto_example_model_round_trips(crypto, capsys) -> None:
     assert np.array_equal(average_ranks(got), average_ranks(expected))
     argv = ["check", str(crypto["onnx"]), str(crypto["native"]), "--data", str(crypto["live"])]
     assert main([*argv, "--threads", "1", "--quiet"]) == 0
+
+
+def test_ensemble_keeps_the_tournament_and_refuses_string_members(
+    crypto, signals, tmp_path
+) -> None:
+    output = tmp_path / "ensemble.onnx"
+    argv = ["ensemble", str(crypto["onnx"]), str(crypto["onnx"]), "-o", str(output)]
+    assert main([*argv, "--data", str(crypto["live"]), "--quiet"]) == 0
+    assert read_metadata(output).tournament == "crypto"
+    with pytest.raises(EnsembleError, match="read string features"):
+        build_ensemble([Member.from_file(signals["onnx"], 0.5)] * 2)
 
 
 def test_xgboost_model_reads_string_features_through_the_same_encoding(data) -> None:
