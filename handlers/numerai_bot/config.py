@@ -28,6 +28,7 @@ class WorkerSettings:
     worker_function_arn: str | None
     alert_topic_arn: str | None
     shard_size: int = 50
+    max_shards: int = 9
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -55,6 +56,9 @@ class WorkerSettings:
         shard_size = _int(env, "SHARD_SIZE", 50, problems)
         if shard_size < 1:
             problems.append("SHARD_SIZE must be at least 1")
+        max_shards = _int(env, "MAX_SHARDS", 9, problems)
+        if max_shards < 1:
+            problems.append("MAX_SHARDS must be at least 1")
         if problems:
             raise ConfigError("invalid worker settings: " + "; ".join(problems))
         return cls(
@@ -68,6 +72,7 @@ class WorkerSettings:
             worker_function_arn=env.get("WORKER_FUNCTION_ARN") or None,
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
             shard_size=shard_size,
+            max_shards=max_shards,
         )
 
     @property

@@ -42,6 +42,7 @@ from numerai_bot.models_config import BrokenEntry, ModelConfig, load_models_entr
 from numerai_bot.notifier import Notifier
 from numerai_bot.numerai_client import AccountModel, RoundInfo
 from numerai_bot.redact import redact
+from numerai_bot.shards import balanced_shards
 from numerai_bot.submission import build_csv, to_predictions, validate_submission
 from numerai_bot.tournaments import TOURNAMENTS, Tournament
 from numerai_bot.webhook_gate import WorkerInvoker
@@ -180,6 +181,7 @@ class RoundRunner:
         guard: SubmissionGuard | None = None,
         fanout: WorkerInvoker | None = None,
         shard_size: int = 50,
+        max_shards: int = 9,
         notifier: Notifier | None = None,
         refresh_credentials: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -193,6 +195,7 @@ class RoundRunner:
         self.guard = guard or NoGuard()
         self.fanout = fanout
         self.shard_size = max(1, shard_size)
+        self.max_shards = max(1, max_shards)
         self.notifier = notifier
         # Called at the start of each run: rotated keys reach a warm worker (secret cache).
         self.refresh_credentials = refresh_credentials
@@ -265,12 +268,10 @@ class RoundRunner:
                     outcomes.append(self._fail(job, request, message))
             return self._result(rounds, outcomes, message=message)
         selected = [c for t in open_rounds for c in groups[t]]
-        if (
-            self.fanout is not None
-            and request.source != "shard"
-            and len(selected) > self.shard_size
-        ):
-            return self._fan_out(selected, open_rounds, request, rounds, outcomes)
+        if self.fanout is not None and request.source != "shard":
+            shards = balanced_shards(selected, self.shard_size, self.max_shards)
+            if len(shards) > 1:
+                return self._fan_out(shards, open_rounds, request, rounds, outcomes)
         for tournament, (current, until) in open_rounds.items():
             outcomes += self._run_tournament(
                 tournament, current, groups[tournament], account, request, until
@@ -336,8 +337,13 @@ class RoundRunner:
         # Predictions run one model at a time (onnxruntime already uses every vCPU); uploads
         # are network-bound and run concurrently behind them. Ledger writes stay on this thread.
         uploads: list[tuple[_Job, Future]] = []
-        with ThreadPoolExecutor(UPLOAD_CONCURRENCY, thread_name_prefix="upload") as pool:
+        with (
+            ThreadPoolExecutor(UPLOAD_CONCURRENCY, thread_name_prefix="upload") as pool,
+            ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch,
+        ):
             for index, job in enumerate(jobs):
+                if index + 1 < len(jobs):  # the next session is built while this one predicts
+                    prefetch.submit(self._prefetch, jobs[index + 1].config.artifact)
                 job.started = self.clock()
                 left = None if deadline is None else deadline - self.clock()
                 if left is not None and left < MIN_SECONDS_PER_MODEL:
@@ -362,9 +368,17 @@ class RoundRunner:
                 outcomes.append(self._finish(job, request, upload))
         return outcomes
 
+    def _prefetch(self, artifact: str) -> None:
+        """Fetch and build the next model's session into the cache (errors wait for its turn:
+        the model's own step reports them)."""
+        try:
+            self.models.get(artifact)
+        except Exception as error:  # reported in full when the model runs
+            logger.debug("prefetch failed", extra={"error": type(error).__name__})
+
     def _fan_out(
         self,
-        configs: list[ModelConfig],
+        shards: list[list[ModelConfig]],
         open_rounds: dict[Tournament, tuple[RoundInfo, float | None]],
         request: WorkerRequest,
         rounds: dict[str, int | None],
@@ -372,6 +386,7 @@ class RoundRunner:
     ) -> RoundResult:
         """Stage the live files in the shared cache, then one async worker per shard."""
         assert self.fanout is not None
+        configs = [c for shard in shards for c in shard]
         for tournament, (current, _) in open_rounds.items():
             versions = {c.data_version for c in configs if c.tournament == tournament}
             for version in sorted(v for v in versions if v):
@@ -379,8 +394,6 @@ class RoundRunner:
                     self.live_data.get(current.number, version, tournament)
                 except BotError as error:  # each shard will report it per model
                     logger.error("could not stage live data", extra={"error": str(error)})
-        names = [c.name for c in configs]
-        shards = [names[i : i + self.shard_size] for i in range(0, len(names), self.shard_size)]
         for shard in shards:
             self.fanout.invoke(
                 WorkerRequest(
@@ -388,11 +401,11 @@ class RoundRunner:
                     request.round_number,
                     request.trigger_id,
                     request.is_test,
-                    tuple(shard),
+                    tuple(c.name for c in shard),
                     request.force,
                 )
             )
-        message = f"{len(names)} models handed to {len(shards)} shards"
+        message = f"{len(configs)} models handed to {len(shards)} shards balanced by cost"
         logger.info(message, extra={"rounds": rounds, "shards": len(shards)})
         first = next((n for n in rounds.values() if n is not None), None)
         return RoundResult(first, "fanned_out", message, outcomes, rounds)

@@ -103,6 +103,7 @@ class Tournament:
     # Classic features are integers 0-4 (kept as int8); Signals and Crypto ship floats.
     integer_features: bool
     churn_gate: bool  # Numerai zeroes the stake above 15 % churn / 25 % turnover
+    typical_live_rows: int = 6_720  # for cost estimates (shards, plan): ~rows per round
 
     def live_file(self, data_version: str) -> str:
         """The dataset name of the live file, e.g. ``signals/v2.1/live.parquet``."""
@@ -149,6 +150,7 @@ SIGNALS = Tournament(
     upload=SIGNALS_UPLOAD,
     integer_features=False,
     churn_gate=True,
+    typical_live_rows=5_000,
 )
 CRYPTO = Tournament(
     name="crypto",
@@ -161,6 +163,7 @@ CRYPTO = Tournament(
     upload=CLASSIC_UPLOAD,
     integer_features=False,
     churn_gate=True,
+    typical_live_rows=500,
 )
 
 TOURNAMENTS: dict[str, Tournament] = {t.name: t for t in (CLASSIC, SIGNALS, CRYPTO)}
