@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import logging
 import sys
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from numerai_bot.models_config import (
 )
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
 
+logger = logging.getLogger(__name__)
+
 
 def publish(
     store: ModelStore,
@@ -42,11 +45,30 @@ def publish(
     """Check ``data`` loads with its metadata and fits the model's tournament, store it and
     point ``model_name`` at it (the entry's other settings are kept)."""
     entry, others = checked_entry(store, model_name, data, transform, expected_tournament)
+    entry = with_cost(entry, data)
     store.write(entry.artifact, data)
     store.write(entry.artifact + ".sha256", hashlib.sha256(data).hexdigest().encode() + b"\n")
     configs = sorted([*others, entry], key=lambda c: c.name)
     store.write(CONFIG_KEY, render_models_config(configs))
     return entry
+
+
+def with_cost(entry: ModelConfig, data: bytes) -> ModelConfig:
+    """``entry`` with the file's measured ``cost`` (model_export.cost); without one, and a
+    warning, when the measurement fails: publishing never depends on it."""
+    extra = {k: v for k, v in entry.extra.items() if k != "cost"}
+    try:
+        from model_export.cost import measure_cost
+
+        extra["cost"] = measure_cost(data)
+    except Exception as error:  # any failure: publish without a cost, plan uses a default
+        logger.warning(
+            "could not measure %s's cost (%s: %s); published without it",
+            entry.name,
+            type(error).__name__,
+            str(error)[:200],
+        )
+    return dataclasses.replace(entry, extra=extra)
 
 
 def checked_entry(
