@@ -181,6 +181,36 @@ def live_ids(
     return full[keep]
 
 
+# How much of a stock's feature values is new each week: a stock's features move slowly, so
+# the same model's rankings of two consecutive rounds correlate (churn near 0, as on Numerai).
+WEEKLY_DRIFT = 0.05
+
+
+def _persist(
+    frame: pd.DataFrame,
+    shape: TournamentData,
+    ids: np.ndarray,
+    full: np.ndarray,
+    rng: np.random.Generator,
+    seed: int,
+) -> None:
+    """Give each id persistent live features: a fixed level per id plus a little weekly
+    drift, missing values that stay missing, exchange codes fixed per id."""
+    numeric = [n for n in feature_names(shape, seed) if n not in shape.string_features]
+    where = {name: k for k, name in enumerate(full.tolist())}
+    rows = np.array([where[i] for i in ids.tolist()])
+    level = np.random.default_rng([seed, 77]).normal(size=(len(full), len(numeric)))[rows]
+    values = np.sqrt(1 - WEEKLY_DRIFT**2) * level + WEEKLY_DRIFT * rng.normal(size=level.shape)
+    missing = np.random.default_rng([seed, 79]).random((len(full), len(numeric))) < NAN_RATE
+    values[missing[rows]] = np.nan
+    for j, name in enumerate(numeric):
+        frame[name] = values[:, j]
+    if "feature_exchange_code" in shape.string_features:
+        draws = np.random.default_rng([seed, 78]).integers(0, 2, size=len(full))[rows]
+        country = np.array([i.split(" ")[-1] for i in ids.tolist()], dtype=object)
+        frame["feature_exchange_code"] = _exchange_codes(country, draws)
+
+
 def write_live(
     root: Path, shape: TournamentData, round_number: int, seed: int = 0, rows: int | None = None
 ) -> Path:
@@ -189,9 +219,9 @@ def write_live(
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, round_number, 13])
     today = dt.date(2026, 1, 2) + dt.timedelta(weeks=round_number % 500)
-    frame = make_frame(
-        shape, live_ids(shape, round_number, seed, rows), [today.isoformat()], rng, seed, False
-    )
+    ids = live_ids(shape, round_number, seed, rows)
+    frame = make_frame(shape, ids, [today.isoformat()], rng, seed, False)
+    _persist(frame, shape, ids, universe(shape, seed, rows or shape.live_rows), rng, seed)
     path = folder / "live.parquet"
     temporary = folder / ".live.parquet.tmp"
     frame.to_parquet(temporary, index=False)

@@ -1,0 +1,116 @@
+"""Signals and Crypto over real HTTP: numerapi's calls against the Numerai stand-in, the
+handlers against moto, models trained and exported with model_export."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from model_export.cli import main as model_export
+from numerai_bot.tournaments import CRYPTO, SIGNALS
+from standins.local_bot import LocalBot
+from standins.local_lambda import LocalContext
+from standins.numerai import TournamentSizes
+from tests.conftest import SMALL
+
+MODELS = {
+    "classic_m": "7b1e0c2d-0001-4000-8000-0000000000c1",
+    "signals_m": "7b1e0c2d-0002-4000-8000-0000000000c2",
+    "crypto_m": "7b1e0c2d-0003-4000-8000-0000000000c3",
+}
+SIZES = {
+    11: TournamentSizes(live_rows=300, train_eras=6, validation_eras=2, ids_per_era=120),
+    12: TournamentSizes(live_rows=150, train_eras=6, validation_eras=2, ids_per_era=120),
+}
+
+
+def train(bot: LocalBot, workdir: Path, name: str, tournament: str, seed: int = 0) -> bytes:
+    """model_export's example model on the stand-in's data (few trees), as the demo does."""
+    output = workdir / f"{name}-{seed}.onnx"
+    args = ["train", "--tournament", tournament, "--download", "--data-dir"]
+    args += [str(workdir / "training"), "--n-estimators", "20", "--name", name]
+    args += ["-o", str(output), "--quiet", "--param", f"seed={seed}"]
+    os.environ["NUMERAI_API_URL"] = bot.numerai.api_url
+    assert model_export(args) == 0
+    return output.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory):
+    workdir = tmp_path_factory.mktemp("tournaments")
+    owners = {"signals_m": 11, "crypto_m": 12}
+    with LocalBot(
+        workdir,
+        MODELS,
+        round_number=4000,
+        model_tournaments=owners,
+        tournament_sizes=SIZES,
+        **SMALL,
+    ) as bot:
+        previous = os.environ.get("NUMERAI_API_URL")
+        for name, tournament in (("signals_m", "signals"), ("crypto_m", "crypto")):
+            bot.publish(name, train(bot, workdir, name, tournament))
+        if previous is not None:
+            os.environ["NUMERAI_API_URL"] = previous
+        bot.workdir_models = workdir  # type: ignore[attr-defined]
+        yield bot
+
+
+def accepted(bot: LocalBot, model: str, tournament: int) -> list[dict]:
+    number = bot.standin.round_number(tournament)
+    return [
+        s
+        for s in bot.standin.submissions(model, tournament=tournament)
+        if s["status"] == "accepted" and s["round"] == number
+    ]
+
+
+def fire(bot: LocalBot, model: str) -> str:
+    """Numerai calls the model's registered webhook; wait for the worker."""
+    bot.register_webhooks([model])
+    started = len(bot.invoker.threads)
+    trigger_id = bot.trigger(model)
+    bot.invoker.wait_started(started + 1)
+    bot.invoker.wait(timeout=300)
+    return trigger_id
+
+
+def test_a_signals_and_a_crypto_model_submit_in_their_own_rounds_with_the_trigger_id(bot):
+    bot.standin.open_round(tournament=11, trigger_webhooks=False)
+    bot.standin.open_round(tournament=12, trigger_webhooks=False)
+    for model, tournament in (("signals_m", SIGNALS), ("crypto_m", CRYPTO)):
+        trigger_id = fire(bot, model)
+        (submission,) = accepted(bot, model, tournament.id)
+        assert submission["trigger_id"] == trigger_id
+        assert submission["round"] == bot.standin.round_number(tournament.id)
+    assert bot.standin.round_number(11) != bot.standin.round_number(12)
+
+
+def test_a_signals_webhook_while_only_classic_is_open_submits_nothing_and_says_so(bot):
+    bot.standin.open_round(tournament=11, trigger_webhooks=False)
+    bot.standin.close_round(tournament=11)
+    result = bot.worker_handler(
+        {"source": "webhook", "models": ["signals_m"]}, LocalContext("worker")
+    )
+    assert result["status"] == "closed" and "no signals round is open" in result["message"]
+    assert accepted(bot, "signals_m", 11) == []
+
+
+def test_the_churn_alert_fires_on_a_reshuffled_submission_and_not_on_a_near_identical_one(bot):
+    churn = {}
+    for step, seed in enumerate((0, 0, 1)):
+        bot.standin.open_round(tournament=11, trigger_webhooks=False)
+        if step == 2:  # a differently trained model: its ranking moves a lot
+            bot.publish("signals_m", train(bot, bot.workdir_models, "signals_m", "signals", seed))
+        result = bot.worker_handler(
+            {"source": "manual", "models": ["signals_m"]}, LocalContext("worker")
+        )
+        (outcome,) = result["outcomes"]
+        listed = bot.numerai.submissions(bot.numerai.account_models()["signals_m"].id)
+        assert outcome["status"] == "submitted", (outcome, listed)
+        churn[step] = (outcome["churn"], outcome["turnover"], result["alerts"])
+    print(f"\n[churn] signals_m over three rounds (churn, turnover, alerts): {churn}")
+    assert churn[1][0] < 0.15 and churn[1][2] == []  # same model, next week's features
+    assert churn[2][2] and "signals_m" in churn[2][2][0]
