@@ -43,6 +43,8 @@ OWN_COMMANDS = {
     "trigger",
     "status",
     "logs",
+    "doctor",
+    "plan",
 }
 
 

@@ -30,6 +30,7 @@ COMMANDS = [
     "trigger",
     "status",
     "logs",
+    "doctor",
 ]
 
 
