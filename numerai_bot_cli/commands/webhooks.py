@@ -15,6 +15,7 @@ import argparse
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.aws import aws_errors, session
 from numerai_bot_cli.common import (
     build_context,
@@ -88,14 +89,25 @@ def read_token(secret_name: str, region: str | None) -> str:
     return token
 
 
-def refused(models: list[str], account: dict[str, AccountModel]) -> list[str]:
-    """Reasons to refuse: models not in the account, or using Model Uploads."""
+def refused(
+    models: list[str],
+    account: dict[str, AccountModel],
+    configured: dict[str, Tournament] | None = None,
+) -> list[str]:
+    """Reasons to refuse: models not in the account, in another tournament there than in
+    the config, or using Model Uploads."""
     reasons = []
     for name in models:
         model = account.get(name)
+        wanted = (configured or {}).get(name)
         if model is None:
             known = ", ".join(sorted(account)) or "none"
-            reasons.append(f"{name} is not a Classic model of this account (it has: {known})")
+            reasons.append(f"{name} is not a model of this account (it has: {known})")
+        elif wanted is not None and model.tournament != wanted.id:
+            reasons.append(
+                f"{name} is a tournament-{model.tournament} model in the account but "
+                f"{wanted.name} ({wanted.id}) in the config"
+            )
         elif model.upload:
             filename = model.upload.get("filename") or "a pickle"
             reasons.append(f"{name} uses Numerai's Model Uploads ({filename})")
@@ -109,12 +121,19 @@ def run(args: argparse.Namespace) -> int:
     client = ctx.numerai()
     with numerai_errors(ctx.api_url):
         account = account_models(client)
-    reasons = refused(names, account)
+    configured = {
+        name: entry.tournament
+        for name, entry in (ctx.config.models or {}).items()
+        if entry.tournament is not None
+    }
+    reasons = refused(names, account, configured)
     if reasons:
         uploads = any("Model Uploads" in r for r in reasons)
         raise CliError(
             "nothing registered: " + "; ".join(reasons),
-            UPLOADS_HINT if uploads else "fix the model names (numerai-bot.toml or arguments)",
+            UPLOADS_HINT
+            if uploads
+            else "fix the model names or their tournament (numerai-bot.toml or arguments)",
         )
     if any(not account[n].upload_known for n in names):
         say("warning: this Numerai endpoint does not say which models use Model Uploads")

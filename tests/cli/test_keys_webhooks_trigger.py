@@ -177,7 +177,25 @@ def test_register_webhooks_refuses_a_model_upload_model_and_registers_nothing(bo
 
 def test_register_webhooks_names_unknown_models(bot, cli, capsys):
     assert cli("register-webhooks", "nobody") == 1
-    assert "nobody is not a Classic model of this account" in capsys.readouterr().err
+    assert "nobody is not a model of this account" in capsys.readouterr().err
+
+
+def test_register_webhooks_refuses_a_model_whose_tournament_differs_from_the_config(
+    bot, workspace, capsys
+):
+    from numerai_bot_cli.main import main
+
+    config = workspace / "numerai-bot.toml"
+    text = config.read_text()
+    block = text.index("[models.alpha]")
+    line = text.index('tournament = "classic"', block)
+    wrong = workspace / "wrong-tournament.toml"
+    wrong.write_text(text[:line] + 'tournament = "signals"' + text[line + 22 :])
+    before = bot.standin.webhooks()
+    assert main(["register-webhooks", "alpha", "--config", str(wrong)]) == 1
+    err = capsys.readouterr().err
+    assert "alpha is a tournament-8 model in the account but signals (11)" in err
+    assert bot.standin.webhooks() == before  # nothing registered
 
 
 def test_register_webhooks_clear_removes_them(bot, cli):
