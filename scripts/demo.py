@@ -219,7 +219,7 @@ def report(
         ok = last["status"] == "accepted" and last["trigger_id"] == trigger_id
         failures += not ok
         print(
-            f"{name:<14}{which.name:<11}{last['round']:>7}{last['rows'] or 0:>7}  "
+            f"{name:<14}{which.name:<11}{last['round']:>7}{last['rows'] or '-':>7}  "
             f"{last['trigger_id'] or '-':<38}{last['status']:<10}"
             f"{timings.get(name, float('nan')):.2f}"
         )
