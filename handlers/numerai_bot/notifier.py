@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from numerai_bot.round_runner import RoundResult
+from numerai_bot.outcomes import RoundResult
 
 SUBJECT_LIMIT = 100  # SNS subjects are limited to 100 characters
 

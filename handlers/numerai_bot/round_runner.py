@@ -14,16 +14,15 @@ and every path that learns a submission exists writes SUBMITTED to the ledger.
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from numerai_bot.churn import Movement, SubmissionArchive, movement
+from numerai_bot.data_versions import check_served
 from numerai_bot.errors import (
     AlreadyInProgress,
     BotError,
@@ -41,7 +40,16 @@ from numerai_bot.model_store import ModelStore
 from numerai_bot.models_config import BrokenEntry, ModelConfig, load_models_entries
 from numerai_bot.notifier import Notifier
 from numerai_bot.numerai_client import AccountModel, RoundInfo
+from numerai_bot.outcomes import (
+    CLOSED,
+    RETRY,
+    SKIPPED,
+    ModelOutcome,
+    RoundResult,
+    summarize,
+)
 from numerai_bot.redact import redact
+from numerai_bot.round_close import RoundCloseCheck
 from numerai_bot.shards import balanced_shards
 from numerai_bot.submission import build_csv, to_predictions, validate_submission
 from numerai_bot.tournaments import TOURNAMENTS, Tournament
@@ -49,17 +57,9 @@ from numerai_bot.webhook_gate import WorkerInvoker
 
 logger = logging.getLogger(__name__)
 
-SKIPPED = "skipped"
-CLOSED = "closed"
-# Another invocation holds the model's lock (or died holding it): not done, retry later.
-RETRY = "retry"
+__all__ = ["CLOSED", "RETRY", "SKIPPED", "ModelOutcome", "RoundResult", "RoundRunner"]
 # Do not start a model with less time than this left (download, predict, upload, retries).
 MIN_SECONDS_PER_MODEL = 20.0
-# A round that closed longer ago than this is not checked for missing models (a first deploy
-# must not alarm about rounds it never ran).
-CLOSE_CHECK_WINDOW_SECONDS = 24 * 3600
-# The guard's key for "this round's close was checked" (not a Numerai model name).
-CLOSE_CHECK = "__round_closed__"
 # Kept aside from the prediction budgets for the uploads that follow them.
 UPLOAD_RESERVE_SECONDS = 15.0
 UPLOAD_CONCURRENCY = 8
@@ -92,65 +92,6 @@ class NumeraiPort(Protocol):
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
     ) -> str: ...
-
-
-@dataclass
-class ModelOutcome:
-    """What happened to one model in this run."""
-
-    model: str
-    status: str
-    detail: str = ""
-    submission_id: str = ""
-    rows: int = 0
-    seconds: float = 0.0
-    tournament: str = "classic"
-    round_number: int | None = None
-    churn: float | None = None
-    turnover: float | None = None
-    alert: bool = False  # churn or turnover above the model's alert threshold
-
-
-@dataclass
-class RoundResult:
-    """The run's answer: the rounds it met, an overall status and one outcome per model."""
-
-    round_number: int | None
-    status: str
-    message: str
-    outcomes: list[ModelOutcome] = field(default_factory=list)
-    rounds: dict[str, int | None] = field(default_factory=dict)  # tournament → open round
-    alerts: list[str] = field(default_factory=list)  # churn above a model's threshold ...
-    missing_at_close: int = 0  # configured models with no submission in a round that closed
-
-    @property
-    def failed(self) -> list[ModelOutcome]:
-        """Models that did not submit and should have."""
-        return [o for o in self.outcomes if o.status == FAILED]
-
-    @property
-    def pending(self) -> list[ModelOutcome]:
-        """Models another invocation holds: not done, worth a retry."""
-        return [o for o in self.outcomes if o.status == RETRY]
-
-    @property
-    def submitted(self) -> list[ModelOutcome]:
-        """Models submitted by this run."""
-        return [o for o in self.outcomes if o.status == SUBMITTED]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly, for the Lambda response and logs."""
-        return {
-            "roundNumber": self.round_number,
-            "rounds": self.rounds,
-            "status": self.status,
-            "message": self.message,
-            "submitted": len(self.submitted),
-            "failed": len(self.failed),
-            "alerts": self.alerts,
-            "missingAtClose": self.missing_at_close,
-            "outcomes": [asdict(o) for o in self.outcomes],
-        }
 
 
 @dataclass
@@ -257,7 +198,7 @@ class RoundRunner:
             open_rounds[tournament] = found
         if not open_rounds:
             reasons = dict.fromkeys(o.detail for o in outcomes if o.status in (CLOSED, FAILED))
-            return self._result(rounds, outcomes, nothing_open=True, message="; ".join(reasons))
+            return summarize(rounds, outcomes, nothing_open=True, message="; ".join(reasons))
         try:
             account = self.numerai.account_models()
         except BotError as error:  # e.g. revoked keys: every selected model says why
@@ -266,7 +207,7 @@ class RoundRunner:
                 for config in groups[tournament]:
                     job = _Job(config, current.number, started=self.clock())
                     outcomes.append(self._fail(job, request, message))
-            return self._result(rounds, outcomes, message=message)
+            return summarize(rounds, outcomes, message=message)
         selected = [c for t in open_rounds for c in groups[t]]
         if self.fanout is not None and request.source != "shard":
             shards = balanced_shards(selected, self.shard_size, self.max_shards)
@@ -276,7 +217,7 @@ class RoundRunner:
             outcomes += self._run_tournament(
                 tournament, current, groups[tournament], account, request, until
             )
-        return self._result(rounds, outcomes)
+        return summarize(rounds, outcomes)
 
     def _open_round(
         self, tournament: Tournament, request: WorkerRequest, deadline: float | None
@@ -410,120 +351,16 @@ class RoundRunner:
         first = next((n for n in rounds.values() if n is not None), None)
         return RoundResult(first, "fanned_out", message, outcomes, rounds)
 
-    def _result(
-        self,
-        rounds: dict[str, int | None],
-        outcomes: list[ModelOutcome],
-        nothing_open: bool = False,
-        message: str = "",
-    ) -> RoundResult:
-        """The run's overall status and a message that says what happened."""
-        count = {s: sum(o.status == s for o in outcomes) for s in (SUBMITTED, SKIPPED, FAILED)}
-        pending = sum(o.status == RETRY for o in outcomes)
-        opened = ", ".join(f"{t} {n}" for t, n in rounds.items() if n is not None)
-        if nothing_open and not count[FAILED]:
-            status = CLOSED
-            message = message or "no round open: nothing to do"
-        else:
-            status = "incomplete" if count[FAILED] or pending else "complete"
-            if not outcomes:
-                status = "failed"
-            message = message or (
-                f"{'round ' + opened if opened else 'no round open'}: {count[SUBMITTED]} "
-                f"submitted, {count[SKIPPED]} already done, {count[FAILED]} failed"
-                + (f", {pending} held by another run" if pending else "")
-            )
-        alerts = [
-            f"{o.model} ({o.tournament}): churn {o.churn:.3f}, turnover {o.turnover:.3f}"
-            for o in outcomes
-            if o.alert
-        ]
-        first = next((n for n in rounds.values() if n is not None), None)
-        logger.info(message, extra={"rounds": rounds, "status": status})
-        return RoundResult(first, status, message, outcomes, rounds, alerts)
-
-    # -- the alarm that matters: a round closed with a model missing ---------------------
     def _check_closed_rounds(self, result: RoundResult) -> None:
-        """Once per closed round (the guard remembers), count the configured models that
-        neither the ledger nor Numerai show as submitted; each becomes an alert and the
-        ``ModelsMissingAtClose`` metric, which the stack's alarm watches."""
+        """The schedule's close check and weekly version notice (see ``round_close``)."""
         try:
             configs, _ = load_models_entries(self.store)
         except BotError as error:
             logger.warning("close check skipped", extra={"error": str(error)})
             return
-        for tournament in TOURNAMENTS.values():
-            group = [c for c in configs if c.tournament == tournament]
-            if not group:
-                continue
-            try:
-                closed = self.numerai.last_closed_round(tournament)
-                if closed is None or not _recent(closed):
-                    continue
-                checked: list[list[str]] = []
-                check = functools.partial(
-                    self._record_missing, tournament, closed.number, group, checked
-                )
-                self.guard.run_once(closed.number, CLOSE_CHECK, check, tournament.id)
-            except (BotError, AlreadyInProgress) as error:
-                logger.warning(
-                    "close check failed; the next check tries again",
-                    extra={"tournament": tournament.name, "error": redact(str(error))},
-                )
-                continue
-            if checked and checked[0]:
-                names = ", ".join(checked[0])
-                result.missing_at_close += len(checked[0])
-                result.alerts.append(
-                    f"{tournament.name} round {closed.number} closed with no submission from: "
-                    f"{names}"
-                )
-
-    def _record_missing(
-        self,
-        tournament: Tournament,
-        round_number: int,
-        configs: list[ModelConfig],
-        out: list[list[str]],
-    ) -> dict:
-        """The guarded action: find the missing models once, and say it ran."""
-        missing = self._missing_at_close(tournament, round_number, configs)
-        out.append(missing)
-        return {"missing": missing}
-
-    def _missing_at_close(
-        self, tournament: Tournament, round_number: int, configs: list[ModelConfig]
-    ) -> list[str]:
-        """Models of ``configs`` with no submission in the round (ledger, then Numerai)."""
-        missing = []
-        account: dict[str, AccountModel] | None = None
-        for config in configs:
-            record = self.ledger.get(round_number, config.name, tournament.id)
-            if record is not None and record.status == SUBMITTED:
-                continue
-            if account is None:
-                account = self.numerai.account_models()
-            model = account.get(config.name)
-            held = (
-                self.numerai.round_submission(model.id, round_number, tournament)
-                if model is not None
-                else None
-            )
-            if held is None:
-                missing.append(config.name)
-                continue
-            self._record(  # Numerai has it (a manual upload, a lost ledger write): repair
-                LedgerRecord(
-                    round_number,
-                    config.name,
-                    SUBMITTED,
-                    model_id=model.id if model else "",
-                    submission_id=str(held["id"]),
-                    source="close-check",
-                    tournament=tournament.id,
-                )
-            )
-        return missing
+        report = RoundCloseCheck(self.numerai, self.ledger, self.guard).run(configs)
+        result.alerts.extend(report.alerts)
+        result.missing_at_close += report.missing_at_close
 
     # -- steps -----------------------------------------------------------------------------
     def _served(self, tournament: Tournament) -> frozenset[str] | None:
@@ -589,7 +426,7 @@ class RoundRunner:
                 f"{job.config.artifact} was exported for {metadata.tournament}, but models.json "
                 f"runs it as a {tournament.name} model: publish the right file"
             )
-        _check_served(tournament, metadata.data_version, served)
+        check_served(tournament, metadata.data_version, served)
         live = self.live_data.get(job.round_number, metadata.data_version, tournament)
         matrix = live.features(metadata.numeric_features)
         strings = live.strings(metadata.string_features) if metadata.string_features else None
@@ -829,36 +666,6 @@ def _budget(config: ModelConfig, left: float | None, remaining_models: int) -> f
     if left is None:
         return config.time_budget_seconds
     return min(config.time_budget_seconds, max(left - UPLOAD_RESERVE_SECONDS, 1.0))
-
-
-def _recent(closed: RoundInfo) -> bool:
-    left = closed.seconds_left()
-    return left is not None and -left <= CLOSE_CHECK_WINDOW_SECONDS
-
-
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", text))
-
-
-def _check_served(tournament: Tournament, data_version: str, served: frozenset[str] | None) -> None:
-    """Fail a model whose data version Numerai no longer serves, naming the newest one."""
-    if not served or tournament.live_file(data_version) in served:
-        return
-    prefix = tournament.data_prefix
-    versions = sorted(
-        {
-            name[len(prefix) :].split("/")[0]
-            for name in served
-            if name.startswith(prefix) and name.endswith("/live.parquet")
-        },
-        key=_version,
-    )
-    versions = [v for v in versions if v.startswith("v") and "/" not in v]
-    newest = versions[-1] if versions else "none"
-    raise ModelError(
-        f"data version {data_version} is no longer served by Numerai for {tournament.name} "
-        f"(newest: {newest}): retrain or re-export the model on {newest} and publish it"
-    )
 
 
 def _figure(value: float | None) -> str:

@@ -271,3 +271,20 @@ def test_a_failed_run_while_the_round_is_open_is_not_the_close_alarm(bot):
     numerai.fail_uploads_for = {"id-beta"}
     result = runner.run(WorkerRequest("schedule"))
     assert len(result.failed) == 1 and result.missing_at_close == 0
+
+
+def test_a_newer_data_version_is_named_once_a_week(bot):
+    runner, numerai, store, _, _, _ = bot
+    runner.guard = MemoryGuard()
+    configs = [ModelConfig("alpha", "models/alpha.onnx", data_version="v5.2")]
+    configs += [ModelConfig(n, f"models/{n}.onnx", data_version="v5.3") for n in ("beta",)]
+    store.write("models.json", render_models_config(configs))
+    numerai.served = frozenset({"v5.2/live.parquet", "v5.3/live.parquet"})
+    first = runner.run(WorkerRequest("schedule"))
+    notices = [a for a in first.alerts if "now serves" in a]
+    assert notices == [
+        "classic: Numerai now serves v5.3; still on an older version: alpha (v5.2) "
+        "(retrain or re-export on v5.3)"
+    ]
+    again = runner.run(WorkerRequest("schedule"))
+    assert not [a for a in again.alerts if "now serves" in a]
