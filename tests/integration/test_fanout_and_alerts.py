@@ -8,9 +8,25 @@ from tests.integration.conftest import MODELS, accepted
 from tests.onnx_models import linear_model
 
 
+def heavy(bot) -> None:
+    """Give every published model the measured cost of a typical 2,000-tree model."""
+    import json
+
+    from numerai_bot.model_store import open_model_store
+
+    store = open_model_store(
+        bot.stack.env()["MODEL_STORE_URI"],
+    )
+    document = json.loads(store.read("models.json").data)
+    for entry in document["models"].values():
+        entry["cost"] = {"predict_seconds_per_1k_rows": 0.07, "session_seconds": 0.1}
+    store.write("models.json", json.dumps(document).encode())
+
+
 def test_models_fan_out_to_shards_that_reuse_one_live_download(bot, monkeypatch):
     monkeypatch.setenv("SHARD_SIZE", "1")
     bot.restart_handlers()
+    heavy(bot)
     downloads_before = bot.standin.calls().get("GET file", 0)
     result = bot.worker_handler({"source": "schedule"}, LocalContext("worker"))
     assert result["status"] == "fanned_out" and "3 shards" in result["message"]
