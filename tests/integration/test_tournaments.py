@@ -12,17 +12,10 @@ from model_export.cli import main as model_export
 from numerai_bot.tournaments import CRYPTO, SIGNALS
 from standins.local_bot import LocalBot
 from standins.local_lambda import LocalContext
-from standins.numerai import TournamentSizes
-from tests.conftest import SMALL
 
 MODELS = {
-    "classic_m": "7b1e0c2d-0001-4000-8000-0000000000c1",
     "signals_m": "7b1e0c2d-0002-4000-8000-0000000000c2",
     "crypto_m": "7b1e0c2d-0003-4000-8000-0000000000c3",
-}
-SIZES = {
-    11: TournamentSizes(live_rows=300, train_eras=6, validation_eras=2, ids_per_era=120),
-    12: TournamentSizes(live_rows=150, train_eras=6, validation_eras=2, ids_per_era=120),
 }
 
 
@@ -38,24 +31,23 @@ def train(bot: LocalBot, workdir: Path, name: str, tournament: str, seed: int = 
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory):
+def bot(local_bot: LocalBot, tmp_path_factory: pytest.TempPathFactory):
+    """The integration tests' bot with a Signals and a Crypto model added to the account,
+    trained and exported with model_export on the stand-in's data."""
     workdir = tmp_path_factory.mktemp("tournaments")
-    owners = {"signals_m": 11, "crypto_m": 12}
-    with LocalBot(
-        workdir,
-        MODELS,
-        round_number=4000,
-        model_tournaments=owners,
-        tournament_sizes=SIZES,
-        **SMALL,
-    ) as bot:
-        previous = os.environ.get("NUMERAI_API_URL")
+    known = local_bot.numerai.account_models()
+    for name, tournament in (("signals_m", 11), ("crypto_m", 12)):
+        if name not in known:
+            local_bot.standin.create_model(name, tournament=tournament, model_id=MODELS[name])
+    previous = os.environ.get("NUMERAI_API_URL")
+    try:
         for name, tournament in (("signals_m", "signals"), ("crypto_m", "crypto")):
-            bot.publish(name, train(bot, workdir, name, tournament))
+            local_bot.publish(name, train(local_bot, workdir, name, tournament))
+    finally:
         if previous is not None:
             os.environ["NUMERAI_API_URL"] = previous
-        bot.workdir_models = workdir  # type: ignore[attr-defined]
-        yield bot
+    local_bot.workdir_models = workdir  # type: ignore[attr-defined]
+    return local_bot
 
 
 def accepted(bot: LocalBot, model: str, tournament: int) -> list[dict]:
