@@ -18,6 +18,7 @@ from numerai_bot_cli.commands import (
     keys,
     logs,
     models,
+    plan,
     status,
     trigger,
     webhooks,
@@ -62,6 +63,7 @@ def build_parser(with_model_export: bool = False) -> argparse.ArgumentParser:
     trigger.register(commands)
     status.register(commands)
     logs.register(commands)
+    plan.register(commands)
     return parser
 
 

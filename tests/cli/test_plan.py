@@ -1,0 +1,151 @@
+"""``numerai-bot plan``: memory size, seconds and cost from the published models' costs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from numerai_bot_cli.commands import plan as plan_command
+from numerai_bot_cli.main import main
+
+TYPICAL = {
+    "trees": 2000,
+    "predict_seconds_per_1k_rows": 0.054,
+    "session_seconds": 0.075,
+    "measured_on": "2cpu",
+}
+HEAVY = {
+    "trees": 20000,
+    "predict_seconds_per_1k_rows": 0.62,
+    "session_seconds": 0.9,
+    "measured_on": "2cpu",
+}
+
+
+def _store(folder: Path, models: dict[str, dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "models.json").write_text(json.dumps({"models": models}))
+    return folder
+
+
+def _entry(cost: dict | None = None, tournament: str | None = None) -> dict:
+    entry: dict = {"artifact": "x.onnx", "transform": "rank"}
+    if cost is not None:
+        entry["cost"] = cost
+    if tournament:
+        entry["tournament"] = tournament
+    return entry
+
+
+@pytest.fixture
+def plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """``plan(models, *flags)``: run the command on a local store; (exit code, stdout)."""
+    monkeypatch.chdir(tmp_path)  # no numerai-bot.toml of the checkout's
+
+    def run(models: dict[str, dict], *flags: str) -> tuple[int, str]:
+        store = _store(tmp_path / "store", models)
+        code = main(["plan", "--store", str(store), *flags])
+        return code, capsys.readouterr().out
+
+    return run
+
+
+def test_an_operator_sees_memory_seconds_and_cost_for_the_published_models(plan) -> None:
+    code, out = plan(
+        {
+            "my_model": _entry(TYPICAL),
+            "my_signals": _entry(TYPICAL, "signals"),
+            "my_coin": _entry(TYPICAL, "crypto"),
+        }
+    )
+    assert code == 0
+    for name in ("my_model", "my_signals", "my_coin"):
+        assert name in out
+    assert "recommended worker memory" in out and "WorkerMemorySize" in out
+    assert "expected seconds per round" in out
+    assert "one run for every model     no: one worker" in out
+    assert "concurrent shards allowed   9" in out
+    assert "cost per round" in out and "cost per month" in out
+    assert "624 fallback checks" in out
+    assert "not measured" not in out
+    assert "5,000" in out and "500" in out  # Signals' and Crypto's live rows
+
+
+def test_a_model_never_measured_says_republish_and_counts_as_typical(plan) -> None:
+    code, out = plan({"measured": _entry(TYPICAL), "old_model": _entry()})
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("old_model"))
+    assert "not measured, republish" in row and "(typical)" in row
+    assert "old_model: republish (numerai-bot publish)" in out
+
+
+def test_json_holds_the_same_plan_for_scripts(plan) -> None:
+    code, out = plan({"my_model": _entry(TYPICAL), "old_model": _entry()}, "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["not_measured"] == ["old_model"]
+    assert document["concurrent_shards_allowed"] == 9
+    assert document["fan_out"] is False
+    recommended = document["recommended"]
+    assert recommended["memory_mb"] in [s["memory_mb"] for s in document["sizes"]]
+    assert recommended["dollars_per_month"] > recommended["dollars_per_round"] > 0
+    by_name = {m["name"]: m for m in document["models"]}
+    assert by_name["my_model"]["measured"] and by_name["my_model"]["trees"] == 2000
+    assert not by_name["old_model"]["measured"]
+
+
+def test_a_month_is_its_rounds_plus_the_fallback_checks(plan) -> None:
+    _, out = plan({"my_model": _entry(TYPICAL)}, "--json")
+    document = json.loads(out)
+    for size in document["sizes"]:
+        gb = size["memory_mb"] / 1024
+        checks = 624 * (1.0 * gb * 0.0000166667 + 0.2e-6)
+        expected = 5 * 52 / 12 * size["dollars_per_round"] + checks
+        assert size["dollars_per_month"] == pytest.approx(expected, rel=1e-3)
+
+
+def test_many_models_fan_out_in_as_many_shards_as_the_account_may_run(plan) -> None:
+    models = {f"model_{i:03d}": _entry(TYPICAL) for i in range(240)}
+    code, out = plan(models, "--concurrency", "4", "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["fan_out"] is True
+    assert document["concurrent_shards_allowed"] == 3
+    assert document["recommended"]["shards"] == 3  # 240 typical models want 5; 3 may run
+    # Webhooks: 240 invocations, 4 at a time: the round is longer than one worker's share.
+    assert document["recommended"]["round_seconds"] > 240 / 4 * 0.5
+
+
+def test_a_heavy_account_is_told_to_buy_more_vcpus(plan) -> None:
+    models = {f"heavy_{i:03d}": _entry(HEAVY) for i in range(100)}
+    _, out = plan(models, "--concurrency", "1", "--target-seconds", "600", "--json")
+    document = json.loads(out)
+    slowest = document["sizes"][0]
+    assert slowest["memory_mb"] == 1769 and slowest["round_seconds"] > 600
+    assert document["recommended"]["memory_mb"] > 1769
+    assert document["recommended"]["round_seconds"] <= 600
+
+
+def test_more_vcpus_make_rounds_faster_but_not_cheaper() -> None:
+    configs_models = {"my_model": _entry(TYPICAL)}
+    from numerai_bot.models_config import parse_models_config
+
+    configs = parse_models_config(json.dumps({"models": configs_models}))
+    document = plan_command.build_plan(configs)
+    seconds = [s["round_seconds"] for s in document["sizes"]]
+    dollars = [s["dollars_per_round"] for s in document["sizes"]]
+    assert seconds == sorted(seconds, reverse=True)
+    assert dollars == sorted(dollars)
+    assert document["recommended"]["memory_mb"] == 1769
+
+
+def test_a_store_without_models_json_says_to_publish_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(["plan", "--store", str(tmp_path / "empty")]) == 1
+    err = capsys.readouterr().err
+    assert "models.json" in err and "numerai-bot publish" in err
