@@ -1,14 +1,17 @@
 """Entry point of every measured subprocess: ``python -m scripts.bench.child MODE SPEC OUT``.
 
 Why a fresh process per side: peak RSS (``ru_maxrss``) covers a whole process, so each side
-must have its own, with nothing else loaded. MODE is ``ours``, ``baseline``, ``inference``
-or ``webhook``; SPEC and OUT are JSON files. Only the standard library is imported here, so
-each side's import time is its own too. Logs go to stdout/stderr (the parent keeps them).
+must have its own, with nothing else loaded. MODE is ``ours``, ``baseline``, ``inference``,
+``sessions`` or ``webhook``; SPEC and OUT are JSON files; a SPEC with ``cpus`` (e.g. ``[0]``)
+pins the process to those cores first, as a Lambda with fewer vCPUs would run. Only the
+standard library is imported here, so each side's import time is its own too. Logs go to
+stdout/stderr (the parent keeps them).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -27,6 +30,10 @@ def _run(mode: str, spec: dict) -> dict:
         from scripts.bench.inference_alone import measure
 
         return measure(spec)
+    if mode == "sessions":
+        from scripts.bench.session_cost import measure as measure_sessions
+
+        return measure_sessions(spec)
     if mode == "webhook":
         from scripts.bench.webhook_latency import measure as measure_webhook
 
@@ -38,6 +45,8 @@ def main(argv: list[str]) -> int:
     """Run one side and write its figures (or its error) to OUT."""
     mode, spec_path, out_path = argv
     spec = json.loads(Path(spec_path).read_text())
+    if spec.get("cpus"):  # before any import starts a thread pool
+        os.sched_setaffinity(0, set(spec["cpus"]))
     try:
         result = _run(mode, spec)
     except Exception as error:  # reported to the parent, which fails the case loudly

@@ -70,14 +70,19 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def measure(onnx_path: Path, runs: int = 5) -> dict[str, Any]:
-    """Worker (import + first session) and webhook (import), built tree and/or venv."""
+def measure(onnx_path: Path, runs: int = 5, trees: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Worker (import + first session) and webhook (import), built tree and/or venv.
+
+    ``trees``: the built ``worker`` and ``webhook`` trees and when they were built (``built_at``);
+    default: ``.aws-sam/build``.
+    """
     from scripts.build_lambda import find_python
 
     figures: dict[str, Any] = {}
     python312 = find_python("3.12", None)
-    worker_tree = BUILD_DIR / "WorkerFunction"
-    webhook_tree = BUILD_DIR / "WebhookFunction"
+    trees = trees or {}
+    worker_tree = Path(trees.get("worker") or BUILD_DIR / "WorkerFunction")
+    webhook_tree = Path(trees.get("webhook") or BUILD_DIR / "WebhookFunction")
     with tempfile.TemporaryDirectory(prefix="lambda-runtime-") as folder:
         runtime = runtime_dir(Path(folder))
         if python312 and (worker_tree / "worker.py").is_file():
@@ -91,9 +96,11 @@ def measure(onnx_path: Path, runs: int = 5) -> dict[str, Any]:
                     for _ in range(runs)
                 ]
             )
-            figures["built_worker"]["tree"] = str(worker_tree.relative_to(REPO))
-            figures["built_worker"]["built_at"] = time.strftime(
-                "%Y-%m-%d %H:%M", time.gmtime((worker_tree / "worker.py").stat().st_mtime)
+            figures["built_worker"]["tree"] = str(worker_tree)
+            figures["built_worker"]["built_at"] = str(trees.get("built_at") or "") or (
+                time.strftime(
+                    "%Y-%m-%d %H:%M", time.gmtime((worker_tree / "worker.py").stat().st_mtime)
+                )
             )
             if (webhook_tree / "webhook.py").is_file():
                 figures["built_webhook"] = _median(

@@ -60,6 +60,7 @@ def render(results: dict[str, Any], summary: dict[str, Any]) -> str:
         _growth(summary["growth"]),
         _sharded(results.get("sharded") or {}),
         _targets(summary["targets"]),
+        _issue14(results, summary),
         *(
             ["FAILED parts (see their logs):", *[f"  {e}" for e in results["errors"]], ""]
             if results.get("errors")
@@ -67,6 +68,14 @@ def render(results: dict[str, Any], summary: dict[str, Any]) -> str:
         ),
     ]
     return "\n".join(p for p in parts if p is not None)
+
+
+def _issue14(results: dict[str, Any], summary: dict[str, Any]) -> str | None:
+    if "issue14" not in summary:
+        return None
+    from scripts.bench.report_issue14 import render_issue14
+
+    return render_issue14(results, summary["issue14"])
 
 
 def _pairs(rows: list[dict[str, Any]]) -> str:
@@ -194,7 +203,7 @@ def _cold(cold: dict[str, Any]) -> str | None:
     if not cold:
         return None
     labels = {
-        "built_worker": "worker, built package (.aws-sam/build), isolated 3.12",
+        "built_worker": "worker, built package, isolated 3.12",
         "built_webhook": "webhook, built package",
         "venv_worker": "worker, source tree + venv",
         "venv_webhook": "webhook, source tree + venv",
@@ -212,7 +221,7 @@ def _cold(cold: dict[str, Any]) -> str | None:
     ]
     note = ""
     if "built_worker" not in cold:
-        note = " — no built package found (.aws-sam/build/WorkerFunction): venv figures only"
+        note = " — no built package (a build failed, or no CPython 3.12): venv figures only"
     elif cold["built_worker"].get("built_at"):
         note = f" — package built {cold['built_worker']['built_at']} UTC"
     return table(

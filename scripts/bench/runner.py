@@ -17,11 +17,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from numerai_bot.tournaments import Tournament, tournament
 from scripts.bench import cold_start
+from scripts.bench.heavy import heavy_ensemble
 from scripts.bench.launch import REPO, BenchError, run_child
+from scripts.bench.machine import Interference, wait_for_quiet
 from scripts.bench.models import ModelFiles, ModelSpec, example_model
+from scripts.bench.package import built_trees
 from scripts.bench.stack import BenchStack, model_names
+from scripts.bench.tournament_models import tournament_model
 from standins.synthetic_data import LIVE_ROWS
+from standins.synthetic_tournaments import SHAPES
 
 
 @dataclass(frozen=True)
@@ -39,11 +45,47 @@ class Plan:
     webhook_calls: int
     inference_repeats: int
     sharded: tuple[int, int] | None = None  # (models, shard size): fan-out, first feature set
+    # Issue 14: one model of K x 2,000 trees (K = 1 is the pair's single model) ...
+    heavy_feature_set: str = "medium"
+    heavy_members: tuple[int, ...] = ()  # ... on every vCPU of the machine
+    heavy_one_cpu: tuple[int, ...] = ()  # ... pinned to one core
+    tournament_counts: tuple[int, ...] = ()  # Signals and Crypto models per run
+    session_repeats: int = 0  # session-cost variants, builds each (0: not measured)
+    package: bool = True  # build (once per content) and size the Lambda packages
 
 
-QUICK = Plan(("medium",), (1, 10), (), (), 10, False, 1, 3, 1000, 3)
+QUICK = Plan(
+    ("medium",),
+    (1, 10),
+    (),
+    (),
+    10,
+    False,
+    1,
+    3,
+    1000,
+    3,
+    heavy_members=(10,),
+    heavy_one_cpu=(10,),
+    tournament_counts=(1, 10),
+)
 FULL = Plan(
-    ("medium", "all"), (1, 10, 50), (200,), (20_160, 67_200), 10, True, 3, 5, 1000, 5, (200, 50)
+    ("medium", "all"),
+    (1, 10, 50),
+    (200,),
+    (20_160, 67_200),
+    10,
+    True,
+    3,
+    5,
+    1000,
+    5,
+    (200, 50),
+    heavy_feature_set="all",
+    heavy_members=(5, 10, 20),
+    heavy_one_cpu=(10,),
+    tournament_counts=(1, 10, 50),
+    session_repeats=15,
 )
 
 
@@ -61,8 +103,14 @@ def run_suite(
     """
     workdir = Path(workdir or tempfile.mkdtemp(prefix="numerai-bot-bench-"))
     log(f"work folder (child logs): {workdir}")
-    models = {
-        fs: example_model(ModelSpec(fs, input_type=input_type), log=log) for fs in plan.feature_sets
+    sets = dict.fromkeys((*plan.feature_sets, plan.heavy_feature_set))
+    models = {fs: example_model(ModelSpec(fs, input_type=input_type), log=log) for fs in sets}
+    heavy = {
+        k: heavy_ensemble(models[plan.heavy_feature_set], k, log)
+        for k in sorted({*plan.heavy_members, *plan.heavy_one_cpu})
+    }
+    tournament_files = {
+        t: tournament_model(t, log=log)[0] for t in SHAPES if plan.tournament_counts
     }
     results: dict[str, Any] = {
         "meta": {
@@ -92,7 +140,7 @@ def run_suite(
             errors.append(f"{name}: {error}")
             return None
 
-    with BenchStack(workdir / "stack", most) as stack:
+    with BenchStack(workdir / "stack", most, max(plan.tournament_counts, default=0)) as stack:
         suite = _Suite(stack, models, workdir, results["runs"], log, handlers)
         for feature_set in plan.feature_sets:
             for count in plan.model_counts:
@@ -109,6 +157,25 @@ def run_suite(
                 f"ours {main_set} x{count} in shards of {size}",
                 lambda: suite.sharded(main_set, count, size),
             )
+        for which in tournament_files:
+            for count in plan.tournament_counts:
+                section(
+                    f"ours {which} x{count}",
+                    lambda w=which, n=count: suite.tournament_side(
+                        tournament(w), tournament_files[w], n
+                    ),
+                )
+        results["heavy"] = []
+        for cpus, members in [
+            *[(None, k) for k in plan.heavy_members],
+            *[(1, k) for k in plan.heavy_one_cpu],
+        ]:
+            found = section(
+                f"heavy {members} x 2,000 trees on {cpus or 'every'} CPU",
+                lambda k=members, c=cpus: suite.heavy(plan.heavy_feature_set, k, heavy[k], c),
+            )
+            if found:
+                results["heavy"].append(found)
         log("inference alone: onnxruntime vs native LightGBM")
         stack.new_round(live_rows=LIVE_ROWS)
         results["inference"] = section(
@@ -152,12 +219,38 @@ def run_suite(
                     f"baseline {main_set} x{plan.growth_rows_models} {rows} rows",
                     lambda r=rows: suite.side("baseline", main_set, plan.growth_rows_models, r),
                 )
+    if plan.session_repeats:
+        log(f"session creation: variants, {plan.session_repeats} builds each")
+        chosen = {"2,000 trees": models[plan.heavy_feature_set].onnx}
+        if heavy:
+            chosen[f"{max(heavy) * 2:,}k trees"] = heavy[max(heavy)]
+        results["sessions"] = section(
+            "session cost",
+            lambda: run_child(
+                "sessions",
+                {"models": {k: str(v) for k, v in chosen.items()}, "repeats": plan.session_repeats},
+                {},
+                workdir / "children",
+                "sessions",
+                handlers=handlers,
+            ),
+        )
+    trees: dict[str, Any] = {}
+    if plan.package:
+        found = section("package size", lambda: built_trees(log))
+        if found:
+            trees = found
+            results["package"] = {k: str(v) if isinstance(v, Path) else v for k, v in found.items()}
     log(f"cold start: {plan.cold_runs} fresh interpreters per variant")
-    results["cold_start"] = section(
-        "cold start",
-        lambda: cold_start.measure(models[plan.feature_sets[0]].onnx, plan.cold_runs),
-    )
-    for key in ("inference", "webhook", "cold_start", "sharded"):
+    wait_for_quiet()
+    with Interference() as cpu:
+        results["cold_start"] = section(
+            "cold start",
+            lambda: cold_start.measure(models[plan.feature_sets[0]].onnx, plan.cold_runs, trees),
+        )
+    if results["cold_start"]:
+        results["cold_start"]["others_share"] = cpu.others_share
+    for key in ("inference", "webhook", "cold_start", "sharded", "sessions", "package"):
         if results.get(key) is None:
             results[key] = {}
     return results
@@ -234,6 +327,62 @@ class _Suite:
         self.log(
             f"{side:<8} {feature_set:<6} {count:>3} models {rows:>6} rows: "
             f"{figures['seconds']:6.2f} s ({figures['cpu_seconds']:5.1f} CPU s), peak RSS "
+            f"{figures['peak_rss_mib']:5.0f} MiB; other processes took "
+            f"{figures['others_share']:4.0%} of the CPUs"
+        )
+        return entry
+
+    def tournament_side(self, which: Tournament, onnx: Path, count: int) -> dict:
+        """``count`` copies of a Signals or Crypto model in one worker, in a new round of
+        that tournament; kept in ``runs`` with the tournament as the feature set."""
+        self.stack.new_round(which=which)
+        rows = SHAPES[which.name].live_rows
+        name = f"ours-{which.name}-{count}m"
+        uri = self.stack.publish(f"{which.name}-{count}", onnx.read_bytes(), count, which)
+        env = self.stack.worker_env(uri, self._tmp())
+        figures = run_child(
+            "ours", {}, env, self.workdir / "children", name, handlers=self.handlers
+        )
+        if figures["submitted"] != count or figures["failed"]:
+            raise BenchError(f"{name}: {figures['submitted']} of {count} submitted")
+        entry = {"side": "ours", "feature_set": which.name, "models": count, "rows": rows}
+        entry.update(repeat=0, **figures)
+        self.runs.append(entry)
+        self.log(
+            f"ours     {which.name:<7} {count:>3} models {rows:>6} rows: "
+            f"{figures['seconds']:6.2f} s, peak RSS {figures['peak_rss_mib']:5.0f} MiB; other "
+            f"processes took {figures['others_share']:4.0%} of the CPUs"
+        )
+        return entry
+
+    def heavy(self, feature_set: str, members: int, onnx: Path, cpus: int | None) -> dict[str, Any]:
+        """One model of ``members`` x 2,000 trees, predicted and submitted by the worker in a
+        new round; ``cpus`` pins the worker to that many cores (None: every core)."""
+        self.stack.new_round()
+        uri = self.stack.publish(f"heavy-{feature_set}-x{members}", onnx.read_bytes(), 1)
+        env = self.stack.worker_env(uri, self._tmp())
+        spec: dict[str, Any] = {"cpus": list(range(cpus))} if cpus else {}
+        name = f"heavy-{feature_set}-x{members}-{cpus or 'all'}cpu"
+        figures = run_child(
+            "ours", spec, env, self.workdir / "children", name, handlers=self.handlers
+        )
+        if figures["submitted"] != 1 or figures["failed"]:
+            raise BenchError(f"{name}: the heavy model was not submitted")
+        phases = figures.get("phases", {})
+        entry = {
+            "feature_set": feature_set,
+            "members": members,
+            "trees": members * self.models[feature_set].info["trees"],
+            "onnx_bytes": onnx.stat().st_size,
+            "cpus": cpus or os.cpu_count(),
+            "pinned": bool(cpus),
+            "session_seconds": phases.get("  of which session creation", {}).get("seconds"),
+            "predict_seconds": phases.get("onnxruntime predict", {}).get("seconds"),
+            **{k: v for k, v in figures.items() if k not in ("phases", "shard_events")},
+        }
+        self.log(
+            f"heavy    {entry['trees']:,} trees on {entry['cpus']} CPU: "
+            f"{figures['import_seconds'] + figures['seconds']:6.2f} s with imports, peak RSS "
             f"{figures['peak_rss_mib']:5.0f} MiB; other processes took "
             f"{figures['others_share']:4.0%} of the CPUs"
         )

@@ -17,6 +17,7 @@ import boto3
 from numerai_bot.inference import load_model
 from numerai_bot.model_store import S3ModelStore
 from numerai_bot.models_config import CONFIG_KEY, ModelConfig, render_models_config
+from numerai_bot.tournaments import CLASSIC, Tournament, tournament
 from standins.aws import REGION, LocalStack, MotoServer, provision
 from standins.numerai.server import NumeraiStandin, model_id_for
 
@@ -46,17 +47,21 @@ def distinct_copy(onnx_bytes: bytes, name: str) -> bytes:
     return onnx_bytes + b"\x72" + _varint(len(entry)) + entry
 
 
-def model_names(count: int) -> list[str]:
-    """``bench_000`` … : the account's model names, one per benchmarked model."""
-    return [f"bench_{i:03d}" for i in range(count)]
+def model_names(count: int, which: Tournament = CLASSIC) -> list[str]:
+    """``bench_000`` … (Classic), ``bench_signals_000`` … : the account's model names."""
+    infix = "" if which == CLASSIC else f"{which.name}_"
+    return [f"bench_{infix}{i:03d}" for i in range(count)]
 
 
 class BenchStack:
     """moto + Numerai stand-in, with one model-store prefix per case and a round per run."""
 
-    def __init__(self, workdir: Path, max_models: int) -> None:
+    def __init__(self, workdir: Path, max_models: int, tournament_models: int = 0) -> None:
         self.workdir = Path(workdir)
         self.names = model_names(max_models)
+        self.tournament_names = {
+            t: model_names(tournament_models, tournament(t)) for t in ("signals", "crypto")
+        }
         self.token = "bench-webhook-token-" + "x" * 24
         self._moto = MotoServer()
         self.standin: NumeraiStandin | None = None
@@ -68,10 +73,12 @@ class BenchStack:
         for name in ("werkzeug", "numerapi", "standins"):  # servers' access logs off screen
             logging.getLogger(name).setLevel(logging.WARNING)
         endpoint = self._moto.__enter__()
+        owners = {n: t for t, names in self.tournament_names.items() for n in names}
         self.standin = NumeraiStandin(
             self.workdir / "numerai-data",
             (DATA_VERSION,),
-            models={name: model_id_for(name) for name in self.names},
+            models={name: model_id_for(name) for name in [*self.names, *owners]},
+            model_tournaments=owners,
         ).start()
         self.stack = provision(
             endpoint, self.standin.public_id, self.standin.secret_key, self.token
@@ -92,31 +99,35 @@ class BenchStack:
         self._moto.__exit__()
 
     # -- set-up (not timed) ----------------------------------------------------------------
-    def publish(self, prefix: str, onnx_bytes: bytes, count: int) -> str:
-        """The same trees under ``count`` model names in ``s3://bucket/<prefix>``, each file
-        with its own bytes (see :func:`distinct_copy`)."""
+    def publish(
+        self, prefix: str, onnx_bytes: bytes, count: int, which: Tournament = CLASSIC
+    ) -> str:
+        """The same trees under ``count`` model names of ``which`` tournament in
+        ``s3://bucket/<prefix>``, each file with its own bytes (see :func:`distinct_copy`)."""
         assert self.stack is not None
         if prefix in self._published:
             return self._published[prefix]
         version = load_model("bench.onnx", "1", onnx_bytes, threads=1).metadata.data_version
         store = S3ModelStore(self.stack.bucket, prefix, self._s3)
+        names = self.names if which == CLASSIC else self.tournament_names[which.name]
         configs = []
-        for name in self.names[:count]:
+        for name in names[:count]:
             store.write(f"{name}.onnx", distinct_copy(onnx_bytes, name))
-            configs.append(ModelConfig(name, f"{name}.onnx", "rank", version))
+            configs.append(ModelConfig(name, f"{name}.onnx", "rank", version, which))
         store.write(CONFIG_KEY, render_models_config(configs))
         self._published[prefix] = store.uri
         return store.uri
 
-    def new_round(self, live_rows: int | None = None) -> int:
-        """Open the next round (fresh live ids, so no ledger entry or cached file carries
-        over); ``live_rows`` changes the size of this and later live files."""
+    def new_round(self, live_rows: int | None = None, which: Tournament = CLASSIC) -> int:
+        """Open ``which`` tournament's next round (fresh live values, so no ledger entry or
+        cached file carries over); ``live_rows`` changes the size of this and later Classic
+        live files."""
         assert self.standin is not None
         if live_rows is not None and live_rows != self.standin.data.sizes.live_rows:
             self.standin.data.sizes = dataclasses.replace(
                 self.standin.data.sizes, live_rows=live_rows
             )
-        return self.standin.open_round(trigger_webhooks=False)
+        return self.standin.open_round(trigger_webhooks=False, tournament=which.name)
 
     @property
     def live_path(self) -> Path:

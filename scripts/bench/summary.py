@@ -232,10 +232,13 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     init, init_label = init_seconds(results.get("cold_start", {}))
     pair_rows = pairs(table, init)
     plan = results["meta"]["plan"]
+    from scripts.bench.issue14 import summarize_issue14
+
     return {
         "pairs": pair_rows,
         "init_seconds": init,
         "init_from": init_label,
         "growth": growth(table, plan["feature_sets"][0], plan["growth_rows_models"]),
         "targets": targets(results, pair_rows),
+        "issue14": summarize_issue14(results, table, pair_rows),
     }
