@@ -31,6 +31,7 @@ COMMANDS = [
     "status",
     "logs",
     "doctor",
+    "plan",
 ]
 
 
