@@ -6,7 +6,7 @@ PYTHON_BOOT ?= $(shell scripts/find_python.sh)
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
-.PHONY: venv demo test audit lint format bench bench-quick season clean
+.PHONY: venv demo test audit lint format bench bench-quick bench-issue14 season clean
 
 $(VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -42,12 +42,16 @@ format: venv
 season: venv
 	$(PY) -m scripts.simulate_season --rounds 100 --models 4 --seed 1
 
-# Issue 6's benchmarks against the baseline users run today (~16 min; --quick for ~1 min).
+# Issues 6 and 14: benchmarks against the baseline users run today, with PASS/FAIL per target
+# (~25 min on a quiet 2-core machine; --quick ~2 min, CI; --issue14 issue 14's cases, ~10 min).
 bench: venv
 	$(PY) -m scripts.bench
 
 bench-quick: venv
 	$(PY) -m scripts.bench --quick
+
+bench-issue14: venv
+	$(PY) -m scripts.bench --issue14
 
 clean:
 	rm -rf $(VENV) .pytest_cache .demo

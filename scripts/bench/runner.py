@@ -69,6 +69,25 @@ QUICK = Plan(
     heavy_one_cpu=(10,),
     tournament_counts=(1, 10),
 )
+# Issue 14's cases alone (~10 min on a quiet 2-core machine): pairs of 1, 10, 50 medium models,
+# the heavy ensemble's growth, Signals and Crypto, sessions, package, cold start, webhook.
+ISSUE14 = Plan(
+    ("medium",),
+    (1, 10, 50),
+    (),
+    (),
+    10,
+    False,
+    1,
+    5,
+    1000,
+    5,
+    heavy_feature_set="all",
+    heavy_members=(5, 10, 20),
+    heavy_one_cpu=(10,),
+    tournament_counts=(1, 10, 50),
+    session_repeats=15,
+)
 FULL = Plan(
     ("medium", "all"),
     (1, 10, 50),
