@@ -106,3 +106,28 @@ def test_the_churn_alert_fires_on_a_reshuffled_submission_and_not_on_a_near_iden
     print(f"\n[churn] signals_m over three rounds (churn, turnover, alerts): {churn}")
     assert churn[1][0] < 0.15 and churn[1][2] == []  # same model, next week's features
     assert churn[2][2] and "signals_m" in churn[2][2][0]
+
+
+def test_fewer_than_100_valid_tickers_is_refused_before_upload_and_crypto_still_submits(bot):
+    import pyarrow.parquet as pq
+
+    bot.standin.open_round(tournament=11, trigger_webhooks=False)
+    bot.standin.open_round(tournament=12, trigger_webhooks=False)
+    live = bot.workdir / "numerai-data" / "signals" / "v2.1" / "live.parquet"
+    whole = live.read_bytes()
+    try:
+        pq.write_table(pq.read_table(live).slice(0, 99), live)  # a round with 99 tickers
+        attempts_before = len(bot.standin.submissions("signals_m", tournament=11))
+        try:
+            bot.worker_handler(
+                {"source": "manual", "models": ["signals_m", "crypto_m"]}, LocalContext("worker")
+            )
+        except Exception as error:  # the worker raises so that Lambda retries the failure
+            assert "signals_m" in str(error) and "at least 100" in str(error)
+        else:
+            raise AssertionError("the worker reported no failure")
+    finally:
+        live.write_bytes(whole)
+    assert len(bot.standin.submissions("signals_m", tournament=11)) == attempts_before
+    (crypto,) = accepted(bot, "crypto_m", 12)
+    assert crypto["round"] == bot.standin.round_number(12)
