@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -45,13 +45,10 @@ class LedgerRecord:
     seconds: float = 0.0
     updated_at: str = ""
     tournament: int = CLASSIC_ID
-    started_at: float = 0.0  # epoch seconds when the attempt began: newer attempts win
+    # epoch seconds when the attempt began: newer attempts win (0: written before it existed)
+    started_at: float = field(default_factory=time.time)
     churn: float | None = None  # against the model's previous submission (Signals, Crypto)
     turnover: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.started_at:
-            self.started_at = time.time()
 
     @property
     def key(self) -> str:
@@ -214,6 +211,7 @@ def _from_item(item: dict[str, Any]) -> LedgerRecord:
             floats = ("seconds", "started_at", "churn", "turnover")
             value = float(value) if name in floats else int(value)
         values[name] = value
+    values.setdefault("started_at", 0.0)  # an older record: any new attempt is newer
     return LedgerRecord(**values)
 
 
