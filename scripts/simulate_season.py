@@ -627,6 +627,7 @@ class SeasonReport:
             ("  ended in a function error (Lambda retries it)", self.runs["errors"]),
             ("  Lambda retries among them", self.runs["retries"]),
             ("  fallback checks run", self.runs["checks"]),
+            ("  CPU per run, mean (ms)", self.runs["cpu_ms_per_run"]),
             ("fallback checks skipped (nothing left to submit)", self.runs["idle_checks"]),
             ("leftover IN_PROGRESS records seen", self.leftover_in_progress),
             ("ledger writes that failed (logged)", self.ledger_write_failures),
@@ -1049,7 +1050,9 @@ class Season:
 
     def _run_counts(self) -> Counter:
         runs = self.lambda_.runs
+        cpu = [r.cpu_seconds for r in runs if r.cpu_seconds is not None]
         return Counter(
+            cpu_ms_per_run=round(1000 * sum(cpu) / max(len(cpu), 1)),
             processes=len(runs),
             killed=sum(r.fired is not None for r in runs),
             errors=sum(r.exit_code not in (0, KILLED) for r in runs),

@@ -38,6 +38,7 @@ import importlib
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -55,6 +56,7 @@ from typing import Any, Protocol
 from numerai_bot.events import WorkerRequest
 
 RETRY_DELAYS = (60.0, 120.0)  # Lambda's async retries: 1 min, then 2 min after the first
+WAVE_SECONDS = 15.0  # retries due this close together start together (Lambda's are approximate)
 WARM_FLAG = "NUMERAI_BOT_FORKSERVER_WARM"  # set while the fork server starts: warm botocore
 AWS_SERVICES = ("s3", "dynamodb", "secretsmanager", "sns")
 PRELOAD = ("worker", "numerai_bot.wiring", "standins.worker_process", "standins.local_lambda")
@@ -287,6 +289,8 @@ def run_invocation(invocation: Invocation) -> int:
             file=sys.stderr,
         )
     answer.update(_RESULT)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    answer["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
     Path(invocation.result_path).write_text(json.dumps(answer, default=str))
     return code
 
@@ -310,10 +314,12 @@ def main(argv: list[str] | None = None) -> None:
 
 # -- launching processes ---------------------------------------------------------------------
 def warm_botocore() -> None:
-    """Load the AWS service models the worker's clients read (JSON parsed once, in the fork
-    server, as the imports are): boto3's default session keeps them for every child. No
+    """Load the AWS service models the worker's clients read once, in the fork server, as
+    its imports are: every botocore session of a child (boto3's default one, powertools'
+    own for secrets and idempotency) shares this data loader, JSON already parsed. No
     client is made, so no endpoint, region or credentials are resolved here."""
     import boto3
+    import botocore.session
 
     boto3.setup_default_session()
     session = boto3.DEFAULT_SESSION
@@ -322,10 +328,12 @@ def warm_botocore() -> None:
     loader = core.get_component("data_loader")
     loader.load_data("partitions")
     loader.load_data("_retry")
+    loader.load_data("sdk-default-configuration")
     for name in AWS_SERVICES:
         core.get_service_model(name)
         loader.load_service_model(name, "endpoint-rule-set-1")
     loader.load_service_model("dynamodb", "resources-1")
+    botocore.session.create_loader = lambda search_path_string=None: loader  # type: ignore[assignment]
 
 
 class Launcher(Protocol):
@@ -450,6 +458,7 @@ class Run:
     fired: str | None = None  # the kill point this process died at
     result: dict[str, Any] | None = None
     error: str | None = None
+    cpu_seconds: float | None = None  # the process's own, when it lived to report it
 
     @property
     def label(self) -> str:
@@ -566,6 +575,7 @@ class ProcessLambda:
         if result_path.exists():
             answer = json.loads(result_path.read_text())
             run.result, run.error = answer.get("result"), answer.get("error")
+            run.cpu_seconds = answer.get("cpu_seconds")
         if code == KILLED and run.kill is not None and _fired_by(run.kill, code):
             run.fired = run.kill.point
         if code != 0 and run.attempt < len(RETRY_DELAYS):
@@ -585,18 +595,18 @@ class ProcessLambda:
             alive[0].join()
 
     def run_until(self, moment: float) -> None:
-        """Play Lambda's retries due before ``moment`` (season time), in waves."""
+        """Play Lambda's retries due before ``moment`` (season time), in waves: retries due
+        within ``WAVE_SECONDS`` of each other start together, none before it is due."""
         while True:
             self.wait()
             with self._lock:
-                due = sorted(p for p in self._pending if p[0] < moment)
+                due = sorted((p for p in self._pending if p[0] < moment), key=lambda p: p[0])
                 if not due:
                     return
-                first = due[0][0]
-                wave = [p for p in due if p[0] <= first + 1.0]
+                wave = [p for p in due if p[0] <= due[0][0] + WAVE_SECONDS]
                 for item in wave:
                     self._pending.remove(item)
-            self.clock.advance_to(first)
+            self.clock.advance_to(wave[-1][0])
             for _, event, origin, attempt in wave:
                 self.start(event, origin, attempt)
 

@@ -29,7 +29,7 @@ from scripts.simulate_season import KINDS, SeasonConfig, SeasonReport
 from standins.aws import MotoServer
 from standins.aws_faults import AwsFaultProxy
 from standins.numerai.server import NumeraiStandin
-from standins.worker_process import KILL_POINTS
+from standins.worker_process import KILL_POINTS, KILLED, Invocation, KillSpec, SpawnLauncher
 from tests.conftest import SMALL
 
 SHORT_SEASON = [
@@ -278,3 +278,33 @@ def test_a_lost_answer_is_applied_and_its_retry_meets_its_own_write(aws) -> None
         )
     assert caught.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     assert ddb.get_item(TableName="t", Key={"id": {"S": "lost-1"}})["Item"]
+
+
+# -- worker processes ----------------------------------------------------------------------------
+def test_a_spawned_worker_runs_one_event_in_its_own_interpreter_and_logs_there(
+    tmp_path: Path,
+) -> None:
+    invocation = Invocation(
+        event={"source": "not-a-source"},  # refused before any AWS or Numerai call
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        log_path=str(tmp_path / "run.log"),
+        result_path=str(tmp_path / "run.json"),
+    )
+    code = SpawnLauncher().run(invocation, timeout=120)
+    assert code == 0
+    assert json.loads((tmp_path / "run.json").read_text())["returned"]["status"] == "rejected"
+    assert "rejected worker event" in (tmp_path / "run.log").read_text()
+
+
+def test_a_kill_fires_once_across_processes(tmp_path: Path) -> None:
+    spec = KillSpec("after-put", "m", "id", str(tmp_path / "kill.fired"), run="first")
+    script = (
+        "import sys; from standins.worker_process import KillSpec, die; "
+        f"die(KillSpec(*{(spec.point, spec.model, spec.model_id, spec.marker)!r}, run=sys.argv[1]))"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    first = subprocess.run([sys.executable, "-c", script, "first"], env=env, check=False)
+    second = subprocess.run([sys.executable, "-c", script, "second"], env=env, check=False)
+    assert first.returncode == KILLED  # SIGKILL, as Lambda ends a worker
+    assert second.returncode == 0  # the retry carries the same kill: it does not fire again
+    assert json.loads(Path(spec.marker).read_text())["run"] == "first"
