@@ -10,9 +10,10 @@ the webhook runs in this process behind a Function URL stand-in. A round, in sea
 - 0: the round opens on the Numerai stand-in, which calls every model's webhook; each hand-off
   starts a worker process at once (Lambda's async invoke, duplicates included);
 - +1 min, +3 min: Lambda's retries of runs that failed or were killed (up to 2);
-- +15, +30, +45 min: the fallback schedule's checks (each one retried by Lambda in turn); a
-  check is skipped when the ledger already says SUBMITTED for every model whose file is
-  intact, since that run would only skip them (and fail a corrupt one again);
+- +15, +30, +45 min: the fallback schedule's checks. The first always runs (it also looks
+  back at the last closed round); a later one is skipped when the ledger already says
+  SUBMITTED for every model whose file is intact, since that run would only skip them (and
+  fail a corrupt one again);
 - +60 min: the round closes.
 
 Season time runs ahead of the wall clock: the season skips the minutes between these
@@ -988,7 +989,7 @@ class Season:
             if moment > CHECKS[0]:
                 self.proxy.reset()
             self._note_in_progress()
-            if self._nothing_to_do(self.number):
+            if moment > CHECKS[0] and self._nothing_to_do(self.number):
                 self.idle_checks += 1
                 continue
             self.clock.advance_to(moment)
