@@ -47,8 +47,11 @@ START_SECONDS = 0.6  # keys, clients, Numerai's round and models (network)
 LIVE_SECONDS = 0.2  # download + open + read one tournament's live file
 MODEL_OVERHEAD_SECONDS = 0.05  # per model: fetch, rank, CSV checks, ledger (one CPU)
 SECOND_VCPU_GAIN = 0.55  # onnxruntime: 2 threads 1.55x faster than 1 on tree ensembles
-BASE_RSS_MIB = 320  # the worker's peak with 2,000-tree models (flat in the model count)
-SESSION_MIB_PER_1K_TREES = 6.0  # a cached session; the worker holds up to 3
+BASE_RSS_MIB = 330  # the worker's peak with 2,000-tree models (flat in the model count)
+# Peak growth per 1,000 trees of one model (its file's bytes and its session: 7.1 MiB
+# measured from 2,000 to 40,000 trees); the pipelined worker holds the next one too.
+SESSION_MIB_PER_1K_TREES = 7.0
+SESSIONS_HELD = 2
 WEBHOOK_GB_SECONDS = 0.25 * 0.2  # 256 MB for ~0.2 s (cold) per call
 MEASURED_ON = re.compile(r"(\d+)\s*cpu")
 
@@ -220,9 +223,9 @@ def plan_size(
 
 
 def peak_rss_mib(costs: list[ModelCost]) -> float:
-    """The worker's expected peak: its base plus up to three sessions of the largest model."""
+    """The worker's expected peak: its base plus two models of the largest size."""
     trees = max((c.trees or 2000 for c in costs), default=2000)
-    return BASE_RSS_MIB + 3 * SESSION_MIB_PER_1K_TREES * max(trees - 2000, 0) / 1000
+    return BASE_RSS_MIB + SESSIONS_HELD * SESSION_MIB_PER_1K_TREES * max(trees - 2000, 0) / 1000
 
 
 def recommend(sizes: list[SizePlan], target_seconds: float) -> SizePlan:
