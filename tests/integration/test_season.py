@@ -216,6 +216,11 @@ def aws(tmp_path_factory: pytest.TempPathFactory):
         )
         clients["secretsmanager"].create_secret(Name="s", SecretString="v")
         yield proxy, clients
+        # moto's backends are process-wide: leave nothing behind for the other tests
+        proxy.reset()
+        clients["s3"].delete_bucket(Bucket="proxy-test")
+        clients["dynamodb"].delete_table(TableName="t")
+        clients["secretsmanager"].delete_secret(SecretId="s", ForceDeleteWithoutRecovery=True)
 
 
 @pytest.mark.parametrize(
