@@ -38,7 +38,8 @@ format: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# The full season of issue 5: 100 rounds x 4 models with random faults (about 5 minutes).
+# The full season (issues 5 and 12): 100 rounds x 4 models, each worker run a process of its
+# own, SIGKILLed at four points, AWS and Numerai faults over HTTP (about 10-15 minutes).
 season: venv
 	$(PY) -m scripts.simulate_season --rounds 100 --models 4 --seed 1
 
