@@ -15,7 +15,7 @@ from numerai_bot.errors import NumeraiError, NumeraiUnavailable, RoundClosed
 from numerai_bot.numerai_client import NumeraiClient, RoundInfo
 from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.payout import rule_from_performance, rule_from_round
-from numerai_bot_cli.status_data import NumeraiView
+from numerai_bot_cli.status_data import NumeraiView, _float, _int  # one lenient reader
 
 SUBMISSIONS = """
 query($modelId: String) {
@@ -212,17 +212,3 @@ def _in_tournament(submission: dict[str, Any], tournament: Tournament) -> bool:
     rnd = submission.get("round")
     listed = rnd.get("tournament") if isinstance(rnd, dict) else None
     return listed is None or str(listed) == str(tournament.id)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return None if value is None or isinstance(value, bool) else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return None if value is None or isinstance(value, bool) else float(value)
-    except (TypeError, ValueError):
-        return None
