@@ -20,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from model_export import onnx_format as fmt
+from numerai_bot.submission import average_ranks as worker_ranks
 
 # Thread counts a Lambda function can get (one vCPU per 1,769 MB, up to 6 vCPUs).
 LAMBDA_THREAD_COUNTS = (1, 2, 3, 4, 5, 6)
@@ -113,17 +114,9 @@ class ParityReport:
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..N with ties given their average rank (like ``rank(method="average")``)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    # Start of each run of equal values (NaN never equals NaN: each NaN is its own run).
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], len(values)]
-    run_rank = (starts + ends + 1) / 2.0  # mean of positions start+1 .. end
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.repeat(run_rank, ends - starts)
-    return ranks
+    """Ranks 1..N with ties given their average rank, exactly as the worker ranks (any shape
+    and dtype is flattened to float64 first)."""
+    return worker_ranks(np.asarray(values, dtype=np.float64).ravel())
 
 
 def compare_predictions(

@@ -27,6 +27,7 @@ import numpy as np
 
 from numerai_bot.errors import BotError
 from numerai_bot.model_store import ModelStore, ObjectMissing
+from numerai_bot.submission import average_ranks
 
 logger = logging.getLogger(__name__)
 
@@ -49,17 +50,6 @@ def parse_submission(body: bytes) -> dict[str, float]:
     reader = csv.reader(io.StringIO(body.decode("utf-8")))
     next(reader, None)
     return {row[0]: float(row[1]) for row in reader if len(row) == 2}
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, ties sharing their mean rank (pandas' ``rank()``)."""
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], len(values)]
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    return ranks
 
 
 def churn(previous: dict[str, float], current: dict[str, float]) -> float | None:

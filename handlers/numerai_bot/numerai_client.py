@@ -188,13 +188,7 @@ class NumeraiClient:
         rounds = data.get("rounds") or []
         if not rounds or rounds[0].get("number") is None:
             raise RoundClosed("Numerai reports no open round")
-        found = rounds[0]
-        return RoundInfo(
-            number=int(found["number"]),
-            open_time=_time(found.get("openTime")),
-            close_time=_time(found.get("closeTime")),
-            close_staking_time=_time(found.get("closeStakingTime")),
-        )
+        return _round_info(rounds[0])
 
     def last_closed_round(
         self, tournament: Tournament | int | None = None, now: dt.datetime | None = None
@@ -207,12 +201,7 @@ class NumeraiClient:
         for found in data["data"].get("rounds") or []:
             if not isinstance(found, dict) or found.get("number") is None:
                 continue
-            info = RoundInfo(
-                number=int(found["number"]),
-                open_time=_time(found.get("openTime")),
-                close_time=_time(found.get("closeTime")),
-                close_staking_time=_time(found.get("closeStakingTime")),
-            )
+            info = _round_info(found)
             left = info.seconds_left(now)
             if left is not None and left <= 0:
                 closed.append(info)
@@ -497,6 +486,16 @@ def _graphql_error(errors: Any) -> NumeraiError:
     if any(marker in lowered for marker in AUTH_MARKERS):
         return NumeraiAuthError(message)
     return NumeraiError(message)
+
+
+def _round_info(found: dict[str, Any]) -> RoundInfo:
+    """A ``Round`` as Numerai lists it (times read leniently)."""
+    return RoundInfo(
+        number=int(found["number"]),
+        open_time=_time(found.get("openTime")),
+        close_time=_time(found.get("closeTime")),
+        close_staking_time=_time(found.get("closeStakingTime")),
+    )
 
 
 def _time(value: str | None) -> dt.datetime | None:

@@ -58,18 +58,22 @@ NA_TEXT = frozenset(
 )
 
 
-def rank_to_unit(values: np.ndarray) -> np.ndarray:
-    """Average-tie ranks mapped into (0, 1): ``(rank - 0.5) / n``, like ``rank(pct=True)``."""
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing the mean of their ranks (pandas' ``rank()``)."""
     n = values.shape[0]
     order = np.argsort(values, kind="mergesort")
     sorted_values = values[order]
     # Start index of each run of equal values; ties get the mean of their 1-based ranks.
     starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
     ends = np.r_[starts[1:], n]
-    mean_rank = (starts + ends + 1) / 2.0
     ranks = np.empty(n, dtype=np.float64)
-    ranks[order] = np.repeat(mean_rank, ends - starts)
-    return (ranks - 0.5) / n
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
+def rank_to_unit(values: np.ndarray) -> np.ndarray:
+    """Average-tie ranks mapped into (0, 1): ``(rank - 0.5) / n``, like ``rank(pct=True)``."""
+    return (average_ranks(values) - 0.5) / values.shape[0]
 
 
 def zero_spread(values: np.ndarray) -> bool:
