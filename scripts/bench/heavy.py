@@ -5,13 +5,15 @@ takes a quarter of an hour here, and what a tree costs to build and run depends 
 (depth 5, 31 leaves), not on which columns it reads. Copy k reads the same trees from a
 fixed random permutation of the feature columns (its metadata lists its features in that
 order), so the K members are K different models of the same size; ``model_export``'s
-ensemble puts them side by side in one graph (each member's own Gather, then a weighted Sum)
-and checks the file against the members' summed outputs. Cached next to the example model.
+ensemble puts them side by side in one graph (their trees read one shared copy of the input,
+then a weighted Sum) and checks the file against the members' summed outputs. Cached next to
+the example model, per version of the ensemble code.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import shutil
 import tempfile
@@ -28,11 +30,18 @@ def heavy_ensemble(base: ModelFiles, members: int, log=print) -> Path:
     """The cached ``members`` × 2,000-tree ensemble of ``base`` (one member: ``base``)."""
     if members == 1:
         return base.onnx
-    folder = base.onnx.parent / f"ensemble-x{members}"
+    folder = base.onnx.parent / f"ensemble-x{members}-{_ensemble_code()}"
     if not (folder / "model.onnx").is_file():
         log(f"building the {members}-member ensemble ({members * base.info['trees']:,} trees)")
         _build_into(base, members, folder)
     return folder / "model.onnx"
+
+
+def _ensemble_code() -> str:
+    """A short hash of model_export's ensemble code: a changed graph layout is rebuilt."""
+    import model_export.ensemble
+
+    return hashlib.sha256(Path(model_export.ensemble.__file__).read_bytes()).hexdigest()[:8]
 
 
 def _build_into(base: ModelFiles, members: int, folder: Path) -> None:

@@ -120,3 +120,13 @@ def test_members_must_share_a_data_version(members, tmp_path) -> None:
         build_ensemble([first, other])
     with pytest.raises(EnsembleError, match="at least two"):
         build_ensemble([first])
+
+
+def test_tree_members_read_the_union_input_without_copying_it(members) -> None:
+    """Tree members read the union input (or one shared Cast of it) with renumbered feature
+    ids; only the linear member still Gathers its columns (issue 14: the copies cost 20 %)."""
+    model, _ = build_ensemble([Member.from_file(path, 1.0) for path in members])
+    readers = sorted(n.op_type for n in model.graph.node if "features" in n.input)
+    assert readers == ["Cast", "Gather", "TreeEnsemble"]  # shared Cast, ridge, xgb's float trees
+    trees = [n for n in model.graph.node if n.op_type == "TreeEnsemble"]
+    assert {n.input[0] for n in trees} == {"features", "features_as_double"}
