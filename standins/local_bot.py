@@ -6,6 +6,7 @@ The demo and the integration tests both use it, so what the demo shows is what i
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -126,6 +127,15 @@ class LocalBot:
         from numerai_bot.model_store import open_model_store
 
         publish(open_model_store(os.environ["MODEL_STORE_URI"]), model_name, onnx_bytes, transform)
+
+    def unpublish(self, model_name: str) -> None:
+        """Take ``model_name`` out of models.json (its file stays): the bot stops running it."""
+        from numerai_bot.model_store import open_model_store
+
+        store = open_model_store(os.environ["MODEL_STORE_URI"])
+        document = json.loads(store.read("models.json").data)
+        document["models"].pop(model_name, None)
+        store.write("models.json", json.dumps(document, indent=2).encode())
 
     def webhook_path_url(self, model_name: str) -> str:
         """The path-form URL ``<function url>/<token>/<model>`` that register-webhooks uses."""

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,9 +204,38 @@ class ModelCache:
         self.max_sessions = max(1, max_sessions)
         self._models: OrderedDict[str, tuple[str, LoadedModel]] = OrderedDict()
         self._lock = threading.Lock()
+        self._loading: dict[str, Future] = {}  # key -> the build in flight
 
     def get(self, key: str) -> LoadedModel:
-        """The model at ``key``; one HEAD per call, a download only when it changed."""
+        """The model at ``key``; one HEAD per call, a download only when it changed.
+
+        A build already in flight for ``key`` (the prefetch of the next model) is joined,
+        not repeated: two copies of a 20,000-tree session would double its CPU and memory.
+        If that build fails, this call tries once itself and reports its own error.
+        """
+        with self._lock:
+            pending = self._loading.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._loading[key] = Future()
+        if not owner:
+            try:
+                return pending.result()
+            except Exception:  # the prefetch's failure; the model's own attempt decides
+                return self._get(key)
+        try:
+            model = self._get(key)
+        except BaseException as error:
+            pending.set_exception(error)
+            raise
+        else:
+            pending.set_result(model)
+            return model
+        finally:
+            with self._lock:
+                self._loading.pop(key, None)
+
+    def _get(self, key: str) -> LoadedModel:
         version = self.store.version(key)
         with self._lock:
             cached = self._models.get(key)

@@ -21,6 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
+
 from numerai_bot.churn import Movement, SubmissionArchive, movement
 from numerai_bot.data_versions import check_served
 from numerai_bot.errors import (
@@ -299,11 +301,13 @@ class RoundRunner:
                     continue
                 budget = _budget(job.config, left, len(jobs) - index)
                 try:
-                    body, rows = self._predict(job, served, budget)
+                    ids, predictions = self._predict(job, served, budget)
                 except Exception as error:
                     outcomes.append(self._fail(job, request, _reason(error, job)))
                     continue
-                upload = pool.submit(self._upload_once, job, request, body, rows)
+                # The CSV, its checks and the churn read run behind, beside the next predict:
+                # single-threaded Python that fills the CPU onnxruntime's threads leave idle.
+                upload = pool.submit(self._check_and_upload, job, request, ids, predictions)
                 uploads.append((job, upload))
             for job, upload in uploads:
                 outcomes.append(self._finish(job, request, upload))
@@ -410,8 +414,8 @@ class RoundRunner:
 
     def _predict(
         self, job: _Job, served: frozenset[str] | None, budget: float | None
-    ) -> tuple[bytes, int]:
-        """Run the model on the live data; the checked CSV body and its row count.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run the model on the live data; the live ids and their predictions in (0, 1).
 
         Sessions are fetched per model, not all held for the run: the cache keeps a few,
         so memory does not grow with the number of models. Columns already read for an
@@ -431,9 +435,22 @@ class RoundRunner:
         matrix = live.features(metadata.numeric_features)
         strings = live.strings(metadata.string_features) if metadata.string_features else None
         raw = model.predict(matrix, strings, budget)
-        predictions = to_predictions(raw, live.rows, job.config.transform)
-        body = build_csv(live.ids, predictions, tournament)
-        rows = validate_submission(body, live.ids, tournament)
+        return live.ids, to_predictions(raw, live.rows, job.config.transform)
+
+    def _check_and_upload(
+        self, job: _Job, request: WorkerRequest, ids: np.ndarray, predictions: np.ndarray
+    ) -> tuple[dict, bool]:
+        """On an upload thread: the checked CSV, then the guarded upload."""
+        body, rows = self._checked_body(job, ids, predictions)
+        return self._upload_once(job, request, body, rows)
+
+    def _checked_body(
+        self, job: _Job, ids: np.ndarray, predictions: np.ndarray
+    ) -> tuple[bytes, int]:
+        """The CSV body checked by Numerai's rules and the churn gate; its row count."""
+        tournament = job.tournament
+        body = build_csv(ids, predictions, tournament)
+        rows = validate_submission(body, ids, tournament)
         if tournament.churn_gate:
             job.moved = movement(
                 self.archive, tournament.name, job.config.name, job.round_number, body

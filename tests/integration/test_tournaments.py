@@ -47,7 +47,9 @@ def bot(local_bot: LocalBot, tmp_path_factory: pytest.TempPathFactory):
         if previous is not None:
             os.environ["NUMERAI_API_URL"] = previous
     local_bot.workdir_models = workdir  # type: ignore[attr-defined]
-    return local_bot
+    yield local_bot
+    for name in ("signals_m", "crypto_m"):  # the other modules' rounds run their own models
+        local_bot.unpublish(name)
 
 
 def accepted(bot: LocalBot, model: str, tournament: int) -> list[dict]:

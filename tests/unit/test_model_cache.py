@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+
 from numerai_bot.inference import ModelCache
 from numerai_bot.model_store import LocalModelStore
 from tests.onnx_models import linear_model
@@ -28,3 +32,49 @@ def test_identical_files_share_one_session_and_a_replaced_file_is_reloaded(tmp_p
     assert twin.session is first.session and twin.key == "b.onnx"
     store.write("a.onnx", linear_model(FEATURES, seed=2))
     assert cache.get("a.onnx").session is not first.session
+
+
+class _SlowStore(LocalModelStore):
+    """Reads take a while and are counted, like a big file fetched from S3."""
+
+    def __init__(self, root, fail_first: bool = False):
+        super().__init__(root)
+        self.reads = 0
+        self.fail_first = fail_first
+
+    def read(self, key):
+        self.reads += 1
+        time.sleep(0.3)
+        if self.fail_first and self.reads == 1:
+            raise OSError("S3 said 503")
+        return super().read(key)
+
+
+def test_a_model_asked_for_while_its_prefetch_is_building_is_built_once(tmp_path):
+    store = _SlowStore(tmp_path)
+    store.write("heavy.onnx", linear_model(FEATURES, seed=3))
+    cache = ModelCache(store, threads=1)
+    prefetch = threading.Thread(target=cache.get, args=("heavy.onnx",))
+    prefetch.start()
+    time.sleep(0.05)  # the prefetch is reading the file
+    model = cache.get("heavy.onnx")
+    prefetch.join()
+    assert store.reads == 1
+    assert cache.get("heavy.onnx").session is model.session
+
+
+def test_a_failed_prefetch_leaves_the_model_its_own_attempt(tmp_path):
+    store = _SlowStore(tmp_path, fail_first=True)
+    store.write("m.onnx", linear_model(FEATURES, seed=4))
+    cache = ModelCache(store, threads=1)
+    prefetch = threading.Thread(target=lambda: _swallow(cache.get, "m.onnx"))
+    prefetch.start()
+    time.sleep(0.05)
+    assert cache.get("m.onnx").metadata.features == tuple(FEATURES)
+    prefetch.join()
+    assert store.reads == 2
+
+
+def _swallow(call, *args):
+    with contextlib.suppress(OSError):
+        call(*args)

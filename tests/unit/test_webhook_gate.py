@@ -136,8 +136,9 @@ def test_any_body_gets_200_or_400_with_the_token_and_403_without(body, query, pa
     assert response.status in (200, 400)
     assert (response.status == 200) == bool(handed)
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
-    try:
-        is_object = not raw.strip() or isinstance(json.loads(raw), dict)
-    except (ValueError, RecursionError):
+    try:  # blank means Unicode whitespace, as str.strip() (e.g. a lone U+0085)
+        text = raw.decode("utf-8")
+        is_object = not text.strip() or isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         is_object = False
     assert (response.status == 200) == is_object
