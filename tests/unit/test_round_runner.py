@@ -167,3 +167,28 @@ def test_uploads_of_different_models_run_concurrently(bot):
     numerai.upload_submission = upload_when_all_are_in_flight
     result = runner.run(WorkerRequest("webhook"))
     assert result.status == "complete" and len(numerai.uploads) == len(MODELS)
+
+
+class _RecordingCache(ModelCache):
+    """Records which thread asked for each model."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asked_by: list[str] = []
+
+    def get(self, key):
+        import threading
+
+        self.asked_by.append(threading.current_thread().name)
+        return super().get(key)
+
+
+@pytest.mark.parametrize("free_vcpu", [True, False])
+def test_the_next_session_is_built_during_a_predict_only_when_a_vcpu_is_free(bot, free_vcpu):
+    runner, numerai, store, _ = bot
+    runner.models = _RecordingCache(store, threads=1)
+    runner.prefetch = free_vcpu
+    runner.run(WorkerRequest("webhook", 500))
+    prefetched = [name for name in runner.models.asked_by if name.startswith("prefetch")]
+    assert len(prefetched) == (2 if free_vcpu else 0)  # the 2nd and 3rd of three models
+    assert len(numerai.uploads) == 3
