@@ -24,7 +24,7 @@ from scripts.bench.launch import REPO, BenchError, run_child
 from scripts.bench.machine import Interference, wait_for_quiet
 from scripts.bench.models import ModelFiles, ModelSpec, example_model
 from scripts.bench.package import built_trees
-from scripts.bench.stack import BenchStack, model_names
+from scripts.bench.stack import BenchStack
 from scripts.bench.tournament_models import tournament_model
 from standins.synthetic_data import LIVE_ROWS
 from standins.synthetic_tournaments import SHAPES
@@ -326,7 +326,7 @@ class _Suite:
             spec = {
                 **self.stack.numerai_credentials(),
                 "feature_set": feature_set,
-                "models": model_names(count),
+                "models": self.stack.baseline_names[:count],
                 "pickle": str(files.pickle),
             }
             env = {}

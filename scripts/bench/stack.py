@@ -59,6 +59,9 @@ class BenchStack:
     def __init__(self, workdir: Path, max_models: int, tournament_models: int = 0) -> None:
         self.workdir = Path(workdir)
         self.names = model_names(max_models)
+        # The baseline submits for models of its own: in a pair both sides share a round, and
+        # our worker rightly skips a model Numerai already holds a submission for.
+        self.baseline_names = [f"bench_base_{i:03d}" for i in range(max_models)]
         self.tournament_names = {
             t: model_names(tournament_models, tournament(t)) for t in ("signals", "crypto")
         }
@@ -77,7 +80,9 @@ class BenchStack:
         self.standin = NumeraiStandin(
             self.workdir / "numerai-data",
             (DATA_VERSION,),
-            models={name: model_id_for(name) for name in [*self.names, *owners]},
+            models={
+                name: model_id_for(name) for name in [*self.names, *self.baseline_names, *owners]
+            },
             model_tournaments=owners,
         ).start()
         self.stack = provision(
