@@ -18,8 +18,10 @@ the webhook runs in this process behind a Function URL stand-in. A round, in sea
 
 Season time runs ahead of the wall clock: the season skips the minutes between these
 moments instead of waiting, and each child's powertools clock runs ahead by the time skipped,
-so an IN_PROGRESS record left by a killed run expires with the Lambda's timeout (900 s) in
-season time, as it would in Lambda. Numerai's round times stay on the wall clock.
+so an IN_PROGRESS record left by a killed run expires in season time as it would in Lambda:
+its guard lease (``idempotency.GUARD_LEASE_SECONDS``, renewed while a live holder uploads)
+after its last renewal, or the Lambda's timeout (900 s) if sooner. Numerai's round times
+stay on the wall clock.
 
 Faults are drawn per round from a seeded RNG (:data:`KINDS`, every kind at least once):
 Numerai's (5xx, timeouts, refused or dropped PUTs, lost or doubled webhooks ...), AWS's (5xx,
