@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from math import ceil
 from typing import Any, Protocol
 
 import numpy as np
@@ -66,8 +67,6 @@ MIN_SECONDS_PER_MODEL = 20.0
 # Kept aside from the prediction budgets for the uploads that follow them.
 UPLOAD_RESERVE_SECONDS = 15.0
 UPLOAD_CONCURRENCY = 8
-# The next model's session is prefetched only above this many vCPUs (see RoundRunner).
-PREFETCH_MIN_VCPUS = 2
 
 
 class NumeraiPort(Protocol):
@@ -132,7 +131,7 @@ class RoundRunner:
         refresh_credentials: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         archive: SubmissionArchive | None = None,
-        prefetch: bool | None = None,
+        lanes: int | None = None,
     ) -> None:
         self.numerai = numerai
         self.store = store
@@ -148,10 +147,7 @@ class RoundRunner:
         self.refresh_credentials = refresh_credentials
         self.clock = clock
         self.archive = archive
-        # Build the next model's session while one predicts only when a vCPU is free for it:
-        # on 2 vCPUs the predict already uses both, and the build only took CPU from it (30
-        # medium models: 25.9 / 28.6 s with it, 28.7 / 27.5 s without) and added 10 MiB.
-        self.prefetch = (os.cpu_count() or 1) > PREFETCH_MIN_VCPUS if prefetch is None else prefetch
+        self.lanes = max(1, lanes or os.cpu_count() or 1)  # models predicting at once
 
     def run(self, request: WorkerRequest, deadline: float | None = None) -> RoundResult:
         """Ask Numerai for each tournament's open round, then submit every selected model
@@ -285,49 +281,65 @@ class RoundRunner:
                 jobs.append(job)
             else:
                 outcomes.append(outcome)
-        # Predictions run one model at a time (onnxruntime already uses every vCPU); uploads
-        # are network-bound and run concurrently behind them. Ledger writes stay on this thread.
-        uploads: list[tuple[_Job, Future]] = []
+        # Models predict side by side, one lane per vCPU with one onnxruntime thread each:
+        # onnxruntime's tree kernel gains only 1.5x from a second thread, while two models at
+        # once gain 2x, and each lane builds its next session while the other predicts.
+        # Uploads are network-bound and run behind; ledger writes stay on this thread.
+        lanes = max(1, min(self.lanes, len(jobs)))
+        threads = max(1, (os.cpu_count() or 1) // lanes)
         with (
             ThreadPoolExecutor(UPLOAD_CONCURRENCY, thread_name_prefix="upload") as pool,
-            ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch,
+            ThreadPoolExecutor(lanes, thread_name_prefix="predict") as predictors,
         ):
-            for index, job in enumerate(jobs):
-                if self.prefetch and index + 1 < len(jobs):  # built while this one predicts
-                    prefetch.submit(self._prefetch, jobs[index + 1].config.artifact)
-                job.started = self.clock()
-                left = None if deadline is None else deadline - self.clock()
-                if left is not None and left < MIN_SECONDS_PER_MODEL:
-                    outcomes.append(
-                        self._fail(
-                            job,
-                            request,
-                            f"not started: only {max(left, 0):.0f} s left before the round "
-                            "closes or this invocation times out",
-                        )
-                    )
-                    continue
-                budget = _budget(job.config, left, len(jobs) - index)
-                try:
-                    ids, predictions = self._predict(job, served, budget)
-                except Exception as error:
-                    outcomes.append(self._fail(job, request, _reason(error, job)))
-                    continue
-                # The CSV, its checks and the churn read run behind, beside the next predict:
-                # single-threaded Python that fills the CPU onnxruntime's threads leave idle.
-                upload = pool.submit(self._check_and_upload, job, request, ids, predictions)
-                uploads.append((job, upload))
-            for job, upload in uploads:
-                outcomes.append(self._finish(job, request, upload))
+            handed = [
+                predictors.submit(
+                    self._predict_and_hand_off,
+                    job,
+                    request,
+                    served,
+                    deadline,
+                    ceil((len(jobs) - index) / lanes),
+                    threads,
+                    pool,
+                )
+                for index, job in enumerate(jobs)
+            ]
+            for job, result in zip(jobs, handed, strict=True):
+                upload = result.result()
+                if isinstance(upload, str):
+                    outcomes.append(self._fail(job, request, upload))
+                else:
+                    outcomes.append(self._finish(job, request, upload))
         return outcomes
 
-    def _prefetch(self, artifact: str) -> None:
-        """Fetch and build the next model's session into the cache (errors wait for its turn:
-        the model's own step reports them)."""
+    def _predict_and_hand_off(
+        self,
+        job: _Job,
+        request: WorkerRequest,
+        served: frozenset[str] | None,
+        deadline: float | None,
+        turns_left: int,
+        threads: int,
+        uploads: ThreadPoolExecutor,
+    ) -> Future | str:
+        """On a predict lane: the model's upload future, or why it failed (the caller records
+        it). ``turns_left`` is how many models this lane may still run, for a fair budget."""
+        job.started = self.clock()
+        left = None if deadline is None else deadline - self.clock()
+        if left is not None and left < MIN_SECONDS_PER_MODEL:
+            return (
+                f"not started: only {max(left, 0):.0f} s left before the round closes or "
+                "this invocation times out"
+            )
         try:
-            self.models.get(artifact)
-        except Exception as error:  # reported in full when the model runs
-            logger.debug("prefetch failed", extra={"error": type(error).__name__})
+            ids, predictions = self._predict(
+                job, served, _budget(job.config, left, turns_left), threads
+            )
+        except Exception as error:
+            return _reason(error, job)
+        # The CSV, its checks and the churn read run on an upload thread, beside the next
+        # predict: single-threaded Python that fills the CPU onnxruntime leaves idle.
+        return uploads.submit(self._check_and_upload, job, request, ids, predictions)
 
     def _fan_out(
         self,
@@ -421,7 +433,11 @@ class RoundRunner:
         return None
 
     def _predict(
-        self, job: _Job, served: frozenset[str] | None, budget: float | None
+        self,
+        job: _Job,
+        served: frozenset[str] | None,
+        budget: float | None,
+        threads: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Run the model on the live data; the live ids and their predictions in (0, 1).
 
@@ -430,7 +446,7 @@ class RoundRunner:
         earlier model are reused.
         """
         tournament = job.tournament
-        model = self.models.get(job.config.artifact)
+        model = self.models.get(job.config.artifact, threads)
         job.version = model.version
         metadata = model.metadata
         if metadata.tournament != tournament.name:

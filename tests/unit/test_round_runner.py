@@ -170,25 +170,27 @@ def test_uploads_of_different_models_run_concurrently(bot):
 
 
 class _RecordingCache(ModelCache):
-    """Records which thread asked for each model."""
+    """Records which thread asked for each model, and with how many onnxruntime threads."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.asked_by: list[str] = []
+        self.asked: list[tuple[str, int | None]] = []
 
-    def get(self, key):
+    def get(self, key, threads=None):
         import threading
 
-        self.asked_by.append(threading.current_thread().name)
-        return super().get(key)
+        self.asked.append((threading.current_thread().name, threads))
+        return super().get(key, threads)
 
 
-@pytest.mark.parametrize("free_vcpu", [True, False])
-def test_the_next_session_is_built_during_a_predict_only_when_a_vcpu_is_free(bot, free_vcpu):
-    runner, numerai, store, _ = bot
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_models_predict_side_by_side_one_lane_per_vcpu(bot, lanes, monkeypatch):
+    runner, numerai, store, ledger = bot
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     runner.models = _RecordingCache(store, threads=1)
-    runner.prefetch = free_vcpu
-    runner.run(WorkerRequest("webhook", 500))
-    prefetched = [name for name in runner.models.asked_by if name.startswith("prefetch")]
-    assert len(prefetched) == (2 if free_vcpu else 0)  # the 2nd and 3rd of three models
-    assert len(numerai.uploads) == 3
+    runner.lanes = lanes
+    result = runner.run(WorkerRequest("webhook", 500))
+    assert len({name for name, _ in runner.models.asked}) == lanes
+    assert {threads for _, threads in runner.models.asked} == {2 // lanes}
+    assert [o.model for o in result.outcomes] == list(MODELS)  # reported in models.json order
+    assert len(numerai.uploads) == 3 and ledger.get(500, "gamma").status == "submitted"
