@@ -49,9 +49,9 @@ MODEL_OVERHEAD_SECONDS = 0.05  # per model: fetch, rank, CSV checks, ledger (one
 SECOND_VCPU_GAIN = 0.55  # onnxruntime: 2 threads 1.55x faster than 1 on tree ensembles
 BASE_RSS_MIB = 330  # the worker's peak with 2,000-tree models (flat in the model count)
 # Peak growth per 1,000 trees of one model (its file's bytes and its session: 7.1 MiB
-# measured from 2,000 to 40,000 trees); the pipelined worker holds the next one too.
+# measured from 2,000 to 40,000 trees); each predict lane holds one, the cache one more.
 SESSION_MIB_PER_1K_TREES = 7.0
-SESSIONS_HELD = 2
+CACHED_SESSIONS = 1
 WEBHOOK_GB_SECONDS = 0.25 * 0.2  # 256 MB for ~0.2 s (cold) per call
 MEASURED_ON = re.compile(r"(\d+)\s*cpu")
 
@@ -70,11 +70,29 @@ class ModelCost:
     measured: bool
 
     def seconds(self, vcpus: float) -> float:
-        """Session + predict + per-model overhead at ``vcpus``."""
+        """Session + predict + per-model overhead at ``vcpus`` (alone in its invocation)."""
         one = _one_cpu_factor(vcpus)
         predict = self.predict_seconds_per_1k_rows * self.rows / 1000
         scale = _speed(self.measured_on_cpus) / _speed(vcpus)
         return (self.session_seconds + MODEL_OVERHEAD_SECONDS) * one + predict * scale
+
+    def lane_seconds(self) -> float:
+        """The same on one vCPU with one thread: a lane of a many-model invocation."""
+        return self.seconds(1.0)
+
+
+def lanes_at(vcpus: float) -> int:
+    """Models a many-model invocation predicts at once (the worker: one per vCPU)."""
+    return max(1, round(vcpus))
+
+
+def many_models_seconds(costs: list[ModelCost], vcpus: float) -> float:
+    """One invocation running ``costs``: its lanes share the vCPUs, one model each at a time
+    (numerai_bot.round_runner); a single model gets every thread instead."""
+    if len(costs) == 1:
+        return costs[0].seconds(vcpus)
+    lanes = min(lanes_at(vcpus), len(costs))
+    return sum(c.lane_seconds() for c in costs) / min(lanes, max(vcpus, 1.0))
 
 
 @dataclass
@@ -174,12 +192,12 @@ def one_run(
     tournaments = len({c.tournament for c in costs})
     shards = balanced_shards(configs, shard_size, max(1, slots - 1))
     if len(shards) <= 1:
-        seconds = fixed_seconds(vcpus, tournaments) + sum(c.seconds(vcpus) for c in costs)
+        seconds = fixed_seconds(vcpus, tournaments) + many_models_seconds(costs, vcpus)
         return seconds, seconds, 1, seconds
     dispatch = fixed_seconds(vcpus, tournaments)
     times = [
         fixed_seconds(vcpus, len({by_name[c.name].tournament for c in shard}))
-        + sum(by_name[c.name].seconds(vcpus) for c in shard)
+        + many_models_seconds([by_name[c.name] for c in shard], vcpus)
         for shard in shards
     ]
     return dispatch + max(times), dispatch + sum(times), len(shards), max(times)
@@ -204,7 +222,7 @@ def plan_size(
         WEBHOOK_GB_SECONDS * price + 2 * PRICE_PER_REQUEST
     )
     checks = CHECKS_PER_MONTH * (CHECK_SECONDS * gb * price + PRICE_PER_REQUEST)
-    peak = peak_rss_mib(costs)
+    peak = peak_rss_mib(costs, vcpus)
     plan = SizePlan(
         memory_mb,
         round(vcpus, 2),
@@ -222,10 +240,12 @@ def plan_size(
     return plan
 
 
-def peak_rss_mib(costs: list[ModelCost]) -> float:
-    """The worker's expected peak: its base plus two models of the largest size."""
+def peak_rss_mib(costs: list[ModelCost], vcpus: float = 2.0) -> float:
+    """The worker's expected peak: its base plus a model of the largest size in each lane
+    and one cached."""
     trees = max((c.trees or 2000 for c in costs), default=2000)
-    return BASE_RSS_MIB + SESSIONS_HELD * SESSION_MIB_PER_1K_TREES * max(trees - 2000, 0) / 1000
+    held = min(lanes_at(vcpus), max(len(costs), 1)) + CACHED_SESSIONS
+    return BASE_RSS_MIB + held * SESSION_MIB_PER_1K_TREES * max(trees - 2000, 0) / 1000
 
 
 def recommend(sizes: list[SizePlan], target_seconds: float) -> SizePlan:
@@ -266,7 +286,7 @@ def build_plan(
         "arch": arch,
         "price_per_gb_second": price,
         "target_round_seconds": target_seconds,
-        "peak_rss_mib": peak_rss_mib(costs),
+        "peak_rss_mib": peak_rss_mib(costs, chosen.vcpus),
         "sizes": [asdict(s) for s in sizes],
         "recommended": asdict(chosen),
         "fan_out": chosen.shards > 1,

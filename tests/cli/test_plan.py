@@ -149,3 +149,15 @@ def test_a_store_without_models_json_says_to_publish_first(
     assert main(["plan", "--store", str(tmp_path / "empty")]) == 1
     err = capsys.readouterr().err
     assert "models.json" in err and "numerai-bot publish" in err
+
+
+def test_a_many_model_invocation_runs_one_model_per_vcpu_at_once() -> None:
+    from numerai_bot_cli.commands.plan import ModelCost, many_models_seconds
+
+    model = ModelCost("m", "classic", 6720, 2000, 0.1, 0.07, 2, True)
+    alone = model.seconds(2.0)
+    assert many_models_seconds([model], 2.0) == alone  # one model gets both threads
+    ten = many_models_seconds([model] * 10, 2.0)
+    assert ten == pytest.approx(10 * model.lane_seconds() / 2)  # two lanes of one thread
+    assert ten < 10 * alone  # the tree kernel's 2nd thread gains 1.55x, a 2nd lane 2x
+    assert many_models_seconds([model] * 10, 1.0) == pytest.approx(10 * model.lane_seconds())
