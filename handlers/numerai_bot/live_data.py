@@ -39,10 +39,16 @@ FEATURE_MIN, FEATURE_MAX = 0, 4
 MISSING = -1
 # Matrices kept for models that share a feature list (18 MB each for 6,720 x 2,748 int8).
 MAX_MATRICES = 4
-# Rows converted to the model's input type and run at once. The float copy of a batch and
-# onnxruntime's double copy of it take 12 bytes per value (34 MB for 1,024 x 2,748), instead
-# of 221 MB for the whole file; onnxruntime runs no slower on batches this size.
+# Rows converted to the model's input type and run at once: at most BATCH_ROWS, and no more
+# than BATCH_BYTES of converted input. The float copy of a batch and onnxruntime's double
+# copy of it take 12 bytes per value: 34 MB for 1,024 x 2,748, per predict lane, instead of
+# 221 MB for the whole file. A wide model gets fewer rows (381 for all 2,748 features: 13 MB
+# with its double copy); onnxruntime runs no slower on the smaller batches (docs/benchmarks.md).
 BATCH_ROWS = 1024
+# Feature columns decoded per pyarrow read (see LiveData.preload).
+COLUMNS_PER_READ = 256
+BATCH_BYTES = 4 * 1024 * 1024
+MIN_BATCH_ROWS = 256
 # How long a failed live download or a bad live file is not fetched again (one run's models).
 FAILURE_MEMORY_SECONDS = 30.0
 
@@ -70,8 +76,12 @@ class FeatureMatrix:
         """(rows, features)."""
         return self.values.shape  # type: ignore[return-value]
 
-    def batches(self, dtype: type, rows: int = BATCH_ROWS) -> Iterator[tuple[int, np.ndarray]]:
-        """``(first row, block)`` pairs: blocks of ``rows`` rows in ``dtype``, NaN for nulls."""
+    def batches(self, dtype: type, rows: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first row, block)`` pairs: blocks of ``rows`` rows (default: see BATCH_BYTES)
+        in ``dtype``, NaN for nulls."""
+        if rows is None:
+            per_row = max(1, self.values.shape[1]) * np.dtype(dtype).itemsize
+            rows = min(BATCH_ROWS, max(MIN_BATCH_ROWS, BATCH_BYTES // per_row))
         for start in range(0, self.values.shape[0], rows):
             yield start, self._convert(self.values[start : start + rows], dtype)
 
@@ -145,16 +155,21 @@ class LiveData:
         ]
         if not wanted:
             return
-        try:
-            # pyarrow's ParquetFile is not safe to read from two threads at once (it
-            # crashes the process); reads are short, so they take turns.
-            with self._read_lock:
-                table = self._file.read(columns=wanted)
-        except (pa.ArrowException, OSError) as error:
-            raise LiveDataError(f"cannot read live features: {error}") from None
         integer = self.tournament.integer_features
-        loaded = {name: _column(name, table.column(name), integer) for name in wanted}
-        del table  # the columns are copies; let pyarrow's pool have its buffers back
+        loaded: dict[str, np.ndarray] = {}
+        # A few hundred columns per read: pyarrow's decoded table and its buffers are held
+        # for one slice at a time, not for all 2,748 columns at once.
+        for first in range(0, len(wanted), COLUMNS_PER_READ):
+            names = wanted[first : first + COLUMNS_PER_READ]
+            try:
+                # pyarrow's ParquetFile is not safe to read from two threads at once (it
+                # crashes the process); reads are short, so they take turns.
+                with self._read_lock:
+                    table = self._file.read(columns=names)
+            except (pa.ArrowException, OSError) as error:
+                raise LiveDataError(f"cannot read live features: {error}") from None
+            loaded.update((name, _column(name, table.column(name), integer)) for name in names)
+            del table  # the columns are copies; let pyarrow's pool have its buffers back
         with self._lock:
             self._columns.update(loaded)
 

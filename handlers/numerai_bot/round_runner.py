@@ -269,7 +269,7 @@ class RoundRunner:
         request: WorkerRequest,
         deadline: float | None,
     ) -> list[ModelOutcome]:
-        """Every selected model of one tournament: prepare, predict in turn, upload behind."""
+        """Every selected model of one tournament: prepare, predict in lanes, upload behind."""
         self.numerai.set_deadline(deadline)
         served = self._served(tournament)
         outcomes: list[ModelOutcome] = []

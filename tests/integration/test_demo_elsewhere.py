@@ -3,15 +3,31 @@ version, no validation file needed, one-line errors."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from scripts import demo
 from standins.numerai import TournamentSizes
 from standins.numerai.server import NumeraiStandin
 
 KEYS = {"NUMERAI_PUBLIC_ID": "PUBLICID12345678", "NUMERAI_SECRET_KEY": "SECRETKEY1234567890"}
+
+
+def run_demo(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """``python -m scripts.demo`` in its own process, as a user runs it: moto's state is
+    per process, and this suite's own stack already holds the tables the demo creates."""
+    base = {k: v for k, v in os.environ.items() if k not in KEYS and k != "NUMERAI_API_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**base, "PYTHONPATH": os.pathsep.join(sys.path), **env},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,27 +55,27 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory):
     standin.stop()
 
 
-def test_the_demo_plays_the_accounts_own_models_on_the_newest_data(
-    endpoint, tmp_path, monkeypatch, capsys
-):
-    monkeypatch.setenv("NUMERAI_API_URL", endpoint.url)
-    for key, value in KEYS.items():
-        monkeypatch.setenv(key, value)
-    assert demo.main(["--trees", "10", "--workdir", str(tmp_path / "demo")]) == 0
-    out = capsys.readouterr().out
-    assert "2 of 2 models submitted" in out and "data v5.3" in out
+def test_the_demo_plays_the_accounts_own_models_on_the_newest_data(endpoint, tmp_path):
+    done = run_demo(
+        ["--trees", "10", "--workdir", str(tmp_path / "demo")], NUMERAI_API_URL=endpoint.url, **KEYS
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 of 2 models submitted" in done.stdout and "data v5.3" in done.stdout
     assert {s["model_name"] for s in endpoint.submissions()} >= {"their_model", "their_sig"}
 
 
-def test_missing_keys_and_unknown_models_are_one_line_errors(
-    endpoint, tmp_path: Path, monkeypatch, capsys
-):
-    monkeypatch.setenv("NUMERAI_API_URL", endpoint.url)
-    monkeypatch.delenv("NUMERAI_PUBLIC_ID", raising=False)
-    assert demo.main(["--workdir", str(tmp_path / "a")]) == 2
-    assert "set NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY" in capsys.readouterr().err
-    for key, value in KEYS.items():
-        monkeypatch.setenv(key, value)
-    assert demo.main(["--workdir", str(tmp_path / "b"), "--models", "nobody"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("error: model 'nobody' is not in the account")
+def test_missing_keys_and_unknown_models_are_one_line_errors(endpoint, tmp_path: Path):
+    done = run_demo(["--workdir", str(tmp_path / "a")], NUMERAI_API_URL=endpoint.url)
+    assert done.returncode == 2
+    assert "set NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY" in done.stderr
+    done = run_demo(
+        ["--workdir", str(tmp_path / "b"), "--models", "nobody"],
+        NUMERAI_API_URL=endpoint.url,
+        **KEYS,
+    )
+    assert done.returncode == 2
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: model 'nobody' is not in the account")
+    )

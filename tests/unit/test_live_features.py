@@ -111,3 +111,26 @@ def test_values_outside_the_feature_range_are_refused_even_as_the_missing_marker
     live = write_live(tmp_path / "live.parquet", columns)
     with pytest.raises(LiveDataError, match=cause):
         live.features(FEATURES)
+
+
+def test_a_wide_model_reads_and_runs_in_slices_that_bound_memory(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import numerai_bot.live_data as live_data
+
+    columns = int8_columns(seed=2)
+    live = write_live(tmp_path / "live.parquet", columns)
+    reads: list[int] = []
+    read = live._file.read
+    monkeypatch.setattr(
+        live._file, "read", lambda columns: reads.append(len(columns)) or read(columns=columns)
+    )
+    monkeypatch.setattr(live_data, "COLUMNS_PER_READ", 5)
+    monkeypatch.setattr(live_data, "BATCH_BYTES", 12 * 4 * 300)  # 300 rows of 12 float32
+    matrix = live.features(FEATURES)
+    assert reads == [5, 5, 2]  # 12 columns, 5 at a time
+    np.testing.assert_array_equal(matrix.dense(np.float32), reference(columns, FEATURES))
+    sizes = [block.shape[0] for _, block in matrix.batches(np.float32)]
+    assert sizes[0] == 300 and sum(sizes) == ROWS  # 300 rows of float32 fit the budget
+    doubles = {block.shape[0] for _, block in matrix.batches(np.float64)}  # 150 would fit:
+    assert doubles == {live_data.MIN_BATCH_ROWS, ROWS % live_data.MIN_BATCH_ROWS}  # the floor
