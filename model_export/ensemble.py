@@ -123,23 +123,25 @@ def build_ensemble(
         graph = graph_model.graph
         member_input = graph.input[0].name
         columns = [position[name] for name in member.metadata.features]
-        source = fmt.INPUT_NAME
-        if elem_type == TENSOR_TYPES[input_type] and _read_union_directly(graph, columns, shared):
-            nodes.extend(shared.pop_new_nodes())
-        elif columns != list(range(len(features))):
-            source = f"{prefix}columns_out"
-            initializers.append(
-                numpy_helper.from_array(np.asarray(columns, np.int64), f"{prefix}columns")
-            )
-            nodes.append(
-                helper.make_node("Gather", [fmt.INPUT_NAME, f"{prefix}columns"], [source], axis=1)
-            )
-        if member_input not in _consumed(graph):
-            pass  # its trees read the union input (or its shared cast) directly
-        elif elem_type != TENSOR_TYPES[input_type]:
-            nodes.append(helper.make_node("Cast", [source], [member_input], to=elem_type))
-        else:
-            nodes.append(helper.make_node("Identity", [source], [member_input]))
+        direct = elem_type == TENSOR_TYPES[input_type] and _read_union_directly(
+            graph, columns, shared, nodes
+        )
+        if not direct:  # its own columns, in its own input type
+            source = fmt.INPUT_NAME
+            if columns != list(range(len(features))):
+                source = f"{prefix}columns_out"
+                initializers.append(
+                    numpy_helper.from_array(np.asarray(columns, np.int64), f"{prefix}columns")
+                )
+                nodes.append(
+                    helper.make_node(
+                        "Gather", [fmt.INPUT_NAME, f"{prefix}columns"], [source], axis=1
+                    )
+                )
+            if elem_type != TENSOR_TYPES[input_type]:
+                nodes.append(helper.make_node("Cast", [source], [member_input], to=elem_type))
+            else:
+                nodes.append(helper.make_node("Identity", [source], [member_input]))
         nodes.extend(graph.node)
         initializers.extend(graph.initializer)
         functions.extend(graph_model.functions)
@@ -295,27 +297,23 @@ class _SharedCasts:
 
     def __init__(self) -> None:
         self.names: dict[int, str] = {}
-        self._new: list[onnx.NodeProto] = []
 
-    def of(self, elem_type: int) -> str:
-        """The union input cast to ``elem_type`` (a Cast node made the first time)."""
+    def of(self, elem_type: int, nodes: list[onnx.NodeProto]) -> str:
+        """The union input cast to ``elem_type``; its Cast is appended to ``nodes`` the first
+        time, so it comes before every reader."""
         if elem_type not in self.names:
             name = f"{fmt.INPUT_NAME}_as_{TensorProto.DataType.Name(elem_type).lower()}"
-            self._new.append(helper.make_node("Cast", [fmt.INPUT_NAME], [name], to=elem_type))
+            nodes.append(helper.make_node("Cast", [fmt.INPUT_NAME], [name], to=elem_type))
             self.names[elem_type] = name
         return self.names[elem_type]
 
-    def pop_new_nodes(self) -> list[onnx.NodeProto]:
-        """Cast nodes made since the last call (to add before their first reader)."""
-        new, self._new = self._new, []
-        return new
 
-
-def _consumed(graph: onnx.GraphProto) -> set[str]:
-    return {name for node in graph.node for name in node.input}
-
-
-def _read_union_directly(graph: onnx.GraphProto, columns: list[int], shared: _SharedCasts) -> bool:
+def _read_union_directly(
+    graph: onnx.GraphProto,
+    columns: list[int],
+    shared: _SharedCasts,
+    nodes: list[onnx.NodeProto],
+) -> bool:
     """Rewire a member whose input feeds only tree nodes (directly or through one Cast) to
     read the union input: the trees' feature ids are renumbered to union positions.
 
@@ -341,7 +339,7 @@ def _read_union_directly(graph: onnx.GraphProto, columns: list[int], shared: _Sh
     source = fmt.INPUT_NAME
     if cast is not None:
         target = next(a.i for a in cast.attribute if a.name == "to")
-        source = shared.of(target)
+        source = shared.of(target, nodes)
         graph.node.remove(cast)
     for node in readers:
         node.input[0] = source

@@ -45,10 +45,10 @@ MAX_MATRICES = 4
 # 221 MB for the whole file. A wide model gets fewer rows (381 for all 2,748 features: 13 MB
 # with its double copy); onnxruntime runs no slower on the smaller batches (docs/benchmarks.md).
 BATCH_ROWS = 1024
-# Feature columns decoded per pyarrow read (see LiveData.preload).
-COLUMNS_PER_READ = 256
 BATCH_BYTES = 4 * 1024 * 1024
 MIN_BATCH_ROWS = 256
+# Feature columns decoded per pyarrow read (see LiveData.preload).
+COLUMNS_PER_READ = 256
 # How long a failed live download or a bad live file is not fetched again (one run's models).
 FAILURE_MEMORY_SECONDS = 30.0
 

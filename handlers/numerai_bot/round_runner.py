@@ -441,9 +441,9 @@ class RoundRunner:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Run the model on the live data; the live ids and their predictions in (0, 1).
 
-        Sessions are fetched per model, not all held for the run: the cache keeps a few,
-        so memory does not grow with the number of models. Columns already read for an
-        earlier model are reused.
+        Sessions are fetched per model (built with ``threads`` intra-op threads), not all
+        held for the run: each lane holds one and the cache one more, so memory does not grow
+        with the number of models. Columns already read for an earlier model are reused.
         """
         tournament = job.tournament
         model = self.models.get(job.config.artifact, threads)

@@ -240,7 +240,7 @@ def plan_size(
     return plan
 
 
-def peak_rss_mib(costs: list[ModelCost], vcpus: float = 2.0) -> float:
+def peak_rss_mib(costs: list[ModelCost], vcpus: float) -> float:
     """The worker's expected peak: its base plus a model of the largest size in each lane
     and one cached."""
     trees = max((c.trees or 2000 for c in costs), default=2000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -177,8 +178,6 @@ class _RecordingCache(ModelCache):
         self.asked: list[tuple[str, int | None]] = []
 
     def get(self, key, threads=None):
-        import threading
-
         self.asked.append((threading.current_thread().name, threads))
         return super().get(key, threads)
 
