@@ -18,7 +18,7 @@ from numerai_bot.allocator import return_large_buffers_to_os
 from numerai_bot.config import WorkerSettings
 from numerai_bot.events import PayloadError, parse_worker_event
 from numerai_bot.redact import install_redaction
-from numerai_bot.round_runner import RoundRunner
+from numerai_bot.round.runner import RoundRunner
 from numerai_bot.wiring import build_runner
 
 logger = Logger(service="numerai-bot-worker")
@@ -61,10 +61,7 @@ def create_handler(
         if not built:
             built.append(runner_factory())
         runner = built[0]
-        register = getattr(runner.guard, "register_context", None)
-        if register is not None:
-            register(context)
-        result = runner.run(request, deadline=_deadline(context))
+        result = runner.run(request, deadline=_deadline(context), invocation=context)
         metrics.add_metric("ModelsSubmitted", MetricUnit.Count, len(result.submitted))
         metrics.add_metric("ModelsMissingSubmission", MetricUnit.Count, len(result.failed))
         # What the stack's alarm watches: a round closed with a configured model missing.

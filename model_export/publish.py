@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from numerai_bot.model_store import ModelStore, ObjectMissing
+from numerai_bot.model_store import ObjectMissing
 from numerai_bot.models_config import CONFIG_KEY, ModelConfig, parse_models_config
+from numerai_bot.ports import ModelStore
 from scripts.publish_model import checked_entry, publish
 
 

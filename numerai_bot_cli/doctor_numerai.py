@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from numerai_bot.errors import NumeraiAuthError, NumeraiError
 from numerai_bot.models_config import ModelConfig
-from numerai_bot.numerai_client import AccountModel
+from numerai_bot.ports import AccountModel
 from numerai_bot.tournaments import BY_ID, CLASSIC, Tournament
 from numerai_bot_cli.commands.webhooks import UPLOADS_HINT
 from numerai_bot_cli.doctor_core import Blocked, Finding, check, failed, passed, unverified

@@ -12,7 +12,8 @@ import re
 from typing import Any
 
 from numerai_bot.errors import NumeraiError, NumeraiUnavailable, RoundClosed
-from numerai_bot.numerai_client import NumeraiClient, RoundInfo
+from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot.ports import RoundInfo
 from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.payout import rule_from_performance, rule_from_round
 from numerai_bot_cli.status_data import NumeraiView, _float, _int  # one lenient reader

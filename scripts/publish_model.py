@@ -22,7 +22,7 @@ from pathlib import Path
 from numerai_bot.errors import BotError, ConfigError
 from numerai_bot.events import MODEL_NAME
 from numerai_bot.inference import load_model
-from numerai_bot.model_store import ModelStore, ObjectMissing, open_model_store
+from numerai_bot.model_store import ObjectMissing, open_model_store
 from numerai_bot.models_config import (
     CONFIG_KEY,
     TRANSFORMS,
@@ -30,6 +30,7 @@ from numerai_bot.models_config import (
     parse_models_config,
     render_models_config,
 )
+from numerai_bot.ports import ModelStore
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
 
 logger = logging.getLogger(__name__)

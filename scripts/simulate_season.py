@@ -55,9 +55,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from numerai_bot.ledger import SUBMITTED, DynamoLedger, Ledger
+from numerai_bot.ledger import SUBMITTED, DynamoLedger
 from numerai_bot.model_store import open_model_store
-from numerai_bot.round_runner import MIN_SECONDS_PER_MODEL
+from numerai_bot.ports import Ledger
+from numerai_bot.round.window import MIN_SECONDS_PER_MODEL
 from standins.aws_faults import AwsFaultProxy
 from standins.local_bot import LocalBot
 from standins.worker_process import (

@@ -223,12 +223,14 @@ def shorten_aws_timeouts(seconds: float) -> None:
 
 def keep_results() -> None:
     """Remember each run's RoundResult (the handler raises before returning a failed one)."""
-    from numerai_bot.round_runner import RoundRunner
+    from numerai_bot.round.runner import RoundRunner
 
     run = RoundRunner.run
 
-    def observed(self: Any, request: Any, deadline: float | None = None) -> Any:
-        result = run(self, request, deadline)
+    def observed(
+        self: Any, request: Any, deadline: float | None = None, invocation: Any = None
+    ) -> Any:
+        result = run(self, request, deadline, invocation)
         _RESULT["result"] = result.to_dict()
         return result
 

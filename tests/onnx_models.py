@@ -109,7 +109,7 @@ def linear_model(
 
 
 def slow_model(
-    features: list[str] | tuple[str, ...], *, steps: int = 40, width: int = 1500
+    features: list[str] | tuple[str, ...], *, steps: int = 2000, width: int = 2000
 ) -> bytes:
     """A model that takes seconds: ``steps`` chained ``width``² MatMuls of a constant made at
     run time (no big initializer in the file). For time-budget tests."""

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from numerai_bot.errors import AlreadyInProgress, BotError
+from numerai_bot.ports import RemainingTime
 
 logger = logging.getLogger(__name__)
 
@@ -60,16 +61,6 @@ class GuardUnavailable(BotError):
     """The guard's table cannot be reached: uploading now could submit twice."""
 
 
-class SubmissionGuard(Protocol):
-    """Runs ``action`` at most once per (round, model) among every concurrent invocation."""
-
-    def run_once(
-        self, round_number: int, model: str, action: Callable[[], dict], tournament: int = 8
-    ) -> dict:
-        """Run or return the stored result; :class:`AlreadyInProgress` if another holds it."""
-        ...
-
-
 class NoGuard:
     """No cross-invocation guard: for unit tests and single-process local runs."""
 
@@ -78,6 +69,9 @@ class NoGuard:
     ) -> dict:
         """Just run it."""
         return action()
+
+    def register_context(self, context: RemainingTime | None) -> None:
+        """Nothing to bound: no records are kept."""
 
 
 @dataclass

@@ -22,7 +22,7 @@ from numerai_bot.allocator import release_free_memory
 from numerai_bot.errors import ModelError, ModelTimeout, PredictionError
 from numerai_bot.live_data import FeatureMatrix
 from numerai_bot.model_metadata import MetadataError, ModelMetadata
-from numerai_bot.model_store import ModelStore
+from numerai_bot.ports import ModelStore
 
 # onnxruntime input types the worker can feed; the live features are int8 0-4 (or NaN).
 INPUT_DTYPES = {

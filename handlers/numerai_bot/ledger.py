@@ -11,11 +11,10 @@ replaces a SUBMITTED one and an older attempt never replaces a newer one (see
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from numerai_bot.errors import BotError
 
@@ -83,44 +82,6 @@ class LedgerUnavailable(BotError):
     Without the ledger the bot cannot tell what was already submitted, so callers must not
     upload on a guess.
     """
-
-
-class Ledger(Protocol):
-    """What the core needs from the ledger."""
-
-    def get(
-        self, round_number: int, model_name: str, tournament: int = CLASSIC_ID
-    ) -> LedgerRecord | None:
-        """The record for (tournament, round, model), if any."""
-        ...
-
-    def put(self, record: LedgerRecord) -> bool:
-        """Write the record unless :func:`may_replace` forbids it; whether it was written."""
-        ...
-
-
-class MemoryLedger:
-    """A ledger in a dict, for unit tests and dry runs."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, LedgerRecord] = {}
-        self._lock = threading.Lock()
-
-    def get(
-        self, round_number: int, model_name: str, tournament: int = CLASSIC_ID
-    ) -> LedgerRecord | None:
-        """The record for (tournament, round, model), if any."""
-        with self._lock:
-            return self.records.get(ledger_key(round_number, model_name, tournament))
-
-    def put(self, record: LedgerRecord) -> bool:
-        """Store it stamped with the time, under the same rule as DynamoDB's condition."""
-        record.updated_at = record.updated_at or _now()
-        with self._lock:
-            if not may_replace(self.records.get(record.key), record):
-                return False
-            self.records[record.key] = record
-            return True
 
 
 class DynamoLedger:

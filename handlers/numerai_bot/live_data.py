@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerai_bot.errors import BotError, LiveDataError, ModelError
-from numerai_bot.model_store import ModelStore, ObjectMissing
+from numerai_bot.model_store import ObjectMissing
+from numerai_bot.ports import DatasetSource, ModelStore
 from numerai_bot.tournaments import CLASSIC, Tournament
 
 logger = logging.getLogger(__name__)
@@ -51,16 +51,6 @@ MIN_BATCH_ROWS = 256
 COLUMNS_PER_READ = 256
 # How long a failed live download or a bad live file is not fetched again (one run's models).
 FAILURE_MEMORY_SECONDS = 30.0
-
-
-class DatasetSource(Protocol):
-    """What the cache needs from Numerai: one file of one round, to a path."""
-
-    def download_dataset(
-        self, filename: str, dest: Path, round_number: int | None, tournament: Tournament
-    ) -> Path:
-        """Download ``filename`` of the tournament's round to ``dest``."""
-        ...
 
 
 @dataclass(frozen=True)

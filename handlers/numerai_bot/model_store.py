@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlparse
 
 from numerai_bot.errors import ModelError
@@ -26,28 +26,6 @@ class StoredObject:
     key: str
     data: bytes
     version: str
-
-
-class ModelStore(Protocol):
-    """The small interface the core needs from wherever models are kept."""
-
-    uri: str
-
-    def version(self, key: str) -> str:
-        """The current version of ``key``; :class:`ObjectMissing` if absent."""
-        ...
-
-    def read(self, key: str) -> StoredObject:
-        """The object's bytes and version; :class:`ObjectMissing` if absent."""
-        ...
-
-    def write(self, key: str, data: bytes) -> str:
-        """Store ``data`` under ``key``; return its new version."""
-        ...
-
-    def delete(self, key: str) -> None:
-        """Remove ``key`` if it exists (a bad cached file must not be served again)."""
-        ...
 
 
 class LocalModelStore:
@@ -158,7 +136,7 @@ def _s3_error(error: Exception, key: str, uri: str, action: str = "read") -> Mod
     return ModelError(f"{where}: S3 error {code or 'unknown'}")
 
 
-def open_model_store(uri: str, s3_client: Any = None) -> ModelStore:
+def open_model_store(uri: str, s3_client: Any = None) -> LocalModelStore | S3ModelStore:
     """``s3://bucket/prefix`` → :class:`S3ModelStore`; anything else is a local folder."""
     if uri.startswith("s3://"):
         parsed = urlparse(uri)

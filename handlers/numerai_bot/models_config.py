@@ -20,7 +20,8 @@ from typing import Any
 
 from numerai_bot.errors import ConfigError
 from numerai_bot.events import MODEL_NAME
-from numerai_bot.model_store import ModelStore, ObjectMissing
+from numerai_bot.model_store import ObjectMissing
+from numerai_bot.ports import ModelStore
 from numerai_bot.tournaments import CLASSIC, Tournament, tournament
 
 CONFIG_KEY = "models.json"

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from numerai_bot.outcomes import RoundResult
 
 SUBJECT_LIMIT = 100  # SNS subjects are limited to 100 characters
-
-
-class Notifier(Protocol):
-    """Where round summaries go."""
-
-    def notify(self, result: RoundResult) -> None:
-        """Publish a short summary of ``result``."""
-        ...
 
 
 def summary(result: RoundResult) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from numerai_bot.errors import (
     RoundClosed,
     UploadError,
 )
+from numerai_bot.ports import AccountModel, RoundInfo
 from numerai_bot.retry import RetryPolicy, call_with_retry
 from numerai_bot.tournaments import CLASSIC, Tournament
 
@@ -60,32 +61,6 @@ query($filename: String! $round: Int $tournament: Int) {
   dataset(filename: $filename round: $round tournament: $tournament)
 }
 """
-
-
-@dataclass(frozen=True)
-class AccountModel:
-    """One model of the account: its id and the tournament it belongs to."""
-
-    id: str
-    tournament: int
-
-
-@dataclass(frozen=True)
-class RoundInfo:
-    """The round Numerai says is open, with its times (UTC)."""
-
-    number: int
-    open_time: dt.datetime | None
-    close_time: dt.datetime | None
-    close_staking_time: dt.datetime | None
-
-    def seconds_left(self, now: dt.datetime | None = None) -> float | None:
-        """Seconds until submissions stop counting for this round, if Numerai said."""
-        close = self.close_staking_time or self.close_time
-        if close is None:
-            return None
-        now = now or dt.datetime.now(dt.UTC)
-        return (close - now).total_seconds()
 
 
 class _NumerAPI(numerapi.NumerAPI):

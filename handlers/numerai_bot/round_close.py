@@ -16,14 +16,12 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from numerai_bot.data_versions import newest, older_than_newest
 from numerai_bot.errors import AlreadyInProgress, BotError
-from numerai_bot.idempotency import SubmissionGuard
-from numerai_bot.ledger import SUBMITTED, Ledger, LedgerRecord
+from numerai_bot.ledger import SUBMITTED, LedgerRecord
 from numerai_bot.models_config import ModelConfig
-from numerai_bot.numerai_client import AccountModel, RoundInfo
+from numerai_bot.ports import AccountModel, CloseNumerai, Ledger, RoundInfo, SubmissionGuard
 from numerai_bot.redact import redact
 from numerai_bot.tournaments import TOURNAMENTS, Tournament
 
@@ -35,20 +33,6 @@ CLOSE_CHECK_WINDOW_SECONDS = 24 * 3600
 # The guard's keys (never Numerai model names, which cannot start with "_").
 CLOSE_CHECK = "__round_closed__"
 VERSION_NOTICE = "__data_versions__"
-
-
-class CloseNumerai(Protocol):
-    """What the checks ask of Numerai (a part of the runner's ``NumeraiPort``)."""
-
-    def last_closed_round(self, tournament: Tournament) -> RoundInfo | None: ...
-
-    def served_datasets(self, tournament: Tournament) -> frozenset[str]: ...
-
-    def account_models(self) -> dict[str, AccountModel]: ...
-
-    def round_submission(
-        self, model_id: str, round_number: int, tournament: Tournament
-    ) -> dict[str, Any] | None: ...
 
 
 @dataclass

@@ -14,18 +14,10 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import unquote
 
 from numerai_bot.events import MODEL_NAME, PayloadError, WorkerRequest, parse_webhook_body
-
-
-class WorkerInvoker(Protocol):
-    """Hands a request to the worker without waiting for it (Lambda ``Event`` invoke)."""
-
-    def invoke(self, request: WorkerRequest) -> None:
-        """Queue the work; raise if it could not be queued."""
-        ...
+from numerai_bot.ports import WorkerInvoker
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import open_model_store
 from numerai_bot.notifier import SnsNotifier
 from numerai_bot.numerai_client import NumeraiClient
-from numerai_bot.round_runner import RoundRunner
+from numerai_bot.ports import WorkerInvoker
+from numerai_bot.round.runner import RoundRunner
 from numerai_bot.secret_store import numerai_keys
-from numerai_bot.webhook_gate import WorkerInvoker
 
 
 def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) -> RoundRunner:

@@ -88,7 +88,7 @@ def lanes_at(vcpus: float) -> int:
 
 def many_models_seconds(costs: list[ModelCost], vcpus: float) -> float:
     """One invocation running ``costs``: its lanes share the vCPUs, one model each at a time
-    (numerai_bot.round_runner); a single model gets every thread instead."""
+    (numerai_bot.round.lanes); a single model gets every thread instead."""
     if len(costs) == 1:
         return costs[0].seconds(vcpus)
     lanes = min(lanes_at(vcpus), len(costs))

@@ -25,7 +25,7 @@ from numerai_bot.errors import BotError, ConfigError, NumeraiError
 from numerai_bot.ledger import DynamoLedger, LedgerRecord
 from numerai_bot.ledger_query import scan_ledger
 from numerai_bot.models_config import ModelConfig, load_models_entries
-from numerai_bot.numerai_client import AccountModel
+from numerai_bot.ports import AccountModel
 from numerai_bot.tournaments import CLASSIC, TOURNAMENTS, Tournament, tournament
 from numerai_bot_cli.aws import DENIED, aws_errors, error_code, session
 from numerai_bot_cli.common import (

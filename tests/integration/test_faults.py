@@ -45,13 +45,15 @@ from numerai_bot.inference import ModelCache
 from numerai_bot.ledger import DynamoLedger, LedgerRecord
 from numerai_bot.model_metadata import ModelMetadata
 from numerai_bot.model_store import S3ModelStore, open_model_store
+from numerai_bot.outcomes import RoundResult
 from numerai_bot.retry import RetryPolicy
-from numerai_bot.round_runner import RoundResult, RoundRunner
+from numerai_bot.round.runner import RoundRunner
 from numerai_bot.wiring import build_runner
 from standins.local_bot import LocalBot
 from standins.local_lambda import LocalContext
 from tests.integration.conftest import MODELS, accepted
 from tests.onnx_models import linear_model
+from tests.unit.fakes import runner_with
 
 # Retries as in production, but without the seconds of backoff (the policy is what varies).
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
@@ -716,7 +718,7 @@ def test_model_files_unreachable_fail_each_model_in_the_ledger(
 ) -> None:
     runner = make_runner()
     dead = boto3.client("s3", endpoint_url=closed_port_url(), config=BOTO_ONE_TRY)
-    runner.models = ModelCache(S3ModelStore(bot.stack.bucket, "models", dead))
+    runner = runner_with(runner, models=ModelCache(S3ModelStore(bot.stack.bucket, "models", dead)))
     result = run(runner)
     assert isinstance(result, RoundResult) and len(result.failed) == len(MODELS)
     for model in MODELS:

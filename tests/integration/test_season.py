@@ -22,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from numerai_bot.errors import UploadError
-from numerai_bot.ledger import SUBMITTED, LedgerRecord, MemoryLedger
+from numerai_bot.ledger import SUBMITTED, LedgerRecord
 from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.tournaments import CLASSIC
 from scripts.simulate_season import KINDS, SeasonConfig, SeasonReport
@@ -31,6 +31,7 @@ from standins.aws_faults import AwsFaultProxy
 from standins.numerai.server import NumeraiStandin
 from standins.worker_process import KILL_POINTS, KILLED, Invocation, KillSpec, SpawnLauncher
 from tests.conftest import SMALL
+from tests.unit.fakes import MemoryLedger
 
 SHORT_SEASON = [
     *("--rounds", "5", "--models", "2", "--seed", "2"),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
 from numerai_bot.errors import RoundClosed, UploadError
-from numerai_bot.numerai_client import AccountModel, RoundInfo
+from numerai_bot.ledger import CLASSIC_ID, LedgerRecord, ledger_key, may_replace
+from numerai_bot.ports import AccountModel, RoundInfo
 from numerai_bot.tournaments import CLASSIC, Tournament
 
 
@@ -112,3 +114,53 @@ class FakeNumerai:
             }
         )
         return submission_id
+
+
+class MemoryLedger:
+    """A ledger in a dict, under the same write rule as DynamoDB's condition."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, LedgerRecord] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, round_number: int, model_name: str, tournament: int = CLASSIC_ID
+    ) -> LedgerRecord | None:
+        """The record for (tournament, round, model), if any."""
+        with self._lock:
+            return self.records.get(ledger_key(round_number, model_name, tournament))
+
+    def put(self, record: LedgerRecord) -> bool:
+        """Store it stamped with the time, unless ``may_replace`` forbids it."""
+        record.updated_at = record.updated_at or dt.datetime.now(dt.UTC).isoformat(
+            timespec="seconds"
+        )
+        with self._lock:
+            if not may_replace(self.records.get(record.key), record):
+                return False
+            self.records[record.key] = record
+            return True
+
+
+def runner_with(runner: Any, **changes: Any) -> Any:
+    """A new ``RoundRunner`` on the same adapters as ``runner`` but for ``changes`` (e.g. a
+    guard that is held, a ledger that fails): tests swap ports, never patch attributes."""
+    from numerai_bot.round.runner import RoundRunner
+
+    parts = {
+        "numerai": runner.numerai,
+        "store": runner.store,
+        "ledger": runner.ledger,
+        "live_data": runner.work.live_data,
+        "models": runner.work.models,
+        "guard": runner.guard,
+        "fanout": runner.fan_out.invoker if runner.fan_out else None,
+        "notifier": runner.notifier,
+        "refresh_credentials": runner.refresh_credentials,
+        "clock": runner.clock,
+        "archive": runner.work.archive,
+        "lanes": runner.lanes,
+    }
+    if runner.fan_out is not None:
+        parts.update(shard_size=runner.fan_out.shard_size, max_shards=runner.fan_out.max_shards)
+    return RoundRunner(**{**parts, **changes})

@@ -14,13 +14,15 @@ import pytest
 from numerai_bot.errors import AlreadyInProgress
 from numerai_bot.events import WorkerRequest
 from numerai_bot.inference import ModelCache
-from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord, MemoryLedger
+from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import ModelConfig, render_models_config
-from numerai_bot.round_runner import RETRY, RoundRunner, _budget
+from numerai_bot.outcomes import RETRY
+from numerai_bot.round.runner import RoundRunner
+from numerai_bot.round.window import prediction_budget
 from tests.onnx_models import linear_model, slow_model
-from tests.unit.fakes import FakeNumerai
+from tests.unit.fakes import FakeNumerai, MemoryLedger, runner_with
 
 MODELS = {"alpha": "id-alpha", "beta": "id-beta", "gamma": "id-gamma"}
 
@@ -108,7 +110,7 @@ class HeldGuard:
 
 def test_a_model_held_by_another_invocation_is_a_retry_not_a_success(bot):
     runner, numerai, _, ledger, _, _ = bot
-    runner.guard = HeldGuard()
+    runner = runner_with(runner, guard=HeldGuard())
     result = runner.run(WorkerRequest("webhook"))
     assert {o.status for o in result.outcomes} == {RETRY}
     assert result.status == "incomplete" and len(result.pending) == 3
@@ -145,7 +147,8 @@ class FlakyLedger(MemoryLedger):
 
 def test_a_ledger_write_lost_after_the_upload_is_repaired_by_the_next_run(bot):
     runner, numerai, _, _, _, _ = bot
-    runner.ledger = ledger = FlakyLedger()
+    ledger = FlakyLedger()
+    runner = runner_with(runner, ledger=ledger)
     runner.run(WorkerRequest("webhook", models=("alpha",)))
     assert ledger.get(500, "alpha") is None and len(numerai.uploads) == 1
     again = runner.run(WorkerRequest("schedule", models=("alpha",)))
@@ -167,11 +170,10 @@ def test_a_slow_model_is_stopped_at_its_budget_and_the_others_submit(bot, small_
 
 
 def test_the_default_budget_is_a_fair_share_of_the_time_left():
-    plain = ModelConfig("m", "m.onnx")
-    assert _budget(plain, None, 3) is None  # no deadline: no limit
-    assert _budget(plain, 315.0, 3) == pytest.approx(100.0)  # 15 s kept for uploads
-    assert _budget(ModelConfig("m", "m.onnx", time_budget_seconds=30), 315.0, 3) == 30
-    assert _budget(ModelConfig("m", "m.onnx", time_budget_seconds=900), 315.0, 3) == 300
+    assert prediction_budget(None, None, 3) is None  # no deadline: no limit
+    assert prediction_budget(None, 315.0, 3) == pytest.approx(100.0)  # 15 s kept for uploads
+    assert prediction_budget(30, 315.0, 3) == 30
+    assert prediction_budget(900, 315.0, 3) == 300
 
 
 def test_one_bad_models_json_entry_fails_only_that_model(bot):
@@ -249,10 +251,10 @@ class MemoryGuard:
 def test_a_round_that_closes_with_a_model_missing_alarms_once(bot):
     import datetime as dt
 
-    from numerai_bot.numerai_client import RoundInfo
+    from numerai_bot.ports import RoundInfo
 
     runner, numerai, _, ledger, _, _ = bot
-    runner.guard = MemoryGuard()
+    runner = runner_with(runner, guard=MemoryGuard())
     closed_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     numerai.closed[8] = RoundInfo(499, closed_at - dt.timedelta(hours=1), closed_at, closed_at)
     ledger.put(LedgerRecord(499, "alpha", SUBMITTED, submission_id="s-a"))
@@ -275,7 +277,7 @@ def test_a_failed_run_while_the_round_is_open_is_not_the_close_alarm(bot):
 
 def test_a_newer_data_version_is_named_once_a_week(bot):
     runner, numerai, store, _, _, _ = bot
-    runner.guard = MemoryGuard()
+    runner = runner_with(runner, guard=MemoryGuard())
     configs = [ModelConfig("alpha", "models/alpha.onnx", data_version="v5.2")]
     configs += [ModelConfig(n, f"models/{n}.onnx", data_version="v5.3") for n in ("beta",)]
     store.write("models.json", render_models_config(configs))

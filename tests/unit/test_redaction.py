@@ -253,7 +253,7 @@ def test_the_handlers_install_redaction_for_their_own_and_the_core_s_loggers(mod
     try:
         module.logger.error("unexpected error", extra={"error": f"PUT failed: {url}"})
         if module_name == "worker":  # the core's loggers write through the worker's handler
-            logging.getLogger("numerai_bot.round_runner").error("unexpected error: %s", url)
+            logging.getLogger("numerai_bot.round.runner").error("unexpected error: %s", url)
     finally:
         module.logger.registered_handler.setStream(previous)
     output = stream.getvalue()

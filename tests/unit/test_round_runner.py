@@ -10,14 +10,13 @@ import pytest
 
 from numerai_bot.events import WorkerRequest
 from numerai_bot.inference import ModelCache
-from numerai_bot.ledger import MemoryLedger
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import ModelConfig, render_models_config
-from numerai_bot.round_runner import RoundRunner
+from numerai_bot.round.runner import RoundRunner
 from numerai_bot.submission import validate_submission
 from tests.onnx_models import linear_model
-from tests.unit.fakes import FakeNumerai
+from tests.unit.fakes import FakeNumerai, MemoryLedger, runner_with
 
 MODELS = {"alpha": "id-alpha", "beta": "id-beta", "gamma": "id-gamma"}
 
@@ -186,10 +185,10 @@ class _RecordingCache(ModelCache):
 def test_models_predict_side_by_side_one_lane_per_vcpu(bot, lanes, monkeypatch):
     runner, numerai, store, ledger = bot
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    runner.models = _RecordingCache(store, threads=1)
-    runner.lanes = lanes
+    models = _RecordingCache(store, threads=1)
+    runner = runner_with(runner, models=models, lanes=lanes)
     result = runner.run(WorkerRequest("webhook", 500))
-    assert len({name for name, _ in runner.models.asked}) == lanes
-    assert {threads for _, threads in runner.models.asked} == {2 // lanes}
+    assert len({name for name, _ in models.asked}) == lanes
+    assert {threads for _, threads in models.asked} == {2 // lanes}
     assert [o.model for o in result.outcomes] == list(MODELS)  # reported in models.json order
     assert len(numerai.uploads) == 3 and ledger.get(500, "gamma").status == "submitted"

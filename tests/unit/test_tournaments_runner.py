@@ -15,15 +15,14 @@ from onnx import TensorProto
 from numerai_bot.churn import SubmissionArchive
 from numerai_bot.events import WorkerRequest
 from numerai_bot.inference import ModelCache
-from numerai_bot.ledger import MemoryLedger
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import ModelConfig, render_models_config
-from numerai_bot.round_runner import RoundRunner
+from numerai_bot.round.runner import RoundRunner
 from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS
 from standins import synthetic_tournaments as provided
 from tests.onnx_models import linear_model
-from tests.unit.fakes import FakeNumerai
+from tests.unit.fakes import FakeNumerai, MemoryLedger
 
 MODELS = {"classic_m": "id-c", "signals_m": "id-s", "crypto_m": "id-x"}
 IN_TOURNAMENT = {"signals_m": 11, "crypto_m": 12}

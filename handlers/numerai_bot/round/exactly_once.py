@@ -1,0 +1,92 @@
+"""Where an upload becomes exactly-once: one submission per (tournament, round, model).
+
+The guard (:mod:`numerai_bot.idempotency`) lets one invocation at a time upload a model for
+a round; inside it, Numerai is asked first, because it is the source of truth and the ledger
+can lag: a submission it already holds for the round (a worker killed after
+``create_submission``) is returned, not repeated. A forced run uploads again on purpose and
+tells Numerai which earlier submission it replaces.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from numerai_bot.events import WorkerRequest
+from numerai_bot.idempotency import NoGuard
+from numerai_bot.ports import NumeraiPort, SubmissionGuard
+from numerai_bot.round.model_job import CheckedFile, ModelJob
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Uploaded:
+    """A model's submission for the round, and who made it."""
+
+    submission_id: str
+    rows: int
+    by_this_run: bool  # False: another invocation (or a killed one) had already submitted
+    found_at_numerai: bool = False  # Numerai held it before this run asked
+
+    def to_record(self) -> dict:
+        """What the guard stores as the action's result."""
+        record: dict = {"submission_id": self.submission_id, "rows": self.rows}
+        if self.found_at_numerai:
+            record["found"] = True
+        return record
+
+
+class ExactlyOnceUpload:
+    """Uploads a checked file at most once per (tournament, round, model)."""
+
+    def __init__(self, numerai: NumeraiPort, guard: SubmissionGuard | None = None) -> None:
+        self.numerai = numerai
+        self.guard = guard or NoGuard()
+
+    def upload(self, job: ModelJob, request: WorkerRequest, file: CheckedFile) -> Uploaded:
+        """Upload under the guard; what Numerai now holds and whether this call sent it."""
+        tournament = job.tournament
+        sent: list[Uploaded] = []
+        found: list[Uploaded] = []
+
+        def upload() -> dict:
+            held = self.numerai.round_submission(job.model_id, job.round_number, tournament)
+            if held is not None and not request.force:
+                found.append(Uploaded(str(held["id"]), file.rows, False, True))
+                return found[0].to_record()
+            earlier = frozenset({str(held["id"])}) if held is not None else frozenset()
+            submission_id = self.numerai.upload_submission(
+                job.model_id,
+                file.body,
+                f"{job.name}-{tournament.name}-round{job.round_number}.csv",
+                request.trigger_id,
+                tournament,
+                job.round_number,
+                earlier,
+            )
+            sent.append(Uploaded(submission_id, file.rows, True))
+            return sent[0].to_record()
+
+        try:
+            if request.force:
+                upload()
+                return sent[0]
+            done = self.guard.run_once(job.round_number, job.name, upload, tournament.id)
+        except Exception as error:
+            if not sent:
+                raise
+            # Numerai has it; only the guard's bookkeeping failed afterwards.
+            logger.warning(
+                "submitted, but could not record it",
+                extra={"model": job.name, "error": type(error).__name__},
+            )
+            return sent[0]
+        if sent:
+            return sent[0]
+        if found:
+            return found[0]
+        # The guard returned the result another invocation stored.
+        return Uploaded(
+            str(done["submission_id"]), int(done["rows"]), False, bool(done.get("found"))
+        )

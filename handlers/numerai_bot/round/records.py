@@ -1,0 +1,172 @@
+"""The ledger's side of a round: each model's outcome written as a record, and the churn
+alerts a submitted model raises. A failed ledger write is logged, never allowed to hide the
+outcome."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from numerai_bot.churn import Movement
+from numerai_bot.events import WorkerRequest
+from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
+from numerai_bot.outcomes import SKIPPED, ModelOutcome
+from numerai_bot.ports import Ledger
+from numerai_bot.round.exactly_once import Uploaded
+from numerai_bot.round.model_job import ModelJob
+
+logger = logging.getLogger(__name__)
+
+
+class RoundRecords:
+    """Turns what happened to each model into its outcome and ledger record."""
+
+    def __init__(self, ledger: Ledger, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ledger = ledger
+        self.clock = clock
+
+    def already_submitted(self, job: ModelJob) -> ModelOutcome | None:
+        """The SKIPPED outcome of a model the ledger says is submitted for the round.
+
+        Raises :class:`BotError` when the ledger cannot be read: upload nothing on a guess.
+        """
+        done = self.ledger.get(job.round_number, job.name, job.tournament.id)
+        if done is not None and done.status == SUBMITTED:
+            return outcome(
+                job, SKIPPED, f"already submitted ({done.submission_id})", done.submission_id
+            )
+        return None
+
+    def failed(self, job: ModelJob, request: WorkerRequest, error: str) -> ModelOutcome:
+        """Log and record why the model was not submitted."""
+        seconds = round(self.clock() - job.started, 3)
+        logger.error("model not submitted", extra={"model": job.name, "error": error})
+        self._write(
+            LedgerRecord(
+                job.round_number,
+                job.name,
+                FAILED,
+                model_id=job.model_id,
+                trigger_id=request.trigger_id or "",
+                error=error,
+                artifact=job.config.artifact,
+                source=request.source,
+                seconds=seconds,
+                tournament=job.tournament.id,
+                started_at=job.started_at,
+            )
+        )
+        return outcome(job, FAILED, error, seconds=seconds)
+
+    def submitted(
+        self, job: ModelJob, request: WorkerRequest, done: Uploaded, moved: Movement | None
+    ) -> ModelOutcome:
+        """Record a submission Numerai holds (sent by this run or not); alert on churn."""
+        seconds = round(self.clock() - job.started, 3)
+        moved = moved if done.by_this_run else None
+        self._write(
+            LedgerRecord(
+                job.round_number,
+                job.name,
+                SUBMITTED,
+                model_id=job.model_id,
+                submission_id=done.submission_id,
+                trigger_id=request.trigger_id or "",
+                rows=done.rows,
+                artifact=job.config.artifact,
+                artifact_version=job.version,
+                source=request.source,
+                forced=request.force and done.by_this_run,
+                seconds=seconds,
+                tournament=job.tournament.id,
+                started_at=job.started_at,
+                churn=moved.churn if moved else None,
+                turnover=moved.turnover if moved else None,
+            )
+        )
+        if not done.by_this_run:  # another invocation, or a killed one: Numerai has it
+            where = "found at Numerai" if done.found_at_numerai else "by another invocation"
+            return outcome(
+                job,
+                SKIPPED,
+                f"already submitted ({done.submission_id}, {where})",
+                done.submission_id,
+            )
+        logger.info(
+            "model submitted",
+            extra={
+                "model": job.name,
+                "tournament": job.tournament.name,
+                "round": job.round_number,
+                "submission_id": done.submission_id,
+                "rows": done.rows,
+                "seconds": seconds,
+            },
+        )
+        result = outcome(job, SUBMITTED, "", done.submission_id, done.rows, seconds)
+        if moved is not None:
+            result.churn, result.turnover = moved.churn, moved.turnover
+            alert = churn_alert(job, moved)
+            if alert:
+                result.detail, result.alert = alert, True
+        return result
+
+    def _write(self, record: LedgerRecord) -> None:
+        """Write the ledger; a failed write is logged, never allowed to hide the outcome.
+
+        A write refused by the ledger's rule (a FAILED over a SUBMITTED, an older attempt
+        over a newer one) is normal when runs overlap: the newer truth stays.
+        """
+        try:
+            written = self.ledger.put(record)
+        except Exception as error:  # the submission itself stands; say the ledger missed it
+            logger.error(
+                "ledger write failed",
+                extra={"model": record.model_name, "error": type(error).__name__},
+            )
+            return
+        if written is False:
+            logger.info(
+                "ledger already holds a newer or successful record; kept it",
+                extra={"model": record.model_name, "status": record.status},
+            )
+
+
+def churn_alert(job: ModelJob, moved: Movement) -> str | None:
+    """Why the submission's churn or turnover deserves an alert, or None."""
+    config = job.config
+    high_churn = moved.churn is not None and moved.churn >= config.churn_alert
+    high_turnover = moved.turnover is not None and moved.turnover >= config.turnover_alert
+    if not (high_churn or high_turnover):
+        return None
+    return (
+        f"churn {_figure(moved.churn)} / turnover {_figure(moved.turnover)} against "
+        f"round {moved.previous_round}: above the alert thresholds "
+        f"({config.churn_alert} / {config.turnover_alert})"
+    )
+
+
+def outcome(
+    job: ModelJob,
+    status: str,
+    detail: str,
+    submission_id: str = "",
+    rows: int = 0,
+    seconds: float = 0.0,
+) -> ModelOutcome:
+    """The model's outcome in this run."""
+    return ModelOutcome(
+        job.name,
+        status,
+        detail,
+        submission_id,
+        rows,
+        seconds,
+        job.tournament.name,
+        job.round_number,
+    )
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
