@@ -1,4 +1,4 @@
-"""template.yaml: SAM transform + cfn-lint clean, and the resources issue 3 asks for."""
+"""template.yaml: SAM transform + cfn-lint clean, and the resources docs/deploy.md lists."""
 
 from __future__ import annotations
 
