@@ -38,13 +38,14 @@ format: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# The full season (issues 5 and 12): 100 rounds x 4 models, each worker run a process of its
-# own, SIGKILLed at four points, AWS and Numerai faults over HTTP (about 10-15 minutes).
+# The full season (docs/faults.md): 100 rounds x 4 models, each worker run a process of its
+# own, SIGKILLed at four points, AWS and Numerai faults over HTTP (about 15 minutes).
 season: venv
 	$(PY) -m scripts.simulate_season --rounds 100 --models 4 --seed 1
 
-# Issues 6 and 14: benchmarks against the baseline users run today, with PASS/FAIL per target
-# (~25 min on a quiet 2-core machine; --quick ~2 min, CI; --issue14 issue 14's cases, ~10 min).
+# Benchmarks against the way users submit today, with PASS/FAIL per target (docs/benchmarks.md;
+# on a quiet 2-core machine: full ~36 min; --quick ~2 min, what CI runs; --issue14 ~10 min, the
+# heavy-ensemble, tournament, session and package cases without the growth curves).
 bench: venv
 	$(PY) -m scripts.bench
 

@@ -1,10 +1,15 @@
 """What training and exporting differ in per tournament: target, era column, files, dtypes.
 
 Why data, not branches: Classic, Signals and Crypto run the same train → export → parity →
-publish path; only these values change (numerai-cli's example models, ../shared/FACTS.md
-"Signals and Crypto"). The tournament itself (id, dataset prefix, id column, default data
-version) is :class:`numerai_bot.tournaments.Tournament`; this adds what only the offline
-exporter needs.
+publish path; only these values change. They are those of Numerai's example models: Classic's
+trains on every 4th era of ``train.parquet`` with a ``features.json`` feature set;
+numerai-cli's Signals and Crypto examples (https://github.com/numerai/numerai-cli,
+``numerai/examples/signals-python3`` and ``crypto-python3``) fit every row of
+``signals/v2.1/train.parquet`` (target ``target``) and ``crypto/v2.0/train.parquet``
+(target ``target_binned_return_20``) on every ``feature_*`` column, Signals without
+``feature_country`` and ``feature_exchange_code``. The tournament itself (id, dataset
+prefix, id column, default data version) is :class:`numerai_bot.tournaments.Tournament`;
+this adds what only the offline exporter needs.
 """
 
 from __future__ import annotations

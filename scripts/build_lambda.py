@@ -41,7 +41,7 @@ from pathlib import Path
 
 # Lambda's limit for a function and all its layers, unzipped.
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
-# The margin this project keeps under that limit (issue 3).
+# The margin this project keeps under that limit, room for a dependency's next release.
 SIZE_MARGIN = 20 * 1024 * 1024
 TARGET_PYTHON = "3.12"
 # Lambda's python3.12 runtime is Amazon Linux 2023: glibc 2.34, so wheels up to manylinux_2_34 run.

@@ -1,9 +1,12 @@
 """Synthetic Numerai-shaped data, deterministic by seed.
 
-Same files, columns, dtypes and sizes as Numerai's Classic v5.x data (see ../shared/FACTS.md):
-int8 features 0-4 with a few nulls, ids like ``n0005e01cd27dd7b`` that change every round,
-string eras, targets in {0, 0.25, 0.5, 0.75, 1} with a learnable signal. Live data is
-real size by default (6,720 rows x 2,748 features); training data is small for tests.
+Same files, columns, dtypes and sizes as Numerai's Classic v5.x data (``features.json``
+with its feature sets, ``train``/``validation``/``live.parquet``; each row an ``id`` unique
+per era, an ``era``, features and targets: https://docs.numer.ai/numerai-tournament/data).
+As in those files: features are int8 values 0-4 with a few nulls, ids look like
+``n0005e01cd27dd7b`` and change every round, eras are strings, targets lie in
+{0, 0.25, 0.5, 0.75, 1}, here with a learnable signal. Live data is real size by default
+(6,720 rows x 2,748 features, the v5.x live file's shape); training data is small for tests.
 """
 
 from __future__ import annotations

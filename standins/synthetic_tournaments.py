@@ -1,11 +1,14 @@
-"""Synthetic Signals and Crypto data, deterministic by seed (see ../shared/FACTS.md).
+"""Synthetic Signals and Crypto data, deterministic by seed.
 
-Shaped like Numerai's provided features: ``signals/v2.1/`` keyed by ``numerai_ticker``
-(``AAPL US``), float features with NaN plus the string columns ``feature_country`` and
-``feature_exchange_code``, target ``target``; ``crypto/v2.0/`` keyed by ``symbol`` (``BTC``),
-float features with NaN, target ``target_binned_return_20``. The universe (tickers, symbols)
-is fixed by the seed and mostly stable from round to round, as on Numerai, so churn between
-two rounds' submissions can be measured; each round's live file has new feature values.
+Shaped like the files numerai-cli's example models read (https://github.com/numerai/numerai-cli,
+``numerai/examples/signals-python3`` and ``crypto-python3``) and Numerai's data pages describe
+(https://docs.numer.ai/numerai-signals/data, https://docs.numer.ai/numerai-crypto/data):
+``signals/v2.1/`` keyed by ``numerai_ticker`` (``AAPL US``), float features with NaN plus
+the string columns ``feature_country`` and ``feature_exchange_code``, target ``target``;
+``crypto/v2.0/`` keyed by ``symbol`` (``BTC``), float features with NaN, target
+``target_binned_return_20``. The universe (tickers, symbols) is fixed by the seed and
+mostly stable from round to round, as on Numerai, so churn between two rounds' submissions
+can be measured; each round's live file has new feature values.
 
 Files per version: ``features.json``, ``train.parquet``, ``validation.parquet``,
 ``live.parquet`` (no target). ``date`` is the era column (weekly, ``YYYY-MM-DD``).

@@ -1,10 +1,13 @@
 """Churn guard: how much a submission moved against the model's previous one.
 
-Numerai zeroes a Signals or Crypto stake when a submission churns 15 % or more, or turns
-over 25 % or more, against the previous week's (../shared/FACTS.md). No peer checks this
-before uploading; we do, with numerai-tools' definitions re-implemented in NumPy (numerai-
-tools pulls scipy and scikit-learn, too heavy for the Lambda; a differential test keeps the
-two equal):
+Numerai sets a Signals submission's stake to 0 when its maximum churn against the model's
+submissions of the previous week is 15 % or more, or its maximum turnover 25 % or more
+("The Churn and Turnover Thresholds",
+https://docs.numer.ai/numerai-signals/scoring#what-is-churn-and-turnover); Crypto's staking
+page points to the same rule (https://docs.numer.ai/numerai-crypto/staking). No peer checks
+this before uploading; we do, with the definitions of numerai-tools' ``signals.py``
+(https://github.com/numerai/numerai-tools) re-implemented in NumPy (numerai-tools pulls scipy
+and scikit-learn, too heavy for the Lambda; a differential test keeps the two equal):
 
 - churn = 1 − Spearman correlation on the ids both submissions share;
 - turnover = half the total absolute change of portfolio weights on the shared ids, where a

@@ -26,7 +26,7 @@ from numerai_bot.tournaments import CLASSIC, Tournament, tournament
 
 CONFIG_KEY = "models.json"
 TRANSFORMS = ("rank", "raw")
-# Numerai zeroes a Signals/Crypto stake at 15 % churn or 25 % turnover (FACTS): alert there.
+# Numerai zeroes a Signals/Crypto stake at 15 % churn or 25 % turnover (churn.py): alert there.
 DEFAULT_CHURN_ALERT = 0.15
 DEFAULT_TURNOVER_ALERT = 0.25
 KNOWN_KEYS = frozenset(

@@ -1,12 +1,23 @@
 """Numerai's three tournaments as data: where the live file is, what keys it, how to upload.
 
-Classic, Signals and Crypto run the same round rhythm and the same webhook; they differ only
-in the values below. The core receives a :class:`Tournament` with each model's config and
-never branches on which one it is (see ../shared/FACTS.md, "Signals and Crypto").
+Classic (tournament 8), Signals (11) and Crypto (12) share one round schedule (Signals'
+submission page defers to Classic's for "when to submit":
+https://docs.numer.ai/numerai-signals/submissions) and one submission webhook per model.
+Signals and Crypto ship Numerai-provided features: numerai-cli's example models train
+LightGBM on every ``feature_*`` column of ``signals/v2.1/train.parquet`` (target ``target``)
+and ``crypto/v2.0/train.parquet`` (``target_binned_return_20``) and predict on the
+``live.parquet`` beside it (https://github.com/numerai/numerai-cli, ``numerai/examples/``).
+A Signals or Crypto submission is an id column plus a value in (0, 1) for at least 100 ids
+of the live universe (https://docs.numer.ai/numerai-signals/submissions,
+https://docs.numer.ai/numerai-crypto/submissions). So the tournaments differ only in the
+values below: the core receives a :class:`Tournament` with each model's config and never
+branches on which one it is.
 
-The upload texts are numerapi 3.1.1's own: Classic and Crypto use the snake_case
-``submission_upload_auth`` / ``create_submission`` with ``tournament``; Signals uses
-``submissionUploadSignalsAuth`` / ``createSignalsSubmission`` (no tournament argument).
+The tournament numbers are numerapi's (``NumerAPI``, ``SignalsAPI`` and ``CryptoAPI`` set
+``tournament_id`` to 8, 11 and 12), and the upload texts are numerapi 3.1.1's own: Classic
+and Crypto use the snake_case ``submission_upload_auth`` / ``create_submission`` with
+``tournament``; Signals uses ``submissionUploadSignalsAuth`` / ``createSignalsSubmission``
+(no tournament argument).
 """
 
 from __future__ import annotations

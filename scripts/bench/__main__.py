@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="1 and 10 models of each tournament, heavy (CI)"
     )
     which.add_argument(
-        "--issue14", action="store_true", help="issue 14's cases only (~10 min): no growth"
+        "--issue14", action="store_true", help="cases of targets B only (~10 min): no growth"
     )
     parser.add_argument("--json", type=Path, help="write the figures here [<workdir>/results.json]")
     parser.add_argument("--repeats", type=int, help="runs of each pair (quick 1, full 3)")

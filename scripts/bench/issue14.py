@@ -1,4 +1,4 @@
-"""Issue 14's figures and targets, from the raw runs: marginal cost per model against
+"""Targets B and their figures, from the raw runs: marginal cost per model against
 onnxruntime alone, the heavy ensemble and its growth, Signals and Crypto, and the limits
 that must not move (cold import, webhook latency, package size).
 
@@ -296,7 +296,7 @@ TARGETS = (
 
 
 def summarize_issue14(results: dict[str, Any], table: dict, pairs: list[dict]) -> dict[str, Any]:
-    """Everything issue 14's report sections and targets need."""
+    """Everything report sections 8-11 and targets B need."""
     figures = {
         "pairs": pairs,
         "marginal": marginal_cost(table, results.get("inference") or {}),

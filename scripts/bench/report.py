@@ -363,7 +363,7 @@ def _growth(growth: dict[str, Any]) -> str:
 
 
 def _targets(checks: list[dict[str, Any]]) -> str:
-    lines = ["Targets (issue 6)", "-" * 17]
+    lines = ["Targets A: end to end, against the baseline", "-" * 43]
     for c in checks:
         value = "not measured" if c["value"] is None else f"{c['value']:.2f}{c['unit']}"
         lines.append(f"{c['verdict']:<5} {c['target']}: {value} (limit {c['limit']}{c['unit']})")

@@ -1,4 +1,4 @@
-"""Issue 14's report sections: heavy ensemble, tournaments, sessions, package, targets."""
+"""Report sections 8-11: heavy ensemble, tournaments, sessions, package, and targets B."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from scripts.bench.report import _f, table
 
 
 def render_issue14(results: dict[str, Any], issue14: dict[str, Any]) -> str:
-    """Sections 8-11 and the issue's PASS/FAIL lines."""
+    """Sections 8-11 and the PASS/FAIL lines of targets B."""
     parts = [
         _heavy(issue14["heavy"]),
         _tournaments(issue14["tournaments"]),
@@ -154,8 +154,9 @@ NOISY = 0.25  # other processes took more than this share of the CPUs: say so
 
 def _targets(checks: list[dict[str, Any]]) -> str:
     lines = [
-        "Targets (issue 14; noise = share of the CPUs other processes took while measured)",
-        "-" * 82,
+        "Targets B: per model, heavy ensemble, tournaments, limits"
+        " (noise = share of the CPUs other processes took while measured)",
+        "-" * 99,
     ]
     for c in checks:
         value = "not measured" if c["value"] is None else f"{c['value']:.2f}{c['unit']}"

@@ -45,7 +45,7 @@ class Plan:
     webhook_calls: int
     inference_repeats: int
     sharded: tuple[int, int] | None = None  # (models, shard size): fan-out, first feature set
-    # Issue 14: one model of K x 2,000 trees (K = 1 is the pair's single model) ...
+    # Heavy ensembles: one model of K x 2,000 trees (K = 1 is the pair's single model) ...
     heavy_feature_set: str = "medium"
     heavy_members: tuple[int, ...] = ()  # ... on every vCPU of the machine
     heavy_one_cpu: tuple[int, ...] = ()  # ... pinned to one core
@@ -69,7 +69,7 @@ QUICK = Plan(
     heavy_one_cpu=(10,),
     tournament_counts=(1, 10),
 )
-# Issue 14's cases alone (~10 min on a quiet 2-core machine): pairs of 1, 10, 50 medium models,
+# Targets B's cases alone (~10 min on a quiet 2-core machine): pairs of 1, 10, 50 medium models,
 # the heavy ensemble's growth, Signals and Crypto, sessions, package, cold start, webhook.
 ISSUE14 = Plan(
     ("medium",),

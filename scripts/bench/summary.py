@@ -12,7 +12,7 @@ from typing import Any
 from scripts.bench import cost
 from standins.synthetic_data import LIVE_ROWS
 
-# Targets of issue 6, on a 2-core machine.
+# Targets A (end to end, against the baseline), on a 2-core machine.
 TIME_RATIO_TARGET = 0.5
 RSS_RATIO_TARGET = 0.5
 BIG_CASE_SECONDS = 60.0
@@ -173,7 +173,7 @@ def init_seconds(cold: dict[str, Any]) -> tuple[float | None, str]:
 
 
 def targets(results: dict[str, Any], pair_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each target of issue 6 with the measured value and PASS/FAIL (or n/a when not run)."""
+    """Each of targets A with the measured value and PASS/FAIL (or n/a when not run)."""
     found = {(r["feature_set"], r["models"], r["rows"]): r for r in pair_rows}
     checks: list[dict[str, Any]] = []
     ten = found.get(("medium", 10, LIVE_ROWS))

@@ -1,4 +1,4 @@
-"""Fault injection: every kind of bad input or broken dependency from the issue's list.
+"""Fault injection: every kind of bad input or broken dependency docs/faults.md lists.
 
 Each test breaks one thing on the local stand-ins (moto for AWS, the Numerai stand-in, the
 webhook over real HTTP) and checks the three outcomes that matter to a user who stakes on

@@ -124,7 +124,8 @@ def test_members_must_share_a_data_version(members, tmp_path) -> None:
 
 def test_tree_members_read_the_union_input_without_copying_it(members) -> None:
     """Tree members read the union input (or one shared Cast of it) with renumbered feature
-    ids; only the linear member still Gathers its columns (issue 14: the copies cost 20 %)."""
+    ids; only the linear member still Gathers its columns (per-member copies cost ~20 % of
+    the predict)."""
     model, _ = build_ensemble([Member.from_file(path, 1.0) for path in members])
     readers = sorted(n.op_type for n in model.graph.node if "features" in n.input)
     assert readers == ["Cast", "Gather", "TreeEnsemble"]  # shared Cast, ridge, xgb's float trees

@@ -1,5 +1,5 @@
 """Exactly once even when a worker dies, a ledger that never lies, and one model never
-blocking the others (issue 12's findings, each a user's story)."""
+blocking the others (each test a user's story)."""
 
 from __future__ import annotations
 
