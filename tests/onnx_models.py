@@ -24,6 +24,7 @@ def linear_model(
     string_features: tuple[str, ...] = (),
     vocabulary: tuple[str, ...] = ("US", "JP", "GB", "DE", "FR", "XNYS", "XNAS"),
     input_type: int = TensorProto.FLOAT,
+    input_source: str = "numerai",
 ) -> bytes:
     """A float32-input, double-output linear model (NaN read as 2); ``behaviour`` breaks it.
 
@@ -102,6 +103,7 @@ def linear_model(
             source="test",
             tournament=tournament,
             string_features=tuple(strings),
+            input=input_source,
         ).to_props()
         helper.set_model_props(model, props)
     onnx.checker.check_model(model)

@@ -29,6 +29,8 @@ class WorkerSettings:
     alert_topic_arn: str | None
     shard_size: int = 50
     max_shards: int = 9
+    own_data_override: str | None = None  # OWN_DATA_URI, when not beside the model store
+    feature_function_name: str | None = None  # the stack's feature function, if deployed
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -73,7 +75,20 @@ class WorkerSettings:
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
             shard_size=shard_size,
             max_shards=max_shards,
+            own_data_override=env.get("OWN_DATA_URI", "").strip() or None,
+            feature_function_name=env.get("FEATURE_FUNCTION_NAME", "").strip() or None,
         )
+
+    @property
+    def own_data_uri(self) -> str:
+        """Where the users' own tables are: ``OWN_DATA_URI``, else the model bucket's
+        ``own-data/``, or an ``_own-data`` folder beside a local model store."""
+        if self.own_data_override:
+            return self.own_data_override
+        if not self.model_store_uri.startswith("s3://"):
+            return os.path.join(self.model_store_uri, "_own-data")
+        bucket = urlparse(self.model_store_uri).netloc
+        return f"s3://{bucket}/own-data"
 
     @property
     def live_cache_uri(self) -> str | None:

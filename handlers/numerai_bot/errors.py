@@ -53,3 +53,8 @@ class AlreadyInProgress(BotError):
     Not a success: the holder may have died mid-upload (Lambda timeout, out of memory). The
     worker raises so that Lambda's async retry checks again after the record expires.
     """
+
+
+class OwnDataNotReady(BotError):
+    """The user's own table for the round is not there yet. Not a failure while the round is
+    open: the run waited a bounded time, and the next scheduled check tries again."""

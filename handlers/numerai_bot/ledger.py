@@ -48,6 +48,8 @@ class LedgerRecord:
     started_at: float = field(default_factory=time.time)
     churn: float | None = None  # against the model's previous submission (Signals, Crypto)
     turnover: float | None = None
+    input: str = "numerai"  # where the live input came from: "numerai" or "own"
+    coverage: float | None = None  # own data: share of Numerai's universe the table covered
 
     @property
     def key(self) -> str:
@@ -169,7 +171,7 @@ def _from_item(item: dict[str, Any]) -> LedgerRecord:
             continue
         value = item[name]
         if isinstance(value, Decimal):
-            floats = ("seconds", "started_at", "churn", "turnover")
+            floats = ("seconds", "started_at", "churn", "turnover", "coverage")
             value = float(value) if name in floats else int(value)
         values[name] = value
     values.setdefault("started_at", 0.0)  # an older record: any new attempt is newer

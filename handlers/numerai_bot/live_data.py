@@ -34,6 +34,7 @@ from numerai_bot.tournaments import CLASSIC, Tournament
 logger = logging.getLogger(__name__)
 
 ID_COLUMN = CLASSIC.id_column
+LIVE_FILE = "live.parquet"
 FEATURE_MIN, FEATURE_MAX = 0, 4
 # How a null feature value is stored in the int8 matrix (real values are 0-4).
 MISSING = -1
@@ -95,12 +96,13 @@ class LiveData:
         round_number: int,
         data_version: str,
         tournament: Tournament = CLASSIC,
+        name: str | None = None,
     ) -> None:
         self.path = path
         self.round_number = round_number
         self.data_version = data_version
         self.tournament = tournament
-        name = tournament.live_file(data_version)
+        name = name or tournament.live_file(data_version)
         id_column = tournament.id_column
         try:
             self._file = pq.ParquetFile(path)
@@ -284,9 +286,16 @@ class LiveDataCache:
         self._lock = threading.Lock()
 
     def get(
-        self, round_number: int, data_version: str, tournament: Tournament = CLASSIC
+        self,
+        round_number: int,
+        data_version: str,
+        tournament: Tournament = CLASSIC,
+        filename: str = LIVE_FILE,
     ) -> LiveData:
         """The round's live data for ``data_version``, downloading it at most once.
+
+        ``filename`` is the file of the version to read: its live file, or the universe
+        (``live_universe.parquet``) where that is what the version serves.
 
         A file is published to the shared cache only after it reads as valid live data, so
         a bad download never poisons the round for the shards or for a later retry; a bad
@@ -296,29 +305,31 @@ class LiveDataCache:
         instead of repeating the download and its retries, and a later run (Lambda's async
         retry, the schedule) tries afresh.
         """
-        key = (tournament.name, round_number, data_version)
+        version = data_version if filename == LIVE_FILE else f"{data_version}/{filename}"
+        key = (tournament.name, round_number, version)
         with self._lock:
             if key in self._loaded:
                 return self._loaded[key]
             failed = self._failed.get(key)
             if failed is not None and self.clock() - failed[0] < FAILURE_MEMORY_SECONDS:
                 raise type(failed[1])(str(failed[1]))
-            path = self.root / tournament.name / str(round_number) / data_version / "live.parquet"
+            path = self.root / tournament.name / str(round_number) / data_version / filename
             downloaded = False
             try:
                 if not path.exists():
                     self._forget_other_rounds(tournament, round_number)
-                    downloaded = self._fetch(tournament, round_number, data_version, path)
-                live = LiveData(path, round_number, data_version, tournament)
+                    downloaded = self._fetch(tournament, round_number, version, path)
+                name = tournament.dataset(data_version, filename)
+                live = LiveData(path, round_number, data_version, tournament, name)
             except BotError as error:
                 path.unlink(missing_ok=True)  # never reuse a bad file on the next try
                 if isinstance(error, LiveDataError):
-                    self._evict_shared(tournament, round_number, data_version)
+                    self._evict_shared(tournament, round_number, version)
                 self._failed[key] = (self.clock(), error)
                 raise
             self._failed.pop(key, None)
             if downloaded:
-                self._share(tournament, round_number, data_version, path)
+                self._share(tournament, round_number, version, path)
             self._loaded[key] = live
             return live
 
@@ -335,7 +346,7 @@ class LiveDataCache:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(stored.data)
                 return False
-        self.source.download_dataset(tournament.live_file(version), path, round_number, tournament)
+        self.source.download_dataset(_dataset(tournament, version), path, round_number, tournament)
         return True
 
     def _share(self, tournament: Tournament, round_number: int, version: str, path: Path) -> None:
@@ -375,5 +386,14 @@ class LiveDataCache:
                     shutil.rmtree(child, ignore_errors=True)
 
 
-def _shared_key(tournament: Tournament, round_number: int, data_version: str) -> str:
-    return f"{tournament.name}/{round_number}/{data_version}/live.parquet"
+def _shared_key(tournament: Tournament, round_number: int, version: str) -> str:
+    """``version`` is a data version (its live file) or ``<version>/<file>``."""
+    if "/" in version:
+        return f"{tournament.name}/{round_number}/{version}"
+    return f"{tournament.name}/{round_number}/{version}/{LIVE_FILE}"
+
+
+def _dataset(tournament: Tournament, version: str) -> str:
+    """Numerai's name of the file ``version`` stands for (see :func:`_shared_key`)."""
+    data_version, _, filename = version.partition("/")
+    return tournament.dataset(data_version, filename or LIVE_FILE)

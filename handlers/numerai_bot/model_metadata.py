@@ -29,6 +29,9 @@ KEY_VALIDATION = PREFIX + "validation"
 KEY_TOURNAMENT = PREFIX + "tournament"
 # Features fed to the graph as strings (encoded inside the graph), JSON list; absent = none.
 KEY_STRING_FEATURES = PREFIX + "string_features"
+# Where the model's live input comes from: "numerai" (absent) or "own" (the user's table).
+KEY_INPUT = PREFIX + "input"
+KNOWN_INPUTS = ("numerai", "own")  # numerai_bot.model_input.SOURCES, kept literal likewise
 
 REQUIRED_KEYS = (KEY_SCHEMA, KEY_FEATURES, KEY_DATA_VERSION)
 # The names of numerai_bot.tournaments.TOURNAMENTS (kept literal: model_export imports this
@@ -55,6 +58,7 @@ class ModelMetadata:
     validation: Mapping[str, Any] = field(default_factory=dict)
     tournament: str = "classic"
     string_features: tuple[str, ...] = ()
+    input: str = "numerai"
 
     @property
     def numeric_features(self) -> tuple[str, ...]:
@@ -79,6 +83,8 @@ class ModelMetadata:
         }
         if self.string_features:
             props[KEY_STRING_FEATURES] = json.dumps(list(self.string_features))
+        if self.input != "numerai":
+            props[KEY_INPUT] = self.input
         return props
 
     @classmethod
@@ -112,6 +118,9 @@ class ModelMetadata:
             raise MetadataError(
                 f"{KEY_TOURNAMENT} {tournament!r} is not one of {', '.join(KNOWN_TOURNAMENTS)}"
             )
+        source = (props.get(KEY_INPUT) or "numerai").strip().lower()
+        if source not in KNOWN_INPUTS:
+            raise MetadataError(f"{KEY_INPUT} {source!r} is not one of {', '.join(KNOWN_INPUTS)}")
         strings = _json(props, KEY_STRING_FEATURES, default=[])
         if not isinstance(strings, list) or not set(strings) <= set(features):
             raise MetadataError(f"{KEY_STRING_FEATURES} must list some of the model's features")
@@ -119,6 +128,7 @@ class ModelMetadata:
             features=tuple(features),
             tournament=tournament,
             string_features=tuple(f for f in features if f in set(strings)),
+            input=source,
             data_version=data_version,
             target=props.get(KEY_TARGET) or "target",
             model_name=props.get(KEY_MODEL_NAME, ""),

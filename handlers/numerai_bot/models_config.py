@@ -20,6 +20,7 @@ from typing import Any
 
 from numerai_bot.errors import ConfigError
 from numerai_bot.events import MODEL_NAME
+from numerai_bot.model_input import NUMERAI_INPUT, ModelInput, parse_input, render_input
 from numerai_bot.model_store import ObjectMissing
 from numerai_bot.ports import ModelStore
 from numerai_bot.tournaments import CLASSIC, Tournament, tournament
@@ -40,6 +41,7 @@ KNOWN_KEYS = frozenset(
         "turnover_alert",
         "time_budget_seconds",
         "cost",
+        "input",
     }
 )
 
@@ -57,6 +59,7 @@ class ModelConfig:
     churn_alert: float = DEFAULT_CHURN_ALERT
     turnover_alert: float = DEFAULT_TURNOVER_ALERT
     time_budget_seconds: float | None = None  # None: a fair share of the invocation's time
+    input: ModelInput = NUMERAI_INPUT  # Numerai's live file, or the user's own table
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -120,6 +123,12 @@ def _entry(name: Any, entry: Any) -> ModelConfig:
     data_version = entry.get("data_version", "")
     if not isinstance(data_version, str):
         raise ConfigError(f"model {name!r}: 'data_version' must be a string like 'v5.3'")
+    model_input = parse_input(name, entry.get("input"))
+    if model_input.own and not chosen.own_data:
+        raise ConfigError(
+            f"model {name!r}: own data is for Signals and Crypto; a {chosen.name} model reads "
+            "Numerai's live file (remove 'input' or set 'tournament')"
+        )
     return ModelConfig(
         name,
         entry["artifact"],
@@ -130,6 +139,7 @@ def _entry(name: Any, entry: Any) -> ModelConfig:
         churn_alert=_fraction(name, entry, "churn_alert", DEFAULT_CHURN_ALERT),
         turnover_alert=_fraction(name, entry, "turnover_alert", DEFAULT_TURNOVER_ALERT),
         time_budget_seconds=_seconds(name, entry),
+        input=model_input,
         extra={"cost": entry["cost"]} if "cost" in entry else {},
     )
 
@@ -195,6 +205,9 @@ def render_models_config(configs: list[ModelConfig]) -> bytes:
             entry["turnover_alert"] = c.turnover_alert
         if c.time_budget_seconds is not None:
             entry["time_budget_seconds"] = c.time_budget_seconds
+        own = render_input(c.name, c.input)
+        if own is not None:
+            entry["input"] = own
         entry.update(c.extra)
         models[c.name] = entry
     return (json.dumps({"models": models}, indent=2, sort_keys=True) + "\n").encode()

@@ -16,6 +16,9 @@ SKIPPED = "skipped"
 CLOSED = "closed"
 # Another invocation holds the model's lock (or died holding it): not done, retry later.
 RETRY = "retry"
+# The model's own data is not there yet: not a failure while the round is open; the next
+# scheduled check tries again (the close check alarms if it never comes).
+WAITING = "waiting"
 
 
 @dataclass
@@ -32,7 +35,10 @@ class ModelOutcome:
     round_number: int | None = None
     churn: float | None = None
     turnover: float | None = None
-    alert: bool = False  # churn or turnover above the model's alert threshold
+    alert: bool = False  # churn, turnover or coverage past the model's alert threshold
+    input: str = "numerai"  # where the model's live input came from: "numerai" or "own"
+    coverage: float | None = None  # own data: share of Numerai's universe the table covers
+    alert_reason: str = ""  # what the alert says, when there is one
 
 
 @dataclass
@@ -56,6 +62,11 @@ class RoundResult:
     def pending(self) -> list[ModelOutcome]:
         """Models another invocation holds: not done, worth a retry."""
         return [o for o in self.outcomes if o.status == RETRY]
+
+    @property
+    def waiting(self) -> list[ModelOutcome]:
+        """Models whose own data is not there yet: the next scheduled check tries again."""
+        return [o for o in self.outcomes if o.status == WAITING]
 
     @property
     def submitted(self) -> list[ModelOutcome]:
@@ -86,21 +97,24 @@ def summarize(
     """The run's overall status and a message that says what happened."""
     count = {s: sum(o.status == s for o in outcomes) for s in (SUBMITTED, SKIPPED, FAILED)}
     pending = sum(o.status == RETRY for o in outcomes)
+    waiting = sum(o.status == WAITING for o in outcomes)
     opened = ", ".join(f"{t} {n}" for t, n in rounds.items() if n is not None)
     if nothing_open and not count[FAILED]:
         status = CLOSED
         message = message or "no round open: nothing to do"
     else:
-        status = "incomplete" if count[FAILED] or pending else "complete"
+        status = "incomplete" if count[FAILED] or pending or waiting else "complete"
         if not outcomes:
             status = "failed"
         message = message or (
             f"{'round ' + opened if opened else 'no round open'}: {count[SUBMITTED]} "
             f"submitted, {count[SKIPPED]} already done, {count[FAILED]} failed"
             + (f", {pending} held by another run" if pending else "")
+            + (f", {waiting} waiting for own data" if waiting else "")
         )
     alerts = [
-        f"{o.model} ({o.tournament}): churn {_figure(o.churn)}, turnover {_figure(o.turnover)}"
+        f"{o.model} ({o.tournament}): "
+        + (o.alert_reason or f"churn {_figure(o.churn)}, turnover {_figure(o.turnover)}")
         for o in outcomes
         if o.alert
     ]

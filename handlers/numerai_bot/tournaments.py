@@ -115,6 +115,7 @@ class Tournament:
     integer_features: bool
     churn_gate: bool  # Numerai zeroes the stake above 15 % churn / 25 % turnover
     typical_live_rows: int = 6_720  # for cost estimates (shards, plan): ~rows per round
+    own_data: bool = False  # models may read the user's own table (bring your own data)
 
     def live_file(self, data_version: str) -> str:
         """The dataset name of the live file, e.g. ``signals/v2.1/live.parquet``."""
@@ -162,6 +163,7 @@ SIGNALS = Tournament(
     integer_features=False,
     churn_gate=True,
     typical_live_rows=5_000,
+    own_data=True,
 )
 CRYPTO = Tournament(
     name="crypto",
@@ -175,6 +177,7 @@ CRYPTO = Tournament(
     integer_features=False,
     churn_gate=True,
     typical_live_rows=500,
+    own_data=True,
 )
 
 TOURNAMENTS: dict[str, Tournament] = {t.name: t for t in (CLASSIC, SIGNALS, CRYPTO)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from numerai_bot.churn import SubmissionArchive
 from numerai_bot.config import WorkerSettings
 from numerai_bot.idempotency import IdempotencyGuard
@@ -9,10 +11,14 @@ from numerai_bot.inference import ModelCache
 from numerai_bot.invoker import LambdaInvoker
 from numerai_bot.ledger import DynamoLedger
 from numerai_bot.live_data import LiveDataCache
+from numerai_bot.model_input import NUMERAI, OWN
 from numerai_bot.model_store import open_model_store
 from numerai_bot.notifier import SnsNotifier
 from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot.own_data.feature_function import FeatureFunction
+from numerai_bot.own_data.tables import OwnTables
 from numerai_bot.ports import WorkerInvoker
+from numerai_bot.round.inputs import ModelInputs, NumeraiInput, OwnInput
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.secret_store import numerai_keys
 
@@ -30,11 +36,20 @@ def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) 
     shared = open_model_store(settings.live_cache_uri) if settings.live_cache_uri else None
     if fanout is None and settings.worker_function_arn:
         fanout = LambdaInvoker(settings.worker_function_arn)
+    live_data = LiveDataCache(settings.live_data_dir, numerai, shared)
+    tables = OwnTables(open_model_store(settings.own_data_uri), _feature_function(settings))
+    inputs = ModelInputs(
+        {
+            NUMERAI: NumeraiInput(live_data),
+            OWN: OwnInput(live_data, tables, Path(settings.live_data_dir) / "own"),
+        }
+    )
     return RoundRunner(
         numerai=numerai,
         store=store,
         ledger=DynamoLedger(settings.ledger_table_name),
-        live_data=LiveDataCache(settings.live_data_dir, numerai, shared),
+        live_data=live_data,
+        inputs=inputs,
         models=ModelCache(store),
         guard=IdempotencyGuard(settings.ledger_table_name),
         fanout=fanout,
@@ -44,3 +59,12 @@ def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) 
         refresh_credentials=lambda: numerai.use_keys(*numerai_keys(settings.numerai_secret_id)),
         archive=SubmissionArchive(open_model_store(settings.submissions_uri)),
     )
+
+
+def _feature_function(settings: WorkerSettings) -> FeatureFunction | None:
+    """The stack's feature function, invoked through Lambda (None: the stack has none)."""
+    if not settings.feature_function_name:
+        return None
+    from numerai_bot.adapters.lambda_feature_function import LambdaFeatureFunction
+
+    return LambdaFeatureFunction(settings.feature_function_name)

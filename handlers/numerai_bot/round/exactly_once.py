@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from numerai_bot.events import WorkerRequest
 from numerai_bot.idempotency import NoGuard
 from numerai_bot.ports import NumeraiPort, SubmissionGuard
-from numerai_bot.round.model_job import CheckedFile, ModelJob
+from numerai_bot.round.job import CheckedFile, ModelJob
 
 logger = logging.getLogger(__name__)
 

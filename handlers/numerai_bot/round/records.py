@@ -11,10 +11,10 @@ from collections.abc import Callable
 from numerai_bot.churn import Movement
 from numerai_bot.events import WorkerRequest
 from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
-from numerai_bot.outcomes import SKIPPED, ModelOutcome
+from numerai_bot.outcomes import RETRY, SKIPPED, WAITING, ModelOutcome
 from numerai_bot.ports import Ledger
 from numerai_bot.round.exactly_once import Uploaded
-from numerai_bot.round.model_job import ModelJob
+from numerai_bot.round.job import ModelJob
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,34 @@ class RoundRecords:
             )
         return None
 
+    def not_done(
+        self, job: ModelJob, request: WorkerRequest, status: str, detail: str
+    ) -> ModelOutcome:
+        """A model neither submitted nor failed: held by another run (RETRY) or waiting for
+        its own data (WAITING, recorded so that ``status`` shows why)."""
+        if status == RETRY:
+            logger.warning("model held by another invocation", extra={"model": job.name})
+            return outcome(job, status, detail)
+        logger.info("model waiting for its own data", extra={"model": job.name, "why": detail})
+        seconds = round(self.clock() - job.started, 3)
+        self._write(
+            LedgerRecord(
+                job.round_number,
+                job.name,
+                WAITING,
+                model_id=job.model_id,
+                trigger_id=request.trigger_id or "",
+                error=detail,
+                artifact=job.config.artifact,
+                source=request.source,
+                seconds=seconds,
+                tournament=job.tournament.id,
+                started_at=job.started_at,
+                input=job.config.input.source,
+            )
+        )
+        return outcome(job, status, detail, seconds=seconds)
+
     def failed(self, job: ModelJob, request: WorkerRequest, error: str) -> ModelOutcome:
         """Log and record why the model was not submitted."""
         seconds = round(self.clock() - job.started, 3)
@@ -55,6 +83,8 @@ class RoundRecords:
                 seconds=seconds,
                 tournament=job.tournament.id,
                 started_at=job.started_at,
+                input=job.config.input.source,
+                coverage=_share(job),
             )
         )
         return outcome(job, FAILED, error, seconds=seconds)
@@ -83,6 +113,8 @@ class RoundRecords:
                 started_at=job.started_at,
                 churn=moved.churn if moved else None,
                 turnover=moved.turnover if moved else None,
+                input=job.config.input.source,
+                coverage=_share(job),
             )
         )
         if not done.by_this_run:  # another invocation, or a killed one: Numerai has it
@@ -105,11 +137,19 @@ class RoundRecords:
             },
         )
         result = outcome(job, SUBMITTED, "", done.submission_id, done.rows, seconds)
+        reasons = []
         if moved is not None:
             result.churn, result.turnover = moved.churn, moved.turnover
             alert = churn_alert(job, moved)
             if alert:
-                result.detail, result.alert = alert, True
+                result.detail = alert
+                reasons.append(f"churn {_figure(moved.churn)}, turnover {_figure(moved.turnover)}")
+        low = coverage_alert(job)
+        if low:
+            result.detail = "; ".join(filter(None, [result.detail, low]))
+            reasons.append(low)
+        if reasons:
+            result.alert, result.alert_reason = True, "; ".join(reasons)
         return result
 
     def _write(self, record: LedgerRecord) -> None:
@@ -147,6 +187,17 @@ def churn_alert(job: ModelJob, moved: Movement) -> str | None:
     )
 
 
+def coverage_alert(job: ModelJob) -> str | None:
+    """Why the own table's coverage of the universe deserves an alert, or None."""
+    covered, threshold = job.coverage, job.config.input.coverage_alert
+    if covered is None or covered.share >= threshold:
+        return None
+    return (
+        f"own data covers {covered.share:.1%} of Numerai's universe ({covered.covered} of "
+        f"{covered.universe} ids), below coverage_alert {threshold}"
+    )
+
+
 def outcome(
     job: ModelJob,
     status: str,
@@ -165,7 +216,13 @@ def outcome(
         seconds,
         job.tournament.name,
         job.round_number,
+        input=job.config.input.source,
+        coverage=_share(job),
     )
+
+
+def _share(job: ModelJob) -> float | None:
+    return round(job.coverage.share, 4) if job.coverage is not None else None
 
 
 def _figure(value: float | None) -> str:

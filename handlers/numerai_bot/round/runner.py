@@ -5,7 +5,8 @@ It reads as the round does: fresh keys, the selected models, each tournament's o
 the account's models, then either shards handed to other workers or every model here,
 through predict lanes with uploads behind them; a summary, the schedule's close check and a
 notice. Each step lives in a room of its own in this package (:mod:`.window`,
-:mod:`.selection`, :mod:`.lanes`, :mod:`.model_job`, :mod:`.exactly_once`, :mod:`.records`,
+:mod:`.selection`, :mod:`.lanes`, :mod:`.inputs`, :mod:`.model_work`, :mod:`.exactly_once`,
+:mod:`.records`,
 :mod:`.fan_out`); the runner knows nothing of Lambda and talks to the world only through
 :mod:`numerai_bot.ports`.
 """
@@ -18,14 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from numerai_bot.churn import Movement, SubmissionArchive
-from numerai_bot.errors import AlreadyInProgress, BotError, RoundClosed
+from numerai_bot.errors import AlreadyInProgress, BotError, OwnDataNotReady, RoundClosed
 from numerai_bot.events import WorkerRequest
 from numerai_bot.idempotency import NoGuard
 from numerai_bot.inference import ModelCache
 from numerai_bot.ledger import FAILED
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.models_config import BrokenEntry, ModelConfig, load_models_entries
-from numerai_bot.outcomes import CLOSED, RETRY, ModelOutcome, RoundResult, summarize
+from numerai_bot.outcomes import CLOSED, RETRY, WAITING, ModelOutcome, RoundResult, summarize
 from numerai_bot.ports import (
     AccountModel,
     Ledger,
@@ -40,12 +41,15 @@ from numerai_bot.ports import (
 from numerai_bot.redact import redact
 from numerai_bot.round.exactly_once import ExactlyOnceUpload, Uploaded
 from numerai_bot.round.fan_out import FanOut
+from numerai_bot.round.inputs import ModelInputs
+from numerai_bot.round.job import ModelJob, Predictions
 from numerai_bot.round.lanes import LaneTurn, lane_count, run_in_lanes
-from numerai_bot.round.model_job import ModelJob, ModelWork, Predictions
-from numerai_bot.round.records import RoundRecords, outcome
+from numerai_bot.round.model_work import ModelWork
+from numerai_bot.round.records import RoundRecords
 from numerai_bot.round.selection import account_model, select
 from numerai_bot.round.window import (
     closed_for_submissions,
+    data_date_before,
     prediction_budget,
     run_deadline,
     too_late_to_start,
@@ -58,6 +62,10 @@ logger = logging.getLogger(__name__)
 
 class NotStarted(BotError):
     """Too little time was left to start the model."""
+
+
+# Errors that leave a model not done but not failed: the status its outcome gets instead.
+NOT_DONE: dict[type[BotError], str] = {AlreadyInProgress: RETRY, OwnDataNotReady: WAITING}
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,7 @@ class RoundRunner:
         clock: Callable[[], float] = time.monotonic,
         archive: SubmissionArchive | None = None,
         lanes: int | None = None,
+        inputs: ModelInputs | None = None,
     ) -> None:
         self.numerai = numerai
         self.store = store
@@ -105,7 +114,8 @@ class RoundRunner:
         self.refresh_credentials = refresh_credentials
         self.clock = clock
         self.lanes = lanes  # models predicting at once (None: one per vCPU)
-        self.work = ModelWork(models, live_data, archive)
+        self.live_data = live_data
+        self.work = ModelWork(models, inputs or ModelInputs.numerai_only(live_data), archive)
         self.uploads = ExactlyOnceUpload(numerai, self.guard)
         self.records = RoundRecords(ledger, clock)
         self.fan_out = (
@@ -239,8 +249,15 @@ class RoundRunner:
         served = self._served(tournament)
         outcomes: list[ModelOutcome] = []
         jobs: list[ModelJob] = []
+        data_date = data_date_before(found.info.open_time)
         for config in configs:
-            job = ModelJob(config, found.info.number, started=self.clock())
+            job = ModelJob(
+                config,
+                found.info.number,
+                started=self.clock(),
+                data_date=data_date,
+                deadline=found.deadline,
+            )
             skipped = self._prepare(job, account, request)
             if skipped is None:
                 jobs.append(job)
@@ -269,9 +286,9 @@ class RoundRunner:
             job = finished.item
             try:
                 delivered = finished.value()
-            except AlreadyInProgress as error:
-                logger.warning("model held by another invocation", extra={"model": job.name})
-                outcomes.append(outcome(job, RETRY, str(error)))
+            except tuple(NOT_DONE) as error:
+                status = next(s for kind, s in NOT_DONE.items() if isinstance(error, kind))
+                outcomes.append(self.records.not_done(job, request, status, str(error)))
                 continue
             except Exception as error:
                 outcomes.append(self.records.failed(job, request, _reason(error, job)))

@@ -1,63 +1,18 @@
-"""One model's work in a round: predict on the live data, then build the file and check it
+"""One model's work in a round: predict on its live input, then build the file and check it
 by Numerai's rules and the churn gate; keep what was uploaded for next round's churn."""
 
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field
 
-import numpy as np
-
-from numerai_bot.churn import Movement, SubmissionArchive, movement
-from numerai_bot.data_versions import check_served
+from numerai_bot.churn import SubmissionArchive, movement
 from numerai_bot.errors import ModelError, PredictionError
 from numerai_bot.inference import ModelCache
-from numerai_bot.live_data import LiveDataCache
-from numerai_bot.models_config import ModelConfig
+from numerai_bot.round.inputs import ModelInputs
+from numerai_bot.round.job import CheckedFile, ModelJob, Predictions
 from numerai_bot.submission import build_csv, to_predictions, validate_submission
-from numerai_bot.tournaments import Tournament
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ModelJob:
-    """A model being submitted for one round, and what the run learns about it on the way."""
-
-    config: ModelConfig
-    round_number: int
-    model_id: str = ""
-    version: str = ""  # of the artifact that predicted
-    started: float = 0.0  # clock()
-    started_at: float = field(default_factory=time.time)  # epoch: newer attempts win
-
-    @property
-    def tournament(self) -> Tournament:
-        """The tournament the model is configured for."""
-        return self.config.tournament
-
-    @property
-    def name(self) -> str:
-        """The model's name in models.json and at Numerai."""
-        return self.config.name
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """The live ids and the model's predictions for them, in (0, 1)."""
-
-    ids: np.ndarray
-    values: np.ndarray
-
-
-@dataclass(frozen=True)
-class CheckedFile:
-    """A submission file that passed Numerai's rules and the churn gate."""
-
-    body: bytes
-    rows: int
-    moved: Movement | None  # against the model's previous submission (churn-gated only)
 
 
 class ModelWork:
@@ -66,11 +21,11 @@ class ModelWork:
     def __init__(
         self,
         models: ModelCache,
-        live_data: LiveDataCache,
+        inputs: ModelInputs,
         archive: SubmissionArchive | None = None,
     ) -> None:
         self.models = models
-        self.live_data = live_data
+        self.inputs = inputs
         self.archive = archive
 
     def predict(
@@ -80,7 +35,7 @@ class ModelWork:
         budget: float | None,
         threads: int | None = None,
     ) -> Predictions:
-        """Run the model on the live data.
+        """Run the model on its live input (Numerai's file or the user's own table).
 
         Sessions are fetched per model (built with ``threads`` intra-op threads), not all
         held for the run: each lane holds one and the cache one more, so memory does not grow
@@ -95,8 +50,15 @@ class ModelWork:
                 f"{job.config.artifact} was exported for {metadata.tournament}, but models.json "
                 f"runs it as a {tournament.name} model: publish the right file"
             )
-        check_served(tournament, metadata.data_version, served)
-        live = self.live_data.get(job.round_number, metadata.data_version, tournament)
+        if metadata.input != job.config.input.source:
+            raise ModelError(
+                f"{job.config.artifact} was exported to read {metadata.input} data, but "
+                f"models.json gives it {job.config.input.source} data: publish it with the "
+                "input it was trained on"
+            )
+        given = self.inputs.read(job, metadata, served)
+        job.coverage = given.coverage
+        live = given.live
         matrix = live.features(metadata.numeric_features)
         strings = live.strings(metadata.string_features) if metadata.string_features else None
         raw = model.predict(matrix, strings, budget)

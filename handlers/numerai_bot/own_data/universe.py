@@ -1,0 +1,78 @@
+"""Numerai's universe for the round, as the own-data join needs it: the current version's live
+file, or ``live_universe.parquet`` where that is what the version serves (Crypto v1.0). Only
+its id columns (and its ``date``, the round's data date) are read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from numerai_bot.data_versions import version_key
+from numerai_bot.errors import LiveDataError
+from numerai_bot.live_data import LIVE_FILE as LIVE
+from numerai_bot.tournaments import Tournament
+
+UNIVERSE = "live_universe.parquet"
+UNIVERSE_FILES = (LIVE, UNIVERSE)  # in order of preference within a version
+
+
+def universe_dataset(
+    tournament: Tournament, served: frozenset[str] | None, fallback_version: str
+) -> tuple[str, str]:
+    """``(version, file name)`` of the newest version that serves a universe; when Numerai's
+    listing is unknown, the model's own version's live file."""
+    if not served:
+        return fallback_version, LIVE
+    found: list[tuple[tuple[int, ...], int, str, str]] = []
+    prefix = tournament.data_prefix
+    for name in served:
+        if not name.startswith(prefix):
+            continue
+        parts = name[len(prefix) :].split("/")
+        if len(parts) == 2 and parts[0].startswith("v") and parts[1] in UNIVERSE_FILES:
+            preference = -UNIVERSE_FILES.index(parts[1])
+            found.append((version_key(parts[0]), preference, parts[0], parts[1]))
+    if not found:
+        listed = sorted(n for n in served if n.startswith(prefix))[:6]
+        raise LiveDataError(
+            f"Numerai serves no live universe for {tournament.name} (its files: "
+            f"{', '.join(listed) or 'none listed'}); the round cannot be joined yet"
+        )
+    _, _, version, filename = max(found)
+    return version, filename
+
+
+def universe_table(path: str, tournament: Tournament) -> pa.Table:
+    """The universe's id columns (and ``date``) read from a checked live or universe file."""
+    schema = pq.read_schema(path)
+    wanted = [c for c in (*tournament.rules.id_columns, "date") if c in schema.names]
+    return pq.read_table(path, columns=list(dict.fromkeys(wanted)))
+
+
+def universe_bytes(table: pa.Table) -> bytes:
+    """The universe as Parquet, staged for the feature function."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def universe_date(table: pa.Table) -> dt.date | None:
+    """The data date the universe file states (its newest ``date``), if it has one."""
+    if "date" not in table.column_names or table.num_rows == 0:
+        return None
+    newest = pc.max(table.column("date")).as_py()
+    if isinstance(newest, dt.datetime):
+        return newest.date()
+    if isinstance(newest, dt.date):
+        return newest
+    text = str(newest).strip()
+    for pattern, size in (("%Y-%m-%d", 10), ("%Y%m%d", 8)):
+        try:
+            return dt.datetime.strptime(text[:size], pattern).date()
+        except ValueError:
+            continue
+    return None
