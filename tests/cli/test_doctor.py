@@ -35,11 +35,15 @@ from numerai_bot_cli.doctor_core import (
 )
 from numerai_bot_cli.doctor_env import Probes
 from numerai_bot_cli.doctor_webhooks import compare_webhook
+from standins.local_lambda import LocalContext
 from standins.numerai.resolvers import set_model_upload
 from tests.cli.conftest import BOT_MODELS, MODELS, WORKER_FUNCTION
 from tests.onnx_models import linear_model
 
 ITEMS = ("keys/", "account/", "webhook/", "function-url/", "model-file/", "aws/", "ledger/")
+# What `numerai-bot doctor` runs with: no registration reader (Numerai has no such query),
+# real HTTP POSTs to the Function URL, real sleeps. Taken before any test replaces it.
+PRODUCTION_PROBES = doctor_command.PROBES
 BASE = "https://abc.lambda-url.us-east-1.on.aws/"
 TOKEN = "T" * 43
 
@@ -346,7 +350,7 @@ def test_a_ledger_gap_fails_ledger_and_the_webhook_is_judged_from_the_ledger_wit
     bot, models_json, cli, capsys, outputs, monkeypatch
 ):
     submit(bot, "beta")
-    monkeypatch.setattr(doctor_command, "PROBES", Probes())  # as against the real Numerai
+    monkeypatch.setattr(doctor_command, "PROBES", PRODUCTION_PROBES)  # as against Numerai
     code, findings, _ = run_doctor(cli, capsys, outputs)
     assert code == 1
     round_number = bot.standin.current_round
@@ -358,6 +362,46 @@ def test_a_ledger_gap_fails_ledger_and_the_webhook_is_judged_from_the_ledger_wit
     assert "Numerai called this stack's webhook" in findings["webhook/beta"]["detail"]
     assert findings["webhook/alpha"]["ok"] is None
     assert "--fire alpha" in findings["webhook/alpha"]["next_step"]
+
+
+# --- the production path: no registration reader ------------------------------------------
+
+
+def test_without_a_reader_numerai_s_call_vouches_for_a_webhook_and_a_run_by_hand_does_not(
+    bot, models_json, cli, capsys, outputs, monkeypatch
+):
+    monkeypatch.setattr(doctor_command, "PROBES", PRODUCTION_PROBES)
+    assert PRODUCTION_PROBES.registered_webhooks is None
+    submit(bot, "beta")  # Numerai called beta's webhook over HTTP; the stack submitted it
+    by_hand = {"source": "manual", "models": ["alpha"], "triggerId": "operator-run-1"}
+    bot.worker_handler(by_hand, LocalContext("worker"))  # alpha submitted, not via its webhook
+    code, findings, printed = run_doctor(cli, capsys, outputs)
+    beta, alpha = findings["webhook/beta"], findings["webhook/alpha"]
+    assert beta["ok"] is True and "Numerai called this stack's webhook for beta" in beta["detail"]
+    assert alpha["ok"] is None and "no webhook call for alpha" in alpha["detail"]
+    assert "--fire alpha" in alpha["next_step"]
+    assert findings["ledger/alpha"]["ok"] is True  # submitted all the same
+    # the wrong-token probe went over HTTP to the local Function URL, and got its 403s
+    assert findings["function-url/wrong-token"]["ok"] is True
+    assert code == 2, not_passing(findings)  # not verified: neither a pass nor a failure
+    assert bot.token not in printed
+
+
+def test_without_a_reader_a_webhook_numerai_sends_elsewhere_fails_the_fired_test_call(
+    bot, models_json, cli, capsys, outputs, monkeypatch
+):
+    monkeypatch.setattr(doctor_command, "PROBES", PRODUCTION_PROBES)
+    elsewhere = "http://127.0.0.1:9/SOMEONE-ELSES-TOKEN/alpha"  # nothing listens there
+    bot.numerai.set_webhook(MODELS["alpha"], elsewhere)
+    code, findings, printed = run_doctor(
+        cli, capsys, outputs, "--fire", "alpha", "--timeout", "3", "--interval", "0.2"
+    )
+    assert code == 1
+    assert findings["webhook/alpha"]["ok"] is None  # the ledger has seen no call: unknown
+    fired = findings["function-url/fire"]
+    assert fired["ok"] is False and "no submission listed after 3 s" in fired["detail"]
+    assert "numerai-bot logs --trigger" in fired["next_step"]
+    assert "SOMEONE-ELSES-TOKEN" not in printed and bot.token not in printed
 
 
 # --- the pieces ---------------------------------------------------------------------------

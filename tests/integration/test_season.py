@@ -22,7 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from numerai_bot.errors import UploadError
-from numerai_bot.ledger import SUBMITTED, LedgerRecord
+from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
 from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.tournaments import CLASSIC
 from scripts.simulate_season import KINDS, SeasonConfig, SeasonReport
@@ -134,13 +134,24 @@ def _missed(standin: NumeraiStandin, ledger: MemoryLedger, number: int) -> None:
     """Nothing submitted for a recoverable model-round."""
 
 
-# sabotage -> the count it must move (to exactly 1)
-SABOTAGES: dict[str, tuple[Callable[..., None], str]] = {
+def _corrupt_model_uploads(
+    standin: NumeraiStandin, ledger: MemoryLedger, number: int
+) -> dict[tuple[int, str], str]:
+    """The season corrupted the model's file this round, and an upload got through anyway:
+    what the bot must never do (the file fails its checks). The season's plan says so."""
+    _on_time(standin, ledger, number)
+    return {(number, MODEL): "model file corrupt"}
+
+
+# sabotage -> the count it must move (to exactly 1); a sabotage may return the season plan's
+# unrecoverable model-rounds ({(round, model): why}) for that round
+SABOTAGES: dict[str, tuple[Callable[..., dict[tuple[int, str], str] | None], str]] = {
     "late": (_deliberately_late, "late"),
     "duplicate": (_twice, "duplicates"),
     "invalid": (_invalid, "invalid"),
     "ledger-lies": (_ledger_lies, "ledger_disagreements"),
     "missed": (_missed, "missed_recoverable"),
+    "corrupt-model-uploads": (_corrupt_model_uploads, "corrupt_uploads"),
 }
 
 
@@ -150,12 +161,12 @@ def test_each_metric_counts_a_deliberate_failure(standin: NumeraiStandin, name: 
     number = standin.round_number() + 1
     standin.open_round(number, trigger_webhooks=False)
     ledger = MemoryLedger()
-    sabotage(standin, ledger, number)
+    unrecoverable = sabotage(standin, ledger, number) or {}
     now = dt.datetime.now(dt.UTC)
     standin.set_round_times(close_staking_time=now, close_time=now)
 
     report = SeasonReport(SeasonConfig(rounds=1, models=1))
-    report.count_round(number, [MODEL], standin.submissions(), ledger, {})
+    report.count_round(number, [MODEL], standin.submissions(), ledger, unrecoverable)
 
     assert getattr(report, metric) == 1, report.table()
     assert not report.meets_target()
@@ -170,6 +181,18 @@ def test_a_clean_round_meets_every_target(standin: NumeraiStandin) -> None:
     report.count_round(number, [MODEL], standin.submissions(), ledger, {})
     assert report.meets_target(), report.table()
     assert (report.on_time, report.late, report.ledger_agreeing) == (1, 0, 1)
+
+
+def test_a_corrupt_model_the_bot_refused_to_upload_meets_the_target(standin) -> None:
+    number = standin.round_number() + 1
+    standin.open_round(number, trigger_webhooks=False)
+    ledger = MemoryLedger()
+    ledger.put(LedgerRecord(number, MODEL, FAILED, error="not a loadable ONNX model"))
+    report = SeasonReport(SeasonConfig(rounds=1, models=1))
+    corrupt = {(number, MODEL): "model file corrupt"}
+    report.count_round(number, [MODEL], standin.submissions(), ledger, corrupt)
+    assert report.meets_target(), report.table()
+    assert (report.corrupt_uploads, report.unrecoverable, report.missed_recoverable) == (0, 1, 0)
 
 
 @pytest.mark.parametrize(
