@@ -11,14 +11,24 @@ mostly stable from round to round, as on Numerai, so churn between two rounds' s
 can be measured; each round's live file has new feature values.
 
 Files per version: ``features.json``, ``train.parquet``, ``validation.parquet``,
-``live.parquet`` (no target). ``date`` is the era column (weekly, ``YYYY-MM-DD``).
-Sizes are data: ``dataclasses.replace(SIGNALS, live_rows=300, n_features=12)`` is a smaller
-Signals.
+``live.parquet`` (no target). ``date`` is the era column (weekly, ``YYYY-MM-DD``): the live
+file's is the round's data date (:func:`data_date`), the eras of train and validation end
+:data:`TARGET_LAG_WEEKS` before it (their targets need 20 days of future). Signals rows also
+carry the other ids Numerai accepts in a submission, mapped one to one from the
+``numerai_ticker`` (:func:`signals_ids`): ``ticker``, ``bloomberg_ticker``,
+``composite_figi`` and ``sedol`` (missing for some stocks). Sizes are data:
+``dataclasses.replace(SIGNALS, live_rows=300, n_features=12)`` is a smaller Signals.
+
+Crypto also has a version without features (:data:`CRYPTO_UNIVERSE`, ``crypto/v1.0/``):
+``live_universe.parquet`` (``symbol``, ``date``: the same symbols as v2.0's live file) and
+``historical_targets.parquet`` (``symbol``, ``date``, ``target``,
+``target_binned_return_20``), for models fed with their own data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import string
 from dataclasses import dataclass
@@ -36,6 +46,26 @@ SIGNAL_FEATURES = 6
 # Ids pandas would read back as missing values (read_csv's default NA strings): never drawn.
 NA_TOKENS = frozenset({"NA", "NAN", "NULL", "NONE", "N/A", "NAT"})
 LIVE_DROP_RATE = 0.01
+FIRST_DATA_DATE = dt.date(2026, 1, 2)  # a Friday: the data date of round 0 (mod 500)
+TARGET_LAG_WEEKS = 4  # the latest era with targets is this long before the live data
+SIGNALS_ID_COLUMNS = ("ticker", "bloomberg_ticker", "composite_figi", "sedol")
+# Yahoo-style ticker suffix per country: ``ticker`` is unique where bare stems are not.
+YAHOO_SUFFIXES = {
+    "US": "",
+    "JP": ".T",
+    "GB": ".L",
+    "DE": ".DE",
+    "FR": ".PA",
+    "CA": ".TO",
+    "AU": ".AX",
+    "HK": ".HK",
+    "KR": ".KS",
+    "CH": ".SW",
+}
+# Characters of FIGI and SEDOL bodies: digits and consonants (both standards skip vowels).
+ID_ALPHABET = "0123456789BCDFGHJKLMNPQRSTVWXYZ"
+SEDOL_WEIGHTS = (1, 3, 1, 7, 3, 9)
+SEDOL_MISSING_EVERY = 13  # one stock in 13 has no SEDOL, as some of Numerai's have none
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,7 @@ class TournamentData:
     string_features: tuple[str, ...]
     id_suffixes: tuple[str, ...]  # ticker country codes ("AAPL US"); empty: bare symbols
     known_ids: tuple[str, ...]  # the first ids of every universe, for recognisable examples
+    other_id_columns: tuple[str, ...] = ()  # ids mapped from the id column (Signals)
 
     @property
     def folder(self) -> str:
@@ -70,6 +101,7 @@ SIGNALS = TournamentData(
     string_features=STRING_FEATURES,
     id_suffixes=COUNTRIES,
     known_ids=("AAPL US", "MSFT US", "NVDA US", "TM JP", "VOD GB", "SAP DE"),
+    other_id_columns=SIGNALS_ID_COLUMNS,
 )
 CRYPTO = TournamentData(
     tournament="crypto",
@@ -84,6 +116,32 @@ CRYPTO = TournamentData(
     known_ids=("BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "DOT", "LINK", "AVAX", "LTC"),
 )
 SHAPES = {"signals": SIGNALS, "crypto": CRYPTO}
+
+
+@dataclass(frozen=True)
+class UniverseData:
+    """A data version without features: the round's universe and past targets by date."""
+
+    tournament: str  # "crypto"
+    version: str  # "v1.0"
+    id_column: str
+    targets: tuple[str, ...]  # the first is the main target
+    universe_file: str = "live_universe.parquet"
+    targets_file: str = "historical_targets.parquet"
+
+    @property
+    def folder(self) -> str:
+        """The dataset prefix, e.g. ``crypto/v1.0``."""
+        return f"{self.tournament}/{self.version}"
+
+
+CRYPTO_UNIVERSE = UniverseData(
+    tournament="crypto",
+    version="v1.0",
+    id_column="symbol",
+    targets=("target", "target_binned_return_20"),
+)
+UNIVERSES = {"crypto": CRYPTO_UNIVERSE}
 
 
 def feature_names(shape: TournamentData, seed: int = 0) -> list[str]:
@@ -115,6 +173,88 @@ def universe(shape: TournamentData, seed: int = 0, size: int | None = None) -> n
             seen.add(name)
             ids.append(name)
     return np.array(ids, dtype=object)
+
+
+def data_date(round_number: int) -> dt.date:
+    """The day whose close made a round's live data (a Friday; the round opens after it)."""
+    return FIRST_DATA_DATE + dt.timedelta(weeks=round_number % 500)
+
+
+def era_dates(round_number: int, count: int) -> list[str]:
+    """``count`` weekly eras with targets, the last :data:`TARGET_LAG_WEEKS` before the live."""
+    last = data_date(round_number) - dt.timedelta(weeks=TARGET_LAG_WEEKS)
+    return [(last - dt.timedelta(weeks=count - 1 - i)).isoformat() for i in range(count)]
+
+
+def _encode(number: int, width: int) -> str:
+    """``number`` in :data:`ID_ALPHABET`, left-padded to ``width`` characters."""
+    digits = []
+    for _ in range(width):
+        number, rest = divmod(number, len(ID_ALPHABET))
+        digits.append(ID_ALPHABET[rest])
+    return "".join(reversed(digits))
+
+
+def _char_value(char: str) -> int:
+    """0-9 for digits, 10-35 for letters (A-Z), as FIGI's and SEDOL's check digits count."""
+    return int(char) if char.isdigit() else ord(char) - ord("A") + 10
+
+
+def figi_check_digit(body: str) -> str:
+    """The 12th character of a FIGI from its first 11 (the standard's modified Luhn)."""
+    total = 0
+    for position, char in enumerate(body, start=1):
+        value = _char_value(char) * (2 if position % 2 == 0 else 1)
+        total += sum(int(d) for d in str(value))
+    return str((10 - total % 10) % 10)
+
+
+def sedol_check_digit(body: str) -> str:
+    """The 7th character of a SEDOL from its first 6 (weights 1, 3, 1, 7, 3, 9)."""
+    total = sum(_char_value(c) * w for c, w in zip(body, SEDOL_WEIGHTS, strict=True))
+    return str((10 - total % 10) % 10)
+
+
+def _stock_number(ticker: str) -> int:
+    """A number unique per ``numerai_ticker`` of this module's universes (stem and country);
+    other tickers get a hash of theirs."""
+    stem, _, country = ticker.partition(" ")
+    if 1 <= len(stem) <= 4 and stem.isalpha() and stem.isupper() and country in COUNTRIES:
+        value = 0
+        for char in stem:
+            value = value * 27 + ord(char) - ord("A") + 1
+        return value * len(COUNTRIES) + COUNTRIES.index(country)
+    digest = hashlib.sha256(ticker.encode()).digest()
+    return 27**4 * len(COUNTRIES) + int.from_bytes(digest[:4], "big")
+
+
+def signals_ids(ticker: str) -> dict[str, str | None]:
+    """The other ids of one stock, from its ``numerai_ticker`` (``AAPL US``): ``ticker``
+    (Yahoo style, ``AAPL``, ``TM.T``), ``bloomberg_ticker`` (``AAPL US``, Numerai's ticker
+    format), ``composite_figi`` (``BBG`` + 8 + check digit) and ``sedol`` (6 + check digit,
+    None for one stock in :data:`SEDOL_MISSING_EVERY`)."""
+    stem, _, country = ticker.partition(" ")
+    number = _stock_number(ticker)
+    figi = "BBG" + _encode(number, 8)
+    sedol = _encode(number, 6)
+    return {
+        "ticker": stem + YAHOO_SUFFIXES.get(country, f".{country}" if country else ""),
+        "bloomberg_ticker": ticker,
+        "composite_figi": figi + figi_check_digit(figi),
+        "sedol": None if number % SEDOL_MISSING_EVERY == 0 else sedol + sedol_check_digit(sedol),
+    }
+
+
+def _add_other_ids(frame: pd.DataFrame, shape: TournamentData) -> None:
+    """Insert the shape's other id columns right after its id column, mapped per stock."""
+    if not shape.other_id_columns:
+        return
+    tickers = frame[shape.id_column].tolist()
+    mapped = {ticker: signals_ids(ticker) for ticker in set(tickers)}
+    position = frame.columns.get_loc(shape.id_column) + 1
+    for offset, column in enumerate(shape.other_id_columns):
+        values = np.array([mapped[t][column] for t in tickers], dtype=object)
+        frame.insert(position + offset, column, values)
 
 
 def _exchange_codes(countries: np.ndarray, draws: np.ndarray) -> np.ndarray:
@@ -155,6 +295,7 @@ def make_frame(
         frame["feature_country"] = column
     if "feature_exchange_code" in shape.string_features:
         frame["feature_exchange_code"] = _exchange_codes(country, rng.integers(0, 2, size=rows))
+    _add_other_ids(frame, shape)
     frame["data_type"] = "train" if with_target else "live"
     if with_target:
         weights = np.random.default_rng([seed, 3]).normal(0, 1, size=SIGNAL_FEATURES)
@@ -169,10 +310,6 @@ def make_frame(
             target[mask] = np.floor(ranks * 4.999) / 4.0  # 0, 0.25, ... 1
         frame[shape.target] = target
     return frame
-
-
-def _dates(start: dt.date, count: int) -> list[str]:
-    return [(start + dt.timedelta(weeks=i)).isoformat() for i in range(count)]
 
 
 def live_ids(
@@ -221,14 +358,17 @@ def write_live(
     folder = Path(root) / shape.folder
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, round_number, 13])
-    today = dt.date(2026, 1, 2) + dt.timedelta(weeks=round_number % 500)
     ids = live_ids(shape, round_number, seed, rows)
-    frame = make_frame(shape, ids, [today.isoformat()], rng, seed, False)
+    frame = make_frame(shape, ids, [data_date(round_number).isoformat()], rng, seed, False)
     _persist(frame, shape, ids, universe(shape, seed, rows or shape.live_rows), rng, seed)
-    path = folder / "live.parquet"
-    temporary = folder / ".live.parquet.tmp"
+    return _write_parquet(frame, folder / "live.parquet")
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write through a temporary file, so readers never see half a file."""
+    temporary = path.with_name(f".{path.name}.tmp")
     frame.to_parquet(temporary, index=False)
-    temporary.replace(path)  # readers never see half a file
+    temporary.replace(path)
     return path
 
 
@@ -251,11 +391,53 @@ def write_dataset(
     (folder / "features.json").write_text(json.dumps(document))
     ids = universe(shape, seed, max(ids_per_era, 1))[:ids_per_era]
     rng = np.random.default_rng([seed, 10_000])
-    dates = _dates(dt.date(2020, 1, 3), train_eras + validation_eras)
+    dates = era_dates(round_number, train_eras + validation_eras)
     train = make_frame(shape, ids, dates[:train_eras], rng, seed, True)
     train.to_parquet(folder / "train.parquet", index=False)
     validation = make_frame(shape, ids, dates[train_eras:], rng, seed, True)
     validation["data_type"] = "validation"
     validation.to_parquet(folder / "validation.parquet", index=False)
     write_live(root, shape, round_number, seed, live_rows)
+    return folder
+
+
+def historical_targets(
+    layout: UniverseData, shape: TournamentData, dates: list[str], seed: int = 0
+) -> pd.DataFrame:
+    """Targets of the whole universe per era (``symbol``, ``date``, targets), binned 0-1.
+
+    An era's values depend only on its date, so eras keep their targets as rounds advance.
+    The second target is a noisier cousin of the first (correlated, as Numerai's are).
+    """
+    ids = universe(shape, seed)
+    parts = []
+    for date in dates:
+        ordinal = dt.date.fromisoformat(date).toordinal()
+        rng = np.random.default_rng([seed, shape.number, 99, ordinal])
+        raw = rng.normal(size=(len(layout.targets), len(ids)))
+        part = pd.DataFrame({layout.id_column: ids, "date": date})
+        for k, name in enumerate(layout.targets):
+            mixed = raw[0] if k == 0 else 0.7 * raw[0] + 0.7 * raw[k]
+            part[name] = np.floor(mixed.argsort().argsort() / max(len(ids) - 1, 1) * 4.999) / 4
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_universe(
+    root: Path,
+    layout: UniverseData,
+    shape: TournamentData,
+    round_number: int,
+    seed: int = 0,
+    eras: int = 50,
+) -> Path:
+    """``crypto/v1.0/``: the round's ``live_universe.parquet`` (the ids of ``shape``'s live
+    file, with the data date) and ``historical_targets.parquet`` (``eras`` weekly eras)."""
+    folder = Path(root) / layout.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = live_ids(shape, round_number, seed)
+    live = pd.DataFrame({layout.id_column: ids, "date": data_date(round_number).isoformat()})
+    _write_parquet(live, folder / layout.universe_file)
+    targets = historical_targets(layout, shape, era_dates(round_number, eras), seed)
+    _write_parquet(targets, folder / layout.targets_file)
     return folder

@@ -2,7 +2,8 @@
 
 Prints the URL on one line (flushed) once it is serving, then serves until SIGINT/SIGTERM.
 Signals and Crypto: ``--model sig@signals --tournament-round 11=700
---tournament-live-rows 11=300``.
+--tournament-live-rows 11=300``; ``--tournament-versions 12=v1.0`` serves only Crypto's
+universe and targets (a new user's view), ``12=v1.0,v2.0`` both (the default).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from standins import synthetic_data
+from standins.numerai import tournaments
 from standins.numerai.provided_data import TournamentSizes
 from standins.numerai.server import (
     DEFAULT_PUBLIC_ID,
@@ -54,6 +56,26 @@ def parse_pairs(items: Sequence[str]) -> dict[int, int]:
     return pairs
 
 
+def parse_versions(items: Sequence[str]) -> dict[int, tuple[str, ...]]:
+    """``TOURNAMENT=VERSION[,VERSION]`` items (``12=v1.0``, ``crypto=v1.0``) -> {12: ("v1.0",)}."""
+    versions = {}
+    for item in items:
+        tournament, _, value = item.partition("=")
+        number = tournaments.spec_for(tournament.strip()).id
+        versions[number] = tuple(v.strip() for v in value.split(",") if v.strip())
+    return versions
+
+
+def tournament_sizes(
+    live_rows: Mapping[int, int], versions: Mapping[int, tuple[str, ...]]
+) -> dict[int, TournamentSizes]:
+    """Signals' and Crypto's sizes from the command line's live rows and versions."""
+    return {
+        number: TournamentSizes(live_rows=live_rows.get(number), versions=versions.get(number, ()))
+        for number in sorted(set(live_rows) | set(versions))
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options; sizes default to Numerai's real live size."""
     parser = argparse.ArgumentParser(prog="python -m standins.numerai", description=__doc__)
@@ -84,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TOURNAMENT=N",
         help="live rows of Signals (11, default 5000) or Crypto (12, default 500)",
+    )
+    parser.add_argument(
+        "--tournament-versions",
+        action="append",
+        default=[],
+        metavar="TOURNAMENT=VERSION[,VERSION]",
+        help="data versions served: Crypto (12) has v2.0 (features) and v1.0 (universe and "
+        "targets only), both by default; 12=v1.0 is a new user's view",
     )
     parser.add_argument("--round", type=int, default=DEFAULT_ROUND, dest="round_number")
     parser.add_argument("--closed", action="store_true", help="start between rounds")
@@ -117,10 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows_per_era=args.rows_per_era,
         model_tournaments=parse_model_tournaments(args.model),
         tournament_rounds=parse_pairs(args.tournament_round),
-        tournament_sizes={
-            tournament: TournamentSizes(live_rows=rows)
-            for tournament, rows in parse_pairs(args.tournament_live_rows).items()
-        },
+        tournament_sizes=tournament_sizes(
+            parse_pairs(args.tournament_live_rows), parse_versions(args.tournament_versions)
+        ),
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

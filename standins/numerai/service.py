@@ -64,7 +64,9 @@ class DataSource(Protocol):
 
     def live_ids(self, version: str | None = None) -> frozenset[str]: ...
 
-    def live_id_sets(self) -> dict[str, frozenset[str]]: ...
+    def live_id_sets(self) -> dict[str, frozenset[str]]:
+        """Classic: live ids per data version; Signals, Crypto: per id column."""
+        ...
 
 
 class Tournament:

@@ -8,8 +8,10 @@ text and adds what was found (counts, examples, the round).
 
 Rules: one id column and one prediction column (Signals also drops ``data_type`` and one
 date column); no missing ids; ids outside the live universe are dropped; no duplicates among
-the rest; at least 100 of them; values without NaN, in [0, 1], with non-zero spread. The
-universe has the live ids under every accepted id column (the stand-in maps no tickers).
+the rest; at least 100 of them; values without NaN, in [0, 1], with non-zero spread. Ids
+are checked against the live file's column of the same name (``composite_figi`` values for a
+``composite_figi`` header), as numerai-tools checks them against its universe's; an accepted
+id column the live file lacks is checked against all its live ids.
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ def check_ids(
             f"{id_column} column. ({int(missing.sum())} rows have no {id_column})"
         )
     ids = frame[id_column].astype(str)
-    live = frame[ids.isin(live_ids)].assign(**{id_column: ids})
+    # Filter after assigning: a column assigned to an empty frame would bring its rows back.
+    live = frame.assign(**{id_column: ids})[ids.isin(live_ids)]
     duplicated = live[id_column][live[id_column].duplicated(keep=False)]
     if len(duplicated):
         raise SubmissionInvalid(
@@ -153,18 +156,28 @@ def check_values(live: pd.DataFrame, prediction_column: str) -> None:
 def validate(
     content: bytes, rules: UniverseRules, live_ids: frozenset[str], round_number: int
 ) -> int:
-    """Validate one submission; return how many of its rows are in the universe."""
+    """Validate one submission whose every id column means ``live_ids``; rows in the universe."""
+    id_sets = dict.fromkeys(rules.id_columns, live_ids)
+    return validate_by_column(content, rules, id_sets, round_number)
+
+
+def validate_by_column(
+    content: bytes, rules: UniverseRules, id_sets: dict[str, frozenset[str]], round_number: int
+) -> int:
+    """Validate against the live ids of the submission's id column (all of them if unknown)."""
     frame, id_column, prediction_column = check_headers(parse(content, rules), rules)
+    live_ids = id_sets.get(id_column)
+    if live_ids is None:
+        live_ids = frozenset().union(*id_sets.values())
     live = check_ids(frame, id_column, live_ids, rules.min_ids, round_number)
     check_values(live, prediction_column)
     return len(live)
 
 
 def validator(rules: UniverseRules) -> Callable[[bytes, dict[str, frozenset[str]], int], int]:
-    """A tournament validator: (CSV, live ids per data version, round) -> rows accepted."""
+    """A tournament validator: (CSV, live ids per id column, round) -> rows accepted."""
 
     def run(content: bytes, id_sets: dict[str, frozenset[str]], round_number: int) -> int:
-        live_ids = frozenset().union(*id_sets.values())
-        return validate(content, rules, live_ids, round_number)
+        return validate_by_column(content, rules, id_sets, round_number)
 
     return run

@@ -20,7 +20,8 @@ CLASSIC_ID = 8
 SIGNALS_ID = 11
 CRYPTO_ID = 12
 
-# Validator: (CSV bytes, live ids per data version, round number) -> rows accepted.
+# Validator: (CSV bytes, live id sets, round number) -> rows accepted. The sets are per data
+# version for Classic and per id column for Signals and Crypto (``DataSource.live_id_sets``).
 Validator = Callable[[bytes, dict[str, frozenset[str]], int], int]
 
 

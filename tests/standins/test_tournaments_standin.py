@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -249,6 +250,129 @@ def test_signals_and_crypto_list_and_download_their_own_live_files(
         ).read_text()
     )
     assert features["targets"] == ["target_binned_return_20"]
+
+
+# -- own data: every id column, Crypto's universe and targets --------------------------------------
+
+
+def download(api: numerapi.SignalsAPI, name: str, folder: Path) -> pd.DataFrame:
+    """One dataset file through numerapi, saved under its dataset name, read back."""
+    return pd.read_parquet(api.download_dataset(name, str(folder / name)))
+
+
+def test_signals_files_carry_every_accepted_id_column_mapped_per_stock(
+    sapi: numerapi.SignalsAPI, tmp_path: Path
+) -> None:
+    live = download(sapi, "signals/v2.1/live.parquet", tmp_path)
+    train = download(sapi, "signals/v2.1/train.parquet", tmp_path)
+    ids = ["numerai_ticker", "ticker", "bloomberg_ticker", "composite_figi", "sedol"]
+    assert list(live.columns[:6]) == [*ids, "date"] and live["date"].nunique() == 1
+    assert {*ids, "date", "target"} <= set(train.columns)
+    assert all(live[column].dropna().is_unique for column in ids)
+    stocks = live.set_index("numerai_ticker")
+    assert stocks.loc["AAPL US", ["ticker", "bloomberg_ticker"]].tolist() == ["AAPL", "AAPL US"]
+    assert stocks.loc["TM JP", "ticker"] == "TM.T"
+    assert live["composite_figi"].str.fullmatch(r"BBG[0-9B-DF-HJ-NP-TV-Z]{8}[0-9]").all()
+    figis = live["composite_figi"]
+    assert all(synthetic_tournaments.figi_check_digit(f[:11]) == f[11] for f in figis)
+    sedols = live["sedol"].dropna()
+    assert 0 < live["sedol"].isna().mean() < 0.2  # most stocks have one, as on Numerai
+    assert sedols.str.fullmatch(r"[0-9B-DF-HJ-NP-TV-Z]{6}[0-9]").all()
+    # The same stock has the same ids in every file.
+    both = train.drop_duplicates("numerai_ticker").merge(live, on="numerai_ticker")
+    assert len(both) > 0
+    for column in ids[1:]:
+        pd.testing.assert_series_equal(both[f"{column}_x"], both[f"{column}_y"], check_names=False)
+
+
+def test_a_signals_submission_keyed_by_any_id_column_is_checked_against_that_column(
+    standin: NumeraiStandin, sapi: numerapi.SignalsAPI, tmp_path: Path
+) -> None:
+    live = download(sapi, "signals/v2.1/live.parquet", tmp_path)
+    model_id = MODELS["signals_model"]
+    for column in ("composite_figi", "sedol", "ticker"):
+        keyed = live[column].dropna().tolist()
+        frame = pd.DataFrame({column: keyed, "signal": np.linspace(0.01, 0.99, len(keyed))})
+        sapi.upload_predictions(df=frame, model_id=model_id)
+        assert standin.submissions()[-1]["rows"] == len(keyed)
+    tickers_as_figis = signals_frame(live_tickers(standin)).rename(
+        columns={"numerai_ticker": "composite_figi"}
+    )
+    message = refused(sapi, tickers_as_figis)  # numerai_tickers are not FIGIs
+    assert message.startswith("invalid_submission_ids: Not enough stocks submitted.")
+    assert re.search(r"\(0 of \d+ submitted ids", message)
+
+
+def test_crypto_lists_its_v1_universe_and_targets_beside_v2(
+    standin: NumeraiStandin, capi: numerapi.CryptoAPI, tmp_path: Path
+) -> None:
+    listed = capi.list_datasets()
+    assert {
+        "crypto/v1.0/historical_targets.parquet",
+        "crypto/v1.0/live_universe.parquet",
+        "crypto/v2.0/live.parquet",
+    } <= set(listed)
+    universe = download(capi, "crypto/v1.0/live_universe.parquet", tmp_path)
+    v2_live = download(capi, "crypto/v2.0/live.parquet", tmp_path)
+    assert list(universe.columns) == ["symbol", "date"]
+    assert set(universe["symbol"]) == set(v2_live["symbol"]) == standin.live_ids(tournament=12)
+    assert universe["date"].unique().tolist() == v2_live["date"].unique().tolist()
+
+    targets = download(capi, "crypto/v1.0/historical_targets.parquet", tmp_path)
+    assert list(targets.columns) == ["symbol", "date", "target", "target_binned_return_20"]
+    eras = pd.to_datetime(pd.Series(sorted(targets["date"].unique())))
+    assert len(eras) == 5 and (eras.diff().dropna() == pd.Timedelta(weeks=1)).all()
+    live_date = pd.Timestamp(universe["date"].iloc[0])
+    assert eras.iloc[-1] <= live_date - pd.Timedelta(days=20)  # targets need 20 days to resolve
+    assert targets["target"].between(0, 1).all() and targets["target"].nunique() == 5
+    assert not targets.duplicated(["symbol", "date"]).any()
+
+
+def test_crypto_v1_listing_serves_only_the_universe_and_targets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new_user = {12: dataclasses.replace(TOURNAMENT_SIZES[12], versions=("v1.0",))}
+    with NumeraiStandin(
+        tmp_path / "data",
+        models={"crypto_model": MODELS["crypto_model"]},
+        model_tournaments={"crypto_model": 12},
+        tournament_sizes=new_user,
+        **CLASSIC_SIZES,
+    ) as standin:
+        monkeypatch.setattr(numerapi.base_api, "API_TOURNAMENT_URL", standin.url)
+        capi = _api(numerapi.CryptoAPI, standin)
+        assert capi.list_datasets() == [
+            "crypto/v1.0/historical_targets.parquet",
+            "crypto/v1.0/live_universe.parquet",
+        ]
+        with pytest.raises(ValueError, match="not found"):
+            capi.download_dataset("crypto/v2.0/live.parquet", str(tmp_path / "live.parquet"))
+        assert not (tmp_path / "data/crypto/v2.0").exists()
+        universe = download(capi, "crypto/v1.0/live_universe.parquet", tmp_path)
+        assert set(universe["symbol"]) == standin.live_ids(tournament=12)
+        symbols = universe["symbol"].tolist()
+        frame = pd.DataFrame({"symbol": symbols, "signal": np.linspace(0.1, 0.9, len(symbols))})
+        capi.upload_predictions(df=frame, model_id=MODELS["crypto_model"])
+        assert standin.submissions()[0]["rows"] == len(symbols)
+        # Each round has its own universe file; history moves on a week.
+        before = download(capi, "crypto/v1.0/historical_targets.parquet", tmp_path)
+        standin.open_round(tournament=12)
+        after = download(capi, "crypto/v1.0/historical_targets.parquet", tmp_path)
+        assert after["date"].max() > before["date"].max()
+        shared = before.merge(after, on=["symbol", "date"])
+        assert len(shared) > 0 and (shared["target_x"] == shared["target_y"]).all()
+
+
+def test_data_versions_are_picked_per_tournament_and_unknown_ones_refused() -> None:
+    assert standin_main.parse_versions(["crypto=v1.0", "12 = v1.0, v2.0"]) == {12: ("v1.0", "v2.0")}
+    sizes = standin_main.tournament_sizes({11: 300}, {12: ("v1.0",)})
+    assert sizes == {11: TournamentSizes(live_rows=300), 12: TournamentSizes(versions=("v1.0",))}
+    with pytest.raises(
+        ValueError, match=re.escape("crypto serves data versions v2.0, v1.0, not v9.9")
+    ):
+        NumeraiStandin(".", tournament_sizes={12: TournamentSizes(versions=("v9.9",))})
+    with pytest.raises(ValueError, match=re.escape("signals serves data versions v2.1, not v1.0")):
+        NumeraiStandin(".", tournament_sizes={11: TournamentSizes(versions=("v1.0",))})
 
 
 def test_live_files_rotate_with_their_own_tournament_round(
