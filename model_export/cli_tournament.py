@@ -22,7 +22,8 @@ from model_export.string_features import (
     refusal,
     sidecar_path,
 )
-from model_export.tournament_data import TOURNAMENT_NAMES, newest_served_version
+from model_export.tournament_data import TOURNAMENT_NAMES
+from numerai_bot.data_versions import newest
 from numerai_bot.tournaments import Tournament
 
 STRING_CHOICES = ("encode", "drop", "refuse")
@@ -67,10 +68,10 @@ def data_version_to_download(args: argparse.Namespace, chosen: Tournament, neede
     tournament's default."""
     if args.data_version:
         return args.data_version
-    newest = newest_served_version(served_datasets(chosen), chosen, needed)
-    if newest is None:
+    latest = newest(chosen, served_datasets(chosen), needed)
+    if latest is None:
         say(args, f"Numerai lists no {chosen.name} versions: using {chosen.default_data_version}")
-    return newest or chosen.default_data_version
+    return latest or chosen.default_data_version
 
 
 def example_features(train_path: Path) -> list[str]:

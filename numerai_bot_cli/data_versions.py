@@ -1,35 +1,17 @@
-"""Which data versions Numerai serves for a tournament, and the models trained on older ones.
+"""The ``status`` notices about data versions: models trained on an older version than the
+newest Numerai serves, and models whose version Numerai no longer serves.
 
-``listDatasets`` names files like ``v5.3/live.parquet`` (Classic) or
-``signals/v2.1/live.parquet``; a model's version is the ``data_version`` of its
-``models.json`` entry (from the ONNX file's metadata at publish time).
+What Numerai serves is read by :mod:`numerai_bot.data_versions`, as the worker reads it; a
+model's version is the ``data_version`` of its ``models.json`` entry (from the ONNX file's
+metadata at publish time).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
+from numerai_bot.data_versions import older_than_newest, served_versions, version_key
 from numerai_bot.tournaments import Tournament
-
-VERSION = re.compile(r"v\d+(?:\.\d+)*")
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """``v5.10`` sorts after ``v5.9``."""
-    return tuple(int(part) for part in re.findall(r"\d+", version))
-
-
-def served_versions(tournament: Tournament, served: Iterable[str]) -> list[str]:
-    """The tournament's data versions among ``served`` file names, oldest first."""
-    found = set()
-    for name in served:
-        if not name.startswith(tournament.data_prefix):
-            continue
-        head, slash, _rest = name[len(tournament.data_prefix) :].partition("/")
-        if slash and VERSION.fullmatch(head):
-            found.add(head)
-    return sorted(found, key=version_key)
 
 
 def version_notices(
@@ -39,14 +21,14 @@ def version_notices(
 
     ``models``: model name -> its data version ("" when unknown, then it is skipped).
     """
+    served = tuple(served)
     versions = served_versions(tournament, served)
     if not versions:
         return []
     newest = versions[-1]
     older: dict[str, list[str]] = {}
-    for name, version in sorted(models.items()):
-        if version and VERSION.fullmatch(version) and version_key(version) < version_key(newest):
-            older.setdefault(version, []).append(name)
+    for name, version in sorted(older_than_newest(tournament, models, served).items()):
+        older.setdefault(version, []).append(name)
     notices = []
     for version, names in sorted(older.items(), key=lambda item: version_key(item[0])):
         who = ", ".join(names)

@@ -4,18 +4,15 @@ entry's tournament, and its data version's live file is still served by Numerai.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from numerai_bot.data_versions import served_versions
 from numerai_bot.errors import ModelError
 from numerai_bot.inference import load_model
 from numerai_bot.model_store import ObjectMissing
 from numerai_bot.models_config import ModelConfig
-from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.doctor_core import Finding, check, failed, passed
 from numerai_bot_cli.doctor_env import DoctorEnv
-
-LIVE_FILE = re.compile(r"(?P<version>v[0-9][0-9A-Za-z.]*)/live\.parquet")
 
 
 @check(
@@ -78,19 +75,3 @@ def _file_finding(env: DoctorEnv, config: ModelConfig) -> Finding:
         f"{config.artifact} loads: {len(metadata.features)} features, data "
         f"{metadata.data_version} (served)",
     )
-
-
-def served_versions(tournament: Tournament, served: frozenset[str]) -> list[str]:
-    """The data versions whose live file Numerai serves for the tournament, oldest first."""
-    versions = []
-    for filename in served:
-        if not filename.startswith(tournament.data_prefix):
-            continue
-        found = LIVE_FILE.fullmatch(filename[len(tournament.data_prefix) :])
-        if found:
-            versions.append(found["version"])
-    return sorted(versions, key=_version_key)
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"[0-9]+", version))

@@ -34,11 +34,10 @@ from model_export.string_features import (
     add_string_inputs,
     encoding_from_graph,
 )
-from model_export.tournament_data import newest_served_version
 from numerai_bot.errors import ConfigError
 from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import parse_models_config
-from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS
+from numerai_bot.tournaments import CRYPTO
 from scripts import publish_model
 from standins import synthetic_tournaments as synthetic
 
@@ -309,21 +308,6 @@ def test_the_graph_places_codes_where_the_trees_read_them() -> None:
     assert [v.name for v in result.model.graph.input] == ["features", "string_features"]
     with pytest.raises(ValueError, match="not model features"):
         add_string_inputs(result.model, ["feature_a"], StringEncoding({"x": ("a",)}))
-
-
-def test_newest_served_version_per_tournament() -> None:
-    names = [
-        "v5.2/train.parquet",
-        "v5.10/train.parquet",
-        "signals/v2.0/train.parquet",
-        "signals/v2.10/train.parquet",
-        "signals/v3.0/live.parquet",  # no train.parquet there: not a training version
-        "crypto/v2.0/train.parquet",
-    ]
-    assert newest_served_version(names, SIGNALS, "train.parquet") == "v2.10"
-    assert newest_served_version(names, CRYPTO, "train.parquet") == "v2.0"
-    assert newest_served_version(names, CLASSIC, "train.parquet") == "v5.10"
-    assert newest_served_version([], SIGNALS, "train.parquet") is None
 
 
 @pytest.fixture
