@@ -15,7 +15,7 @@ Never deployed. Modules, one job each:
 * ``export``          – convert → parity gate → metadata → atomic write
 * ``ensemble``        – several files → one graph (union input, exact in-graph rank, weighted sum)
 * ``scoring``, ``validate`` – per-era numerai_corr, Sharpe, drawdown, plot
-* ``publish``         – publish with history, rollback (reuses ``scripts/publish_model.publish``)
+* ``publish``         – the one publish (checks, upload, history) and rollback
 * ``features``, ``data``, ``native``, ``train`` – feature lists, parquet/numerapi input,
   native LightGBM, Numerai's example model
 * ``cli``, ``cli_release``, ``cli_common`` / ``__main__`` – ``python -m model_export …``

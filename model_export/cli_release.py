@@ -26,7 +26,7 @@ from model_export.ensemble import ensemble_files
 from model_export.export import save_model
 from model_export.metadata import read_metadata, write_metadata
 from model_export.parity import ParityError
-from model_export.publish import publish_with_history, rollback
+from model_export.publish import publish, rollback
 from model_export.validate import validate_file
 from numerai_bot.model_store import open_model_store
 from numerai_bot.models_config import TRANSFORMS
@@ -250,7 +250,7 @@ def run_publish(args: argparse.Namespace) -> int:
             "--allow-failed-parity to publish it anyway"
         )
     store = open_model_store(args.store)
-    done = publish_with_history(
+    done = publish(
         store,
         args.model,
         args.onnx_file.read_bytes(),

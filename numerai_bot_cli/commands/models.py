@@ -125,7 +125,7 @@ def register(commands: Any) -> None:
 
 def run_publish(args: argparse.Namespace) -> int:
     """Publish every chosen model; stop at the first failure, saying which."""
-    from model_export.publish import publish_with_history
+    from model_export.publish import publish
     from numerai_bot.errors import BotError
     from numerai_bot.model_store import open_model_store
 
@@ -144,10 +144,7 @@ def run_publish(args: argparse.Namespace) -> int:
         expected = job.tournament.name if job.tournament else None
         with aws_errors(f"upload {job.name} to", store_uri):
             try:
-                # With history, so that `numerai-bot rollback` can restore the previous file.
-                entry = publish_with_history(
-                    store, job.name, data, job.transform, tournament=expected
-                ).entry
+                entry = publish(store, job.name, data, job.transform, tournament=expected).entry
             except BotError as error:
                 raise CliError(
                     f"{job.name}: {job.path} was refused: {error}",
