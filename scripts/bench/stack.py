@@ -19,7 +19,8 @@ from numerai_bot.model_store import S3ModelStore
 from numerai_bot.models_config import CONFIG_KEY, ModelConfig, render_models_config
 from numerai_bot.tournaments import CLASSIC, Tournament, tournament
 from standins.aws import REGION, LocalStack, MotoServer, provision
-from standins.numerai.server import NumeraiStandin, model_id_for
+from standins.numerai.app import model_id_for
+from standins.numerai.server import NumeraiStandin
 
 DATA_VERSION = "v5.2"
 
