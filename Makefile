@@ -6,7 +6,7 @@ PYTHON_BOOT ?= $(shell scripts/find_python.sh)
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
-.PHONY: venv demo test audit lint format bench bench-quick bench-issue14 season clean
+.PHONY: venv demo test audit lint format bench bench-quick bench-scaling season clean
 
 $(VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -38,21 +38,22 @@ format: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-# The full season (issues 5 and 12): 100 rounds x 4 models, each worker run a process of its
+# The full season: 100 rounds x 4 models, each worker run a process of its
 # own, SIGKILLed at four points, AWS and Numerai faults over HTTP (about 10-15 minutes).
 season: venv
-	$(PY) -m scripts.simulate_season --rounds 100 --models 4 --seed 1
+	$(PY) -m benchmarks.season --rounds 100 --models 4 --seed 1
 
-# Issues 6 and 14: benchmarks against the baseline users run today, with PASS/FAIL per target
-# (~25 min on a quiet 2-core machine; --quick ~2 min, CI; --issue14 issue 14's cases, ~10 min).
+# Benchmarks against the baseline users run today, with PASS/FAIL per target (~25 min on a
+# quiet 2-core machine; --quick ~2 min, CI; --scaling the heavy and tournament cases, ~10 min).
+# The exporter's own: python -m benchmarks.export.converters (or .lightgbm_export, .tournament_parity).
 bench: venv
-	$(PY) -m scripts.bench
+	$(PY) -m benchmarks
 
 bench-quick: venv
-	$(PY) -m scripts.bench --quick
+	$(PY) -m benchmarks --quick
 
-bench-issue14: venv
-	$(PY) -m scripts.bench --issue14
+bench-scaling: venv
+	$(PY) -m benchmarks --scaling
 
 clean:
 	rm -rf $(VENV) .pytest_cache .demo

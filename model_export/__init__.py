@@ -19,5 +19,4 @@ Never deployed. Modules, one job each:
 * ``features``, ``data``, ``native``, ``train`` – feature lists, parquet/numerapi input,
   native LightGBM, Numerai's example model
 * ``cli``, ``cli_release``, ``cli_common`` / ``__main__`` – ``python -m model_export …``
-* ``bench_export``, ``bench_converters`` – one-off Numerai-sized measurements
 """

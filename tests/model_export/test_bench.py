@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model_export.bench_export import render, run
+from benchmarks.export.lightgbm_export import render, run
 
 
 @pytest.mark.bench

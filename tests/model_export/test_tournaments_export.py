@@ -2,7 +2,7 @@
 
 Synthetic data from ``standins.synthetic_tournaments`` (float features with NaN; Signals with
 the string columns ``feature_country`` and ``feature_exchange_code``). Few trees, small files:
-the 2,000-tree figures come from ``python -m model_export.bench_tournaments``.
+the 2,000-tree figures come from ``python -m benchmarks.export.tournament_parity``.
 """
 
 from __future__ import annotations

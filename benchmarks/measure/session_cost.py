@@ -1,8 +1,8 @@
 """What building an onnxruntime session costs for a tree ensemble, and what makes it cheaper.
 
-Run in a fresh subprocess by :mod:`scripts.bench.child` (mode ``sessions``) or alone::
+Run in a fresh subprocess by :mod:`benchmarks.measure.child` (mode ``sessions``) or alone::
 
-    PYTHONPATH=handlers:. python -m scripts.bench.session_cost MODEL.onnx [MODEL2.onnx …]
+    PYTHONPATH=handlers:. python -m benchmarks.measure.session_cost MODEL.onnx [MODEL2.onnx …]
 
 For each file: the worker's way (``numerai_bot.inference.load_model``), then variants of the
 session options and of the artifact (ORT format written by onnxruntime itself, an ONNX file
@@ -243,7 +243,7 @@ def main(argv: list[str]) -> int:
     """Measure the files named on the command line and print the tables."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m scripts.bench.session_cost")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.measure.session_cost")
     parser.add_argument("files", nargs="+", type=Path, help="ONNX files")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures here")

@@ -4,7 +4,7 @@ Trains Numerai's example model (2,000 trees, depth 5, 31 leaves, colsample 0.1) 
 Numerai-shaped data with 780 features, then measures on 6,720 live rows: export time, file
 size, onnxruntime vs native predict time (default threads and one thread, median of runs),
 session creation, and rows re-ranked (double export per thread count, and the float32
-variant for comparison). Run: ``python -m model_export.bench_export [--trees N]``.
+variant for comparison). Run: ``python -m benchmarks.export.lightgbm_export [--trees N]``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 matplotlib is not a project dependency: without it the plot is skipped and the report says so.
 Several runs can be overlaid, e.g. the current core and a prototype::
 
-    python -m scripts.bench.plot current.json prototype.json -o docs/benchmarks-growth.png
+    python -m benchmarks.report.plot current.json prototype.json -o docs/benchmarks-growth.png
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def plot_growth(runs: list[tuple[str, dict[str, Any]]], path: Path) -> Path | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Overlay the growth of several ``--json`` outputs of ``python -m scripts.bench``."""
-    parser = argparse.ArgumentParser(prog="python -m scripts.bench.plot", description=__doc__)
+    """Overlay the growth of several ``--json`` outputs of ``python -m benchmarks``."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report.plot", description=__doc__)
     parser.add_argument("results", nargs="+", type=Path, help="JSON files of full runs")
     parser.add_argument("--label", action="append", default=[], help="one per file, in order")
     parser.add_argument("-o", "--output", type=Path, required=True)

@@ -1,4 +1,4 @@
-"""``python -m scripts.bench [--quick | --issue14] [--json out.json] [--plot docs/x.png]``.
+"""``python -m benchmarks [--quick | --scaling] [--json out.json] [--plot docs/x.png]``.
 
 Prints the report (tables, then PASS/FAIL per target) and writes the raw runs plus the
 summary as JSON. Exits 0 even when a target fails: the figures are the output. A part that
@@ -15,24 +15,26 @@ import sys
 import time
 from pathlib import Path
 
-from scripts.bench.launch import REPO, BenchError
-from scripts.bench.plot import plot_growth
-from scripts.bench.report import render
-from scripts.bench.runner import FULL, ISSUE14, QUICK, run_suite
-from scripts.bench.summary import summarize
+from benchmarks.report.plot import plot_growth
+from benchmarks.report.render import render
+from benchmarks.report.summary import summarize
+from benchmarks.suite.launch import REPO, BenchError
+from benchmarks.suite.runner import FULL, QUICK, SCALING, run_suite
 
 DEFAULT_PLOT = REPO / "docs" / "benchmarks-growth.png"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the suite and report; 0 when every part ran, 1 when one failed (still reported)."""
-    parser = argparse.ArgumentParser(prog="python -m scripts.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--quick", action="store_true", help="1 and 10 models of each tournament, heavy (CI)"
     )
     which.add_argument(
-        "--issue14", action="store_true", help="issue 14's cases only (~10 min): no growth"
+        "--scaling",
+        action="store_true",
+        help="the scaling cases only (heavy ensemble, tournaments, sessions; ~10 min): no growth",
     )
     parser.add_argument("--json", type=Path, help="write the figures here [<workdir>/results.json]")
     parser.add_argument("--repeats", type=int, help="runs of each pair (quick 1, full 3)")
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         help="ONNX input of the published models (model_export --input-type) [%(default)s]",
     )
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else ISSUE14 if args.issue14 else FULL
+    plan = QUICK if args.quick else SCALING if args.scaling else FULL
     if args.repeats:
         plan = dataclasses.replace(plan, repeats=args.repeats)
     started = time.perf_counter()
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(results)
     print()
     print(render(results, summary))
-    plot = args.plot or (None if args.quick or args.issue14 else DEFAULT_PLOT)
+    plot = args.plot or (None if args.quick or args.scaling else DEFAULT_PLOT)
     if plot is not None:
         written = plot_growth([("", summary["growth"])], plot)
         print(f"growth plot: {written or 'skipped (matplotlib missing or no growth data)'}")

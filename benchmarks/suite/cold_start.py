@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts.bench.launch import BenchError
+from benchmarks.suite.launch import BenchError
 
 REPO = Path(__file__).resolve().parents[2]
-PROBE = Path(__file__).with_name("coldstart_probe.py")
+PROBE = REPO / "benchmarks" / "measure" / "coldstart_probe.py"  # run as a file, by path
 BUILD_DIR = REPO / ".aws-sam" / "build"
 # What Lambda's python3.12 runtime has in /var/lang/lib/python3.12/site-packages.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")

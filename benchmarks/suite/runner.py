@@ -1,6 +1,6 @@
 """Run the whole suite: pairs (ours vs baseline), growth, inference, webhook, cold start.
 
-Every timed side is a fresh subprocess (see :mod:`scripts.bench.launch`); this process only
+Every timed side is a fresh subprocess (see :mod:`benchmarks.suite.launch`); this process only
 serves the stand-ins, publishes models and opens a new round before each side runs, so no
 ledger entry, idempotency record or cached live file carries over between runs.
 """
@@ -17,15 +17,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.suite import cold_start
+from benchmarks.suite.heavy_ensemble import heavy_ensemble
+from benchmarks.suite.launch import REPO, BenchError, run_child
+from benchmarks.suite.machine import Interference, wait_for_quiet
+from benchmarks.suite.models import ModelFiles, ModelSpec, example_model
+from benchmarks.suite.package import built_trees
+from benchmarks.suite.stack import BenchStack
+from benchmarks.suite.tournament_models import tournament_model
 from numerai_bot.tournaments import Tournament, tournament
-from scripts.bench import cold_start
-from scripts.bench.heavy import heavy_ensemble
-from scripts.bench.launch import REPO, BenchError, run_child
-from scripts.bench.machine import Interference, wait_for_quiet
-from scripts.bench.models import ModelFiles, ModelSpec, example_model
-from scripts.bench.package import built_trees
-from scripts.bench.stack import BenchStack
-from scripts.bench.tournament_models import tournament_model
 from standins.synthetic_data import LIVE_ROWS
 from standins.synthetic_tournaments import SHAPES
 
@@ -45,7 +45,7 @@ class Plan:
     webhook_calls: int
     inference_repeats: int
     sharded: tuple[int, int] | None = None  # (models, shard size): fan-out, first feature set
-    # Issue 14: one model of K x 2,000 trees (K = 1 is the pair's single model) ...
+    # Scale: one model of K x 2,000 trees (K = 1 is the pair's single model) ...
     heavy_feature_set: str = "medium"
     heavy_members: tuple[int, ...] = ()  # ... on every vCPU of the machine
     heavy_one_cpu: tuple[int, ...] = ()  # ... pinned to one core
@@ -69,9 +69,9 @@ QUICK = Plan(
     heavy_one_cpu=(10,),
     tournament_counts=(1, 10),
 )
-# Issue 14's cases alone (~10 min on a quiet 2-core machine): pairs of 1, 10, 50 medium models,
+# The scaling cases alone (~10 min on a quiet 2-core machine): pairs of 1, 10, 50 medium models,
 # the heavy ensemble's growth, Signals and Crypto, sessions, package, cold start, webhook.
-ISSUE14 = Plan(
+SCALING = Plan(
     ("medium",),
     (1, 10, 50),
     (),

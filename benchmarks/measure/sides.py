@@ -1,4 +1,4 @@
-"""The two sides of each pair, each run in a fresh subprocess by :mod:`scripts.bench.child`.
+"""The two sides of each pair, each run in a fresh subprocess by :mod:`benchmarks.measure.child`.
 
 ``ours``: the real worker handler (``handlers/worker.py``) invoked once, as Lambda would,
 against the stand-ins: live download over loopback, pyarrow read, onnxruntime, checks,
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts.bench.memory import cpu_seconds, current_rss_mib, peak_rss_mib
+from benchmarks.measure.memory import cpu_seconds, current_rss_mib, peak_rss_mib
 
 LAMBDA_MEMORY_MB = 3538  # two vCPUs, like this machine: what the timings correspond to
 
@@ -32,10 +32,10 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
     the shard events are returned instead of being run."""
     started = time.perf_counter()
     import worker
+    from benchmarks.measure.phases import Phases
+    from benchmarks.measure.webhook_latency import RecordingInvoker
     from numerai_bot.config import WorkerSettings
     from numerai_bot.wiring import build_runner
-    from scripts.bench.phases import Phases
-    from scripts.bench.webhook_latency import RecordingInvoker
     from standins.local_lambda import LocalContext
 
     import_seconds = time.perf_counter() - started

@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from scripts.bench import cost
+from benchmarks.report import cost
+from benchmarks.report.render_scaling import render_scaling
+from benchmarks.report.tables import figure, table
 
 PHASE_CASES = 3  # largest pairs whose time split is shown
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str) -> str:
-    """A plain-text table; the first column left-aligned, the others right-aligned."""
-    cells = [[str(h) for h in headers], *[[_cell(v) for v in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        parts = [row[0].ljust(widths[0])]
-        parts += [value.rjust(width) for value, width in zip(row[1:], widths[1:], strict=True)]
-        return "  ".join(parts).rstrip()
-
-    rule = "-" * len(line(cells[0]))
-    return "\n".join([title, rule, line(cells[0]), rule, *[line(r) for r in cells[1:]], ""])
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
-def _f(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
 
 
 def render(results: dict[str, Any], summary: dict[str, Any]) -> str:
@@ -60,7 +35,7 @@ def render(results: dict[str, Any], summary: dict[str, Any]) -> str:
         _growth(summary["growth"]),
         _sharded(results.get("sharded") or {}),
         _targets(summary["targets"]),
-        _issue14(results, summary),
+        render_scaling(results, summary["scaling"]) if "scaling" in summary else None,
         *(
             ["FAILED parts (see their logs):", *[f"  {e}" for e in results["errors"]], ""]
             if results.get("errors")
@@ -68,14 +43,6 @@ def render(results: dict[str, Any], summary: dict[str, Any]) -> str:
         ),
     ]
     return "\n".join(p for p in parts if p is not None)
-
-
-def _issue14(results: dict[str, Any], summary: dict[str, Any]) -> str | None:
-    if "issue14" not in summary:
-        return None
-    from scripts.bench.report_issue14 import render_issue14
-
-    return render_issue14(results, summary["issue14"])
 
 
 def _pairs(rows: list[dict[str, Any]]) -> str:
@@ -87,14 +54,14 @@ def _pairs(rows: list[dict[str, Any]]) -> str:
                 r["feature_set"],
                 r["models"],
                 f"{r['rows']:,}",
-                _f(o["seconds"], ".1f"),
-                _f(b.get("seconds"), ".1f"),
-                _f(r.get("time_ratio"), ".2f"),
-                _f(r.get("time_ratio_with_imports"), ".2f"),
-                _f(r.get("cpu_ratio"), ".2f"),
-                _f(o["peak_rss_mib"], ".0f"),
-                _f(b.get("peak_rss_mib"), ".0f"),
-                _f(r.get("rss_ratio"), ".2f"),
+                figure(o["seconds"], ".1f"),
+                figure(b.get("seconds"), ".1f"),
+                figure(r.get("time_ratio"), ".2f"),
+                figure(r.get("time_ratio_with_imports"), ".2f"),
+                figure(r.get("cpu_ratio"), ".2f"),
+                figure(o["peak_rss_mib"], ".0f"),
+                figure(b.get("peak_rss_mib"), ".0f"),
+                figure(r.get("rss_ratio"), ".2f"),
                 f"{max(o.get('others_share', 0), b.get('others_share', 0)):.0%}",
                 o["repeats"],
             ]
@@ -128,11 +95,11 @@ def _phases(rows: list[dict[str, Any]]) -> str | None:
         return None
     labels = list(dict.fromkeys(label for r in cases for label in r["ours"]["phases"]))
     body = [
-        [label, *[_f(r["ours"]["phases"].get(label), ".2f") for r in cases]] for label in labels
+        [label, *[figure(r["ours"]["phases"].get(label), ".2f") for r in cases]] for label in labels
     ]
     base_labels = list(dict.fromkeys(label for r in cases for label in r["baseline"]["phases"]))
     body += [
-        ["baseline: " + label, *[_f(r["baseline"]["phases"].get(label), ".2f") for r in cases]]
+        ["baseline: " + label, *[figure(r["baseline"]["phases"].get(label), ".2f") for r in cases]]
         for label in base_labels
     ]
     headers = ["cumulative seconds", *[f"{r['feature_set']} ×{r['models']}" for r in cases]]
@@ -149,10 +116,13 @@ def _memory_phases(cases: list[dict[str, Any]]) -> str:
         if any(g.get(label, 0.0) >= 0.5 for g in growth)
     ]
     body = [
-        ["RSS after imports", *[_f(r["ours"].get("rss_after_imports_mib"), ".0f") for r in cases]]
+        [
+            "RSS after imports",
+            *[figure(r["ours"].get("rss_after_imports_mib"), ".0f") for r in cases],
+        ]
     ]
-    body += [[label, *[_f(g.get(label), ".0f") for g in growth]] for label in labels]
-    body.append(["peak RSS", *[_f(r["ours"].get("peak_rss_mib"), ".0f") for r in cases]])
+    body += [[label, *[figure(g.get(label), ".0f") for g in growth]] for label in labels]
+    body.append(["peak RSS", *[figure(r["ours"].get("peak_rss_mib"), ".0f") for r in cases]])
     headers = ["MiB (ours)", *[f"{r['feature_set']} ×{r['models']}" for r in cases]]
     return table(
         headers, body, "Where the peak memory grows (ours: rise of the peak during each step)"
@@ -168,10 +138,10 @@ def _cost(summary: dict[str, Any]) -> str:
                 r["feature_set"],
                 r["models"],
                 f"{r['rows']:,}",
-                _f(r["ours"]["peak_rss_mib"], ".0f"),
+                figure(r["ours"]["peak_rss_mib"], ".0f"),
                 lam["implied_memory_mb"],
-                _f(lam["vcpus_at_implied"], ".2f"),
-                _f(lam["billed_seconds"], ".1f"),
+                figure(lam["vcpus_at_implied"], ".2f"),
+                figure(lam["billed_seconds"], ".1f"),
                 f"${lam['cost_per_round']:.6f}",
                 f"${lam['per_model_invocations_cost']:.6f}"
                 if "per_model_invocations_cost" in lam
@@ -194,7 +164,7 @@ def _cost(summary: dict[str, Any]) -> str:
         body,
         f"4. Peak RSS, implied Lambda memory (peak + 10 %, 64 MB steps) and cost per round at "
         f"{cost.MEASURED_MEMORY_MB} MB (2 vCPUs, as measured), ${cost.PRICE_PER_GB_SECOND}/GB-s "
-        f"+ $0.20/M requests; billed s adds the init phase ({_f(init, '.2f')} s, "
+        f"+ $0.20/M requests; billed s adds the init phase ({figure(init, '.2f')} s, "
         f"{summary['init_from']}); '1 call/model' = one worker per model, as per-model webhooks do",
     )
 
@@ -211,9 +181,9 @@ def _cold(cold: dict[str, Any]) -> str | None:
     body = [
         [
             label,
-            _f(cold[key]["import_seconds"], ".2f"),
-            _f(cold[key].get("session_seconds"), ".3f"),
-            _f(cold[key]["process_seconds"], ".2f"),
+            figure(cold[key]["import_seconds"], ".2f"),
+            figure(cold[key].get("session_seconds"), ".3f"),
+            figure(cold[key]["process_seconds"], ".2f"),
             cold[key]["runs"],
         ]
         for key, label in labels.items()
@@ -239,10 +209,10 @@ def _webhook(hook: dict[str, Any]) -> str | None:
         [
             [
                 hook["calls"],
-                _f(hook["first_call_ms"], ".1f"),
-                _f(hook["p50_ms"], ".3f"),
-                _f(hook["p99_ms"], ".3f"),
-                _f(hook["max_ms"], ".2f"),
+                figure(hook["first_call_ms"], ".1f"),
+                figure(hook["p50_ms"], ".3f"),
+                figure(hook["p99_ms"], ".3f"),
+                figure(hook["max_ms"], ".2f"),
                 hook["invocations_recorded"],
             ]
         ],
@@ -276,7 +246,7 @@ def _inference(inference: dict[str, Any]) -> str | None:
             [
                 label,
                 *[
-                    _f(inference[s][key] * scale, ".0f" if scale > 1 else "d")
+                    figure(inference[s][key] * scale, ".0f" if scale > 1 else "d")
                     if key in inference[s]
                     else "-"
                     for s in sets
@@ -300,8 +270,8 @@ def _sharded(run: dict[str, Any]) -> str | None:
         [
             "first worker: stage live file, hand out shards",
             "-",
-            _f(dispatch["import_seconds"] + dispatch["seconds"], ".1f"),
-            _f(dispatch["peak_rss_mib"], ".0f"),
+            figure(dispatch["import_seconds"] + dispatch["seconds"], ".1f"),
+            figure(dispatch["peak_rss_mib"], ".0f"),
         ]
     ]
     for i, shard in enumerate(run["shards"]):
@@ -309,8 +279,8 @@ def _sharded(run: dict[str, Any]) -> str | None:
             [
                 f"shard {i} (fresh process, own /tmp)",
                 shard["models"],
-                _f(shard["import_seconds"] + shard["seconds"], ".1f"),
-                _f(shard["peak_rss_mib"], ".0f"),
+                figure(shard["import_seconds"] + shard["seconds"], ".1f"),
+                figure(shard["peak_rss_mib"], ".0f"),
             ]
         )
     title = (
@@ -363,7 +333,8 @@ def _growth(growth: dict[str, Any]) -> str:
 
 
 def _targets(checks: list[dict[str, Any]]) -> str:
-    lines = ["Targets (issue 6)", "-" * 17]
+    heading = "Targets against the users' way"
+    lines = [heading, "-" * len(heading)]
     for c in checks:
         value = "not measured" if c["value"] is None else f"{c['value']:.2f}{c['unit']}"
         lines.append(f"{c['verdict']:<5} {c['target']}: {value} (limit {c['limit']}{c['unit']})")

@@ -6,7 +6,7 @@ rows re-ranked: the worst over onnxruntime 1, 2 and 4 threads) and predict times
 variants the converters avoid, to show why (XGBoost summed in double, CatBoost's own float32
 ONNX, skl2onnx's float32 Ridge), and an ensemble of the tree models.
 
-Run: ``python -m model_export.bench_converters [--trees 2000] [--train-rows 30000]``.
+Run: ``python -m benchmarks.export.converters [--trees 2000] [--train-rows 30000]``.
 """
 
 from __future__ import annotations

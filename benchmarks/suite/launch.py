@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scripts.bench.machine import Interference, wait_for_quiet
+from benchmarks.suite.machine import Interference, wait_for_quiet
 
 REPO = Path(__file__).resolve().parents[2]
 KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "NUMERAI_BOT_BENCH_CACHE")
@@ -46,7 +46,7 @@ def run_child(
     timeout: float = 1800.0,
     handlers: Path | None = None,
 ) -> dict[str, Any]:
-    """``python -m scripts.bench.child MODE`` with ``spec``; its figures plus process seconds."""
+    """``python -m benchmarks.measure.child MODE`` with ``spec``: its figures, process seconds."""
     workdir.mkdir(parents=True, exist_ok=True)
     spec_path, out_path, log_path = (workdir / f"{name}.{ext}" for ext in ("spec", "out", "log"))
     spec_path.write_text(json.dumps(spec))
@@ -54,7 +54,7 @@ def run_child(
     quiet_share = wait_for_quiet()
     with log_path.open("w") as log, Interference() as cpu:
         completed = subprocess.run(
-            [sys.executable, "-m", "scripts.bench.child", mode, str(spec_path), str(out_path)],
+            [sys.executable, "-m", "benchmarks.measure.child", mode, str(spec_path), str(out_path)],
             cwd=REPO,
             env=child_env(env, handlers),
             stdout=log,

@@ -4,7 +4,7 @@ Each is what ``python -m model_export train --tournament …`` writes (numerai-c
 LightGBM parameters, 2,000 trees; Signals' string features encoded inside the graph) on the
 synthetic data of :mod:`standins.synthetic_tournaments` with the stand-in's seed and sizes, so
 its feature names are those of the live files the stand-in serves. Cached like the Classic
-model (:func:`scripts.bench.models.cache_root`), keyed by every parameter and the versions.
+model (:func:`benchmarks.suite.models.cache_root`), keyed by every parameter and the versions.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from scripts.bench.models import cache_root
+from benchmarks.suite.models import cache_root
 from standins import synthetic_tournaments as synthetic
 
 TRAIN_ERAS = 40  # the stand-in's defaults (standins.numerai.provided_data.TournamentSizes)

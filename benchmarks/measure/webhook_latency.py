@@ -1,6 +1,6 @@
 """The webhook handler's own latency, warm: Function URL event in → async invoke issued.
 
-Run in a fresh subprocess by :mod:`scripts.bench.child`. The real ``webhook.create_handler``
+Run in a fresh subprocess by :mod:`benchmarks.measure.child`. The real ``webhook.create_handler``
 with a recording invoker (Lambda's ``Invoke`` call itself is not measured: moto cannot run
 Lambda without Docker); the token is read from moto's Secrets Manager on the first call and
 cached by powertools afterwards, as in Lambda. The handler's JSON log line per call goes to

@@ -6,20 +6,20 @@ Kept apart from rendering so that the JSON carries the same numbers the table sh
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
 from typing import Any
 
-from scripts.bench import cost
+from benchmarks.report import cost
+from benchmarks.report.fit import linear_fit
+from benchmarks.report.scaling import summarize_scaling
 from standins.synthetic_data import LIVE_ROWS
 
-# Targets of issue 6, on a 2-core machine.
+# Targets against the users' way, on a 2-core machine.
 TIME_RATIO_TARGET = 0.5
 RSS_RATIO_TARGET = 0.5
 BIG_CASE_SECONDS = 60.0
 BIG_CASE_RSS_MIB = 2048.0
 COLD_IMPORT_SECONDS = 1.5
 WEBHOOK_P99_MS = 50.0
-LINEAR_TOLERANCE = 0.10
 NUMERIC = (
     "seconds",
     "cpu_seconds",
@@ -108,31 +108,6 @@ def pairs(table: dict, init_seconds: float | None) -> list[dict[str, Any]]:
     return rows
 
 
-def linear_fit(points: Iterable[tuple[float, float]]) -> dict[str, Any]:
-    """Least-squares line through ``points``; linear when it misses no point by more than
-    10 % of the largest value. Segment slopes show the marginal cost between points."""
-    xs, ys = zip(*points, strict=True)
-    if len(xs) < 2:
-        return {"points": len(xs)}
-    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    sxx = sum((x - mean_x) ** 2 for x in xs)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
-    intercept = mean_y - slope * mean_x
-    # Misses relative to the largest value: a small first point must not dominate the verdict.
-    misses = [abs(y - (intercept + slope * x)) / max(ys) for x, y in zip(xs, ys, strict=True)]
-    segments = [
-        (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i]) for i in range(len(xs) - 1) if xs[i + 1] != xs[i]
-    ]
-    return {
-        "points": len(xs),
-        "slope": slope,
-        "intercept": intercept,
-        "worst_relative_miss": max(misses),
-        "segment_slopes": segments,
-        "linear": max(misses) <= LINEAR_TOLERANCE,
-    }
-
-
 def growth(table: dict, feature_set: str, rows_models: int) -> dict[str, Any]:
     """Time and peak RSS against models (at 6,720 rows) and against rows (at ``rows_models``)."""
     out: dict[str, Any] = {"feature_set": feature_set}
@@ -173,7 +148,8 @@ def init_seconds(cold: dict[str, Any]) -> tuple[float | None, str]:
 
 
 def targets(results: dict[str, Any], pair_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each target of issue 6 with the measured value and PASS/FAIL (or n/a when not run)."""
+    """Each target against the users' way with the measured value and PASS/FAIL (or n/a when
+    not run)."""
     found = {(r["feature_set"], r["models"], r["rows"]): r for r in pair_rows}
     checks: list[dict[str, Any]] = []
     ten = found.get(("medium", 10, LIVE_ROWS))
@@ -232,13 +208,11 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     init, init_label = init_seconds(results.get("cold_start", {}))
     pair_rows = pairs(table, init)
     plan = results["meta"]["plan"]
-    from scripts.bench.issue14 import summarize_issue14
-
     return {
         "pairs": pair_rows,
         "init_seconds": init,
         "init_from": init_label,
         "growth": growth(table, plan["feature_sets"][0], plan["growth_rows_models"]),
         "targets": targets(results, pair_rows),
-        "issue14": summarize_issue14(results, table, pair_rows),
+        "scaling": summarize_scaling(results, table, pair_rows),
     }

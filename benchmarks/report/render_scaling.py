@@ -1,21 +1,22 @@
-"""Issue 14's report sections: heavy ensemble, tournaments, sessions, package, targets."""
+"""The report's sections on scale: the heavy ensemble, the tournaments, session creation, the
+Lambda package, the marginal cost per model, and the scaling targets."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from scripts.bench.report import _f, table
+from benchmarks.report.tables import figure, table
 
 
-def render_issue14(results: dict[str, Any], issue14: dict[str, Any]) -> str:
-    """Sections 8-11 and the issue's PASS/FAIL lines."""
+def render_scaling(results: dict[str, Any], scaling: dict[str, Any]) -> str:
+    """Sections 8-11 and the scaling targets' PASS/FAIL lines."""
     parts = [
-        _heavy(issue14["heavy"]),
-        _tournaments(issue14["tournaments"]),
+        _heavy(scaling["heavy"]),
+        _tournaments(scaling["tournaments"]),
         _sessions(results.get("sessions") or {}),
         _package(results.get("package") or {}),
-        _marginal(issue14.get("marginal")),
-        _targets(issue14["targets"]),
+        _marginal(scaling.get("marginal")),
+        _targets(scaling["targets"]),
     ]
     return "\n".join(p for p in parts if p)
 
@@ -30,10 +31,10 @@ def _heavy(heavy: dict[str, Any]) -> str | None:
             f"{r['trees']:,}",
             f"{r['onnx_bytes'] / 1e6:.1f}",
             f"{r['cpus']}{' (pinned)' if r['pinned'] else ''}",
-            _f(r.get("session_seconds"), ".2f"),
-            _f(r.get("predict_seconds"), ".2f"),
-            _f(r["import_seconds"] + r["seconds"], ".2f"),
-            _f(r["peak_rss_mib"], ".0f"),
+            figure(r.get("session_seconds"), ".2f"),
+            figure(r.get("predict_seconds"), ".2f"),
+            figure(r["import_seconds"] + r["seconds"], ".2f"),
+            figure(r["peak_rss_mib"], ".0f"),
             f"{r['others_share']:.0%}",
         ]
         for r in runs
@@ -82,7 +83,7 @@ def _tournaments(rows: list[dict[str, Any]]) -> str | None:
             " → ".join(map(str, r["models"])),
             " → ".join(f"{s:.1f}" for s in r["seconds"]),
             " → ".join(f"{m:.0f}" for m in r["peak_rss_mib"]),
-            _f(r["seconds_per_model"], ".3f"),
+            figure(r["seconds_per_model"], ".3f"),
         ]
         for r in rows
     ]
@@ -103,10 +104,10 @@ def _sessions(sessions: dict[str, Any]) -> str | None:
         body = [
             [
                 name,
-                _f(v["seconds"] * 1000, ".0f"),
-                _f(v["ratio"], ".2f"),
-                _f(v["cpu_seconds"] * 1000, ".0f"),
-                _f(v["cpu_ratio"], ".2f"),
+                figure(v["seconds"] * 1000, ".0f"),
+                figure(v["ratio"], ".2f"),
+                figure(v["cpu_seconds"] * 1000, ".0f"),
+                figure(v["cpu_ratio"], ".2f"),
                 f"{v['profile_s']['loading'] * 1000:.0f} + "
                 f"{v['profile_s']['initialisation'] * 1000:.0f}",
                 "yes" if v["identical_predictions"] else "NO",
@@ -153,10 +154,8 @@ NOISY = 0.25  # other processes took more than this share of the CPUs: say so
 
 
 def _targets(checks: list[dict[str, Any]]) -> str:
-    lines = [
-        "Targets (issue 14; noise = share of the CPUs other processes took while measured)",
-        "-" * 82,
-    ]
+    heading = "Targets at scale (noise = share of the CPUs other processes took while measured)"
+    lines = [heading, "-" * len(heading)]
     for c in checks:
         value = "not measured" if c["value"] is None else f"{c['value']:.2f}{c['unit']}"
         sign = "≤" if c["at_most"] else "≥"

@@ -2,7 +2,7 @@
 processes mid-upload, fail S3, DynamoDB and Secrets Manager over HTTP, break Numerai; then
 count what Numerai got.
 
-    PYTHONPATH=handlers:. python -m scripts.simulate_season --rounds 100 --models 4 --seed 1
+    PYTHONPATH=handlers:. python -m benchmarks.season --rounds 100 --models 4 --seed 1
 
 Each worker invocation is a process of its own (``standins.worker_process``), as in Lambda;
 the webhook runs in this process behind a Function URL stand-in. A round, in season time:

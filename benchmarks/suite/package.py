@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts.bench.launch import REPO, BenchError
-from scripts.bench.models import cache_root
+from benchmarks.suite.launch import REPO, BenchError
+from benchmarks.suite.models import cache_root
 
 FUNCTIONS = {"worker": "WorkerFunction", "webhook": "WebhookFunction"}
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from scripts.bench.memory import peak_rss_mib
+from benchmarks.measure.memory import peak_rss_mib
 
 # (module, attribute path, label): the steps of RoundRunner.run in the order they happen.
 WORKER_STEPS: tuple[tuple[str, str, str], ...] = (

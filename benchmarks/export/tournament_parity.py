@@ -6,7 +6,7 @@ with 5 % NaN, Signals' two string columns), trains each example model through
 0.1), then compares the file with the native pipeline on the live file and on a NaN-heavy copy
 of it (40 % of the numeric values and 10 % of the strings missing, 20 rows with no number at
 all), for onnxruntime 1, 2 and 4 threads; and, for comparison, the same trees behind a float32
-input (not what the exporter writes). Run: ``python -m model_export.bench_tournaments``.
+input (not what the exporter writes). Run: ``python -m benchmarks.export.tournament_parity``.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def render(results: list[dict[str, Any]]) -> str:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    """``python -m model_export.bench_tournaments [--trees N] [--root DIR]``."""
+    """``python -m benchmarks.export.tournament_parity [--trees N] [--root DIR]``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trees", type=int, default=2000)
     parser.add_argument("--root", type=Path, help="where to write data and models [a temp dir]")

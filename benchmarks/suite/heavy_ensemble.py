@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.bench.models import ModelFiles
+from benchmarks.suite.models import ModelFiles
 
 CHECK_ROWS = 300
 

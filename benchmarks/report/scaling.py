@@ -1,6 +1,6 @@
-"""Issue 14's figures and targets, from the raw runs: marginal cost per model against
-onnxruntime alone, the heavy ensemble and its growth, Signals and Crypto, and the limits
-that must not move (cold import, webhook latency, package size).
+"""How the worker scales, from the raw runs: the marginal cost per model against onnxruntime
+alone, the heavy ensemble and its growth in trees, Signals and Crypto against Classic, and the
+limits that must not move (cold import, webhook latency, package size).
 
 The targets are data (:data:`TARGETS`): a name, a limit, a direction and where the value
 comes from; each is PASS, FAIL or n/a (not measured in this run).
@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.bench import cost
-from scripts.bench.summary import linear_fit
+from benchmarks.report import cost
+from benchmarks.report.fit import linear_fit
 from standins.synthetic_data import LIVE_ROWS
 
 LAMBDA_SECONDS = 900.0
@@ -295,8 +295,8 @@ TARGETS = (
 )
 
 
-def summarize_issue14(results: dict[str, Any], table: dict, pairs: list[dict]) -> dict[str, Any]:
-    """Everything issue 14's report sections and targets need."""
+def summarize_scaling(results: dict[str, Any], table: dict, pairs: list[dict]) -> dict[str, Any]:
+    """Everything the scaling sections of the report and their targets need."""
     figures = {
         "pairs": pairs,
         "marginal": marginal_cost(table, results.get("inference") or {}),

@@ -1,6 +1,6 @@
 """Inference alone: onnxruntime as the worker configures it vs native LightGBM, same matrix.
 
-Run in a fresh subprocess by :mod:`scripts.bench.child`. For each feature set it builds the
+Run in a fresh subprocess by :mod:`benchmarks.measure.child`. For each feature set it builds the
 matrix the worker builds (``LiveData.features``: int8), then times each variant, median of
 ``repeats`` rounds after a warm-up, the variants interleaved: the worker's way
 (``numerai_bot.inference.load_model``: intra-op threads = vCPUs, one inter-op thread,

@@ -1,4 +1,4 @@
-"""Entry point of every measured subprocess: ``python -m scripts.bench.child MODE SPEC OUT``.
+"""Entry point of every measured subprocess: ``python -m benchmarks.measure.child MODE SPEC OUT``.
 
 Why a fresh process per side: peak RSS (``ru_maxrss``) covers a whole process, so each side
 must have its own, with nothing else loaded. MODE is ``ours``, ``baseline``, ``inference``,
@@ -19,23 +19,23 @@ from pathlib import Path
 
 def _run(mode: str, spec: dict) -> dict:
     if mode == "ours":
-        from scripts.bench.sides import run_ours
+        from benchmarks.measure.sides import run_ours
 
         return run_ours(spec)
     if mode == "baseline":
-        from scripts.bench.sides import run_baseline
+        from benchmarks.measure.sides import run_baseline
 
         return run_baseline(spec)
     if mode == "inference":
-        from scripts.bench.inference_alone import measure
+        from benchmarks.measure.inference_alone import measure
 
         return measure(spec)
     if mode == "sessions":
-        from scripts.bench.session_cost import measure as measure_sessions
+        from benchmarks.measure.session_cost import measure as measure_sessions
 
         return measure_sessions(spec)
     if mode == "webhook":
-        from scripts.bench.webhook_latency import measure as measure_webhook
+        from benchmarks.measure.webhook_latency import measure as measure_webhook
 
         return measure_webhook(spec)
     raise SystemExit(f"unknown mode {mode!r}")
