@@ -60,6 +60,7 @@ from numerai_bot.model_store import open_model_store
 from numerai_bot.round_runner import MIN_SECONDS_PER_MODEL
 from standins.aws_faults import AwsFaultProxy
 from standins.local_bot import LocalBot
+from standins.onnx_models import linear_model
 from standins.worker_process import (
     KILL_POINTS,
     KILLED,
@@ -69,7 +70,6 @@ from standins.worker_process import (
     ProcessLambda,
     SeasonClock,
 )
-from tests.onnx_models import linear_model
 
 OPERATIONS = ("rounds", "account", "dataset", "submission_upload_auth", "create_submission")
 CORRUPTIONS = ("truncated", "random-bytes", "nan-output", "constant-output")

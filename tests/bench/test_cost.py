@@ -15,7 +15,7 @@ from model_export.export import export_lightgbm
 from model_export.publish import publish
 from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import parse_models_config
-from tests.onnx_models import linear_model
+from standins.onnx_models import linear_model
 
 FEATURES = [f"feature_{i}" for i in range(12)]
 

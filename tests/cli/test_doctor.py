@@ -36,8 +36,8 @@ from numerai_bot_cli.doctor_core import (
 from numerai_bot_cli.doctor_env import Probes
 from numerai_bot_cli.doctor_webhooks import compare_webhook
 from standins.numerai.resolvers import set_model_upload
+from standins.onnx_models import linear_model
 from tests.cli.conftest import BOT_MODELS, MODELS, WORKER_FUNCTION
-from tests.onnx_models import linear_model
 
 ITEMS = ("keys/", "account/", "webhook/", "function-url/", "model-file/", "aws/", "ledger/")
 BASE = "https://abc.lambda-url.us-east-1.on.aws/"

@@ -50,8 +50,8 @@ from numerai_bot.round_runner import RoundResult, RoundRunner
 from numerai_bot.wiring import build_runner
 from standins.local_bot import LocalBot
 from standins.local_lambda import LocalContext
+from standins.onnx_models import linear_model
 from tests.integration.conftest import MODELS, accepted
-from tests.onnx_models import linear_model
 
 # Retries as in production, but without the seconds of backoff (the policy is what varies).
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)

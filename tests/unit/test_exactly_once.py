@@ -19,7 +19,7 @@ from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import ModelConfig, render_models_config
 from numerai_bot.round_runner import RETRY, RoundRunner, _budget
-from tests.onnx_models import linear_model, slow_model
+from standins.onnx_models import linear_model, slow_model
 from tests.unit.fakes import FakeNumerai
 
 MODELS = {"alpha": "id-alpha", "beta": "id-beta", "gamma": "id-gamma"}

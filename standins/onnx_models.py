@@ -1,4 +1,5 @@
-"""Tiny ONNX models for tests: a linear scorer with the metadata contract, and broken ones."""
+"""Tiny ONNX models for the tests and the season: a linear scorer with the metadata contract,
+and broken ones."""
 
 from __future__ import annotations
 
