@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model_export.converters import NativeModel, wrap
+from model_export.converters.graph_edit import conform
+from model_export.converters.libraries import NativeModel, wrap
 from model_export.ensemble import Member, build_ensemble, reference_predictions
 from model_export.export import export_model
-from model_export.graph_edit import conform
 from model_export.parity import check_parity, compare_predictions, onnx_predictions, onnx_session
 from model_export.train import TrainingData, train_booster
 from standins.synthetic_data import LIVE_ROWS, make_frame, make_universe

@@ -21,7 +21,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
-from model_export.lightgbm_onnx import booster_to_onnx
+from model_export.converters.lightgbm_onnx import booster_to_onnx
 from model_export.parity import (
     LAMBDA_THREAD_COUNTS,
     check_parity,

@@ -2,7 +2,7 @@
 
 Writes synthetic Signals and Crypto data (``standins.synthetic_tournaments``: float features
 with 5 % NaN, Signals' two string columns), trains each example model through
-``python -m model_export train --tournament …`` (2,000 trees, depth 5, 31 leaves, colsample
+``python -m model_export.cli train --tournament …`` (2,000 trees, depth 5, 31 leaves, colsample
 0.1), then compares the file with the native pipeline on the live file and on a NaN-heavy copy
 of it (40 % of the numeric values and 10 % of the strings missing, 20 rows with no number at
 all), for onnxruntime 1, 2 and 4 threads; and, for comparison, the same trees behind a float32
@@ -21,8 +21,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from model_export.cli import main as model_export
-from model_export.converters import wrap
+from model_export.cli.program import main as model_export
+from model_export.converters.libraries import wrap
 from model_export.data import read_sample
 from model_export.export import export_model
 from model_export.metadata import read_metadata

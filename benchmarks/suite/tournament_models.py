@@ -1,6 +1,6 @@
 """Signals and Crypto example models for the benchmark, trained once and cached.
 
-Each is what ``python -m model_export train --tournament …`` writes (numerai-cli's example
+Each is what ``python -m model_export.cli train --tournament …`` writes (numerai-cli's example
 LightGBM parameters, 2,000 trees; Signals' string features encoded inside the graph) on the
 synthetic data of :mod:`standins.synthetic_tournaments` with the stand-in's seed and sizes, so
 its feature names are those of the live files the stand-in serves. Cached like the Classic
@@ -59,7 +59,7 @@ def _train_into(tournament: str, trees: int, folder: Path) -> None:
     """Write the data, train and export through model_export's CLI, move into place."""
     import time
 
-    from model_export.cli import main as model_export
+    from model_export.cli.program import main as model_export
     from model_export.metadata import read_metadata
 
     shape = synthetic.SHAPES[tournament]

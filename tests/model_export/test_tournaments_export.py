@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from numerapi import base_api
 
-from model_export.cli import main
-from model_export.converters import wrap
+from model_export.cli.program import main
+from model_export.converters.libraries import wrap
 from model_export.ensemble import EnsembleError, Member, build_ensemble
 from model_export.export import export_lightgbm, export_model
 from model_export.metadata import read_metadata

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model_export.cli_tournament import data_version_to_download
+from model_export.cli.tournament import data_version_to_download
 from numerai_bot.data_versions import (
     check_served,
     is_version,
@@ -85,7 +85,7 @@ def test_odd_dataset_names_are_read_leniently_by_every_reader() -> None:
 def test_the_exporter_downloads_the_newest_odd_version(monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    import model_export.cli_tournament as cli_tournament
+    import model_export.cli.tournament as cli_tournament
 
     monkeypatch.setattr(cli_tournament, "served_datasets", lambda _t: ["v5.2/train.parquet", *ODD])
     args = argparse.Namespace(data_version=None, quiet=True)

@@ -1,7 +1,7 @@
-"""Pieces every ``python -m model_export`` subcommand shares: errors, exit codes, options.
+"""Pieces every model_export subcommand shares: errors, exit codes, options.
 
-Why a module of its own: the subcommands live in two modules (:mod:`model_export.cli` for
-train/export/check/describe, :mod:`model_export.cli_release` for ensemble/validate/publish/
+Why a module of its own: the subcommands live in two modules (:mod:`model_export.cli.convert` for
+train/export/check/describe, :mod:`model_export.cli.release` for ensemble/validate/publish/
 rollback) and both need these without importing each other.
 """
 

@@ -6,8 +6,8 @@ LightGBM: XGBoost itself predicts in float32, starting from ``base_score`` and a
 after the other, so its output carries float32 rounding (and float32 ties) that a double sum
 does not reproduce: a double export re-ranked 194 of 6,720 rows of a 500-tree model. The graph
 here reproduces XGBoost's arithmetic instead (see ``float32_sequential`` in
-:mod:`model_export.tree_graph`): float32 comparisons ``x < split_condition`` with NaN sent to
-the default side, every tree in its own column, then a left-to-right float32 ``CumSum``.
+:mod:`model_export.converters.tree_graph`): float32 comparisons ``x < split_condition`` with NaN
+sent to the default side, every tree in its own column, then a left-to-right float32 ``CumSum``.
 
 The trees come from the booster's own JSON model (``save_raw("json")``), which stores the
 float32 thresholds and leaf values exactly. Only ``reg:squarederror`` gbtree models with
@@ -25,9 +25,9 @@ import numpy as np
 import onnx
 import xgboost as xgb
 
+from model_export.converters.lightgbm_onnx import UnsupportedModelError
+from model_export.converters.tree_graph import MODE_LT, InputType, TreeNodes, tree_ensemble_model
 from model_export.features import model_columns, resolve_feature_order, unnamed
-from model_export.lightgbm_onnx import UnsupportedModelError
-from model_export.tree_graph import MODE_LT, InputType, TreeNodes, tree_ensemble_model
 
 XGBoostPrecision = Literal["native", "double"]
 SUPPORTED_OBJECTIVES = frozenset({"reg:squarederror", "reg:linear"})

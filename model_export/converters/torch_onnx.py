@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import onnx
 
-from model_export.graph_edit import conform
-from model_export.lightgbm_onnx import UnsupportedModelError
-from model_export.tree_graph import InputType
+from model_export.converters.graph_edit import conform
+from model_export.converters.lightgbm_onnx import UnsupportedModelError
+from model_export.converters.tree_graph import InputType
 
 TORCH_OPSET = 18
 

@@ -22,8 +22,8 @@ from typing import Any, Literal, get_args
 import numpy as np
 import onnx
 
+from model_export.converters.tree_graph import InputType
 from model_export.native import ModelLoadError
-from model_export.tree_graph import InputType
 
 __all__ = ["KINDS", "ModelLoadError", "NativeModel", "detect_file_kind", "load", "wrap"]
 
@@ -65,15 +65,15 @@ class NativeModel:
     def iterations(self, requested: int | None = None) -> int | None:
         """Trees/rounds to export (None for models without iterations)."""
         if self.kind == "lightgbm":
-            from model_export.lightgbm_onnx import resolve_num_iteration
+            from model_export.converters.lightgbm_onnx import resolve_num_iteration
 
             return resolve_num_iteration(self.obj, requested)
         if self.kind == "xgboost":
-            from model_export.xgboost_onnx import resolve_iterations
+            from model_export.converters.xgboost_onnx import resolve_iterations
 
             return resolve_iterations(self.obj, requested)
         if self.kind == "catboost":
-            from model_export import catboost_onnx
+            from model_export.converters import catboost_onnx
 
             return catboost_onnx.resolve_iterations(self.obj, requested)
         return None
@@ -87,7 +87,7 @@ class NativeModel:
     ) -> onnx.ModelProto:
         """The converted graph, reading columns in ``graph_names`` order."""
         if self.kind == "lightgbm":
-            from model_export.lightgbm_onnx import booster_to_onnx
+            from model_export.converters.lightgbm_onnx import booster_to_onnx
 
             return booster_to_onnx(
                 self.obj,
@@ -97,7 +97,7 @@ class NativeModel:
                 precision=precision or "double",  # type: ignore[arg-type]
             )
         if self.kind == "xgboost":
-            from model_export.xgboost_onnx import xgboost_to_onnx
+            from model_export.converters.xgboost_onnx import xgboost_to_onnx
 
             return xgboost_to_onnx(
                 self.obj,
@@ -107,16 +107,16 @@ class NativeModel:
                 precision=precision or "native",  # type: ignore[arg-type]
             )
         if self.kind == "catboost":
-            from model_export.catboost_onnx import catboost_to_onnx
+            from model_export.converters.catboost_onnx import catboost_to_onnx
 
             return catboost_to_onnx(
                 self.obj, feature_names=graph_names, num_iteration=iterations, input_type=input_type
             )
         if self.kind == "sklearn":
-            from model_export.sklearn_onnx import sklearn_to_onnx
+            from model_export.converters.sklearn_onnx import sklearn_to_onnx
 
             return sklearn_to_onnx(self.obj, graph_names, input_type=input_type)
-        from model_export.torch_onnx import torch_to_onnx
+        from model_export.converters.torch_onnx import torch_to_onnx
 
         return torch_to_onnx(self.obj, len(graph_names), input_type=input_type)
 
@@ -129,18 +129,18 @@ class NativeModel:
 
             return native_predict(self.obj, matrix, graph_names, int(iterations or 0))
         if self.kind == "xgboost":
-            from model_export import xgboost_onnx
+            from model_export.converters import xgboost_onnx
 
             return xgboost_onnx.native_predict(self.obj, matrix, graph_names, int(iterations or 0))
         if self.kind == "catboost":
-            from model_export import catboost_onnx
+            from model_export.converters import catboost_onnx
 
             return catboost_onnx.native_predict(self.obj, matrix, graph_names, int(iterations or 0))
         if self.kind == "sklearn":
-            from model_export import sklearn_onnx
+            from model_export.converters import sklearn_onnx
 
             return sklearn_onnx.native_predict(self.obj, matrix, graph_names)
-        from model_export import torch_onnx
+        from model_export.converters import torch_onnx
         from model_export.features import model_columns
 
         return torch_onnx.native_predict(
@@ -161,16 +161,16 @@ def wrap(obj: Any, kind: str | None = None) -> NativeModel:
     if kind == "xgboost":
         import xgboost as xgb
 
-        from model_export.xgboost_onnx import model_feature_names
+        from model_export.converters.xgboost_onnx import model_feature_names
 
         booster = obj if isinstance(obj, xgb.Booster) else obj.get_booster()
         return NativeModel(kind, booster, model_feature_names(booster))
     if kind == "catboost":
-        from model_export.catboost_onnx import model_feature_names
+        from model_export.converters.catboost_onnx import model_feature_names
 
         return NativeModel(kind, obj, model_feature_names(obj))
     if kind == "sklearn":
-        from model_export.sklearn_onnx import model_feature_names
+        from model_export.converters.sklearn_onnx import model_feature_names
 
         return NativeModel(kind, obj, model_feature_names(obj))
     if kind == "torch":
@@ -252,15 +252,15 @@ def load(path: Path, kind: str | None = None) -> NativeModel:
 
             return wrap(load_native_model(path), kind)
         if kind == "xgboost":
-            from model_export.xgboost_onnx import load_booster
+            from model_export.converters.xgboost_onnx import load_booster
 
             return wrap(load_booster(path), kind)
         if kind == "catboost":
-            from model_export.catboost_onnx import load_model
+            from model_export.converters.catboost_onnx import load_model
 
             return wrap(load_model(path), kind)
         if kind == "torch":
-            from model_export.torch_onnx import load_module
+            from model_export.converters.torch_onnx import load_module
 
             return wrap(load_module(path), kind)
     except ModelLoadError:

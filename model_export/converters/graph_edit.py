@@ -14,7 +14,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from model_export import onnx_format as fmt
-from model_export.tree_graph import TENSOR_TYPES, InputType
+from model_export.converters.tree_graph import TENSOR_TYPES, InputType
 
 # onnxruntime 1.31 loads IR versions up to 13; IR 10 covers opset 21 (see onnx_format).
 MAX_IR_VERSION = fmt.IR_VERSION

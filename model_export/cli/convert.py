@@ -1,16 +1,14 @@
-"""``python -m model_export``: train, export, check, describe, ensemble, validate, publish and
-roll back ONNX models for the bot.
+"""``train``, ``export``, ``check`` and ``describe``: from a native model (or Numerai's data)
+to a checked ONNX file; the release steps that follow are in :mod:`model_export.cli.release`.
 
-Each subcommand prints progress on stderr and its result on stdout. Errors end with one line
-that says what went wrong and what to do next (exit 2); a failed parity check exits 1.
-train/export/check/describe are here; the release steps are in :mod:`model_export.cli_release`.
+Each subcommand prints progress on stderr and its result on stdout; errors are raised for
+:func:`model_export.cli.program.main` to turn into one line and an exit code.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from model_export import cli_release, cli_tournament
-from model_export.cli_common import (
+from model_export.cli import tournament as cli_tournament
+from model_export.cli.commands import COMMANDS
+from model_export.cli.common import (
     EXIT_ERROR,
     EXIT_PARITY,
     CliError,
@@ -29,7 +28,8 @@ from model_export.cli_common import (
     say,
     thresholds_from,
 )
-from model_export.converters import KINDS, NativeModel, load, wrap
+from model_export.converters.libraries import KINDS, NativeModel, load, wrap
+from model_export.converters.lightgbm_onnx import resolve_num_iteration
 from model_export.data import (
     DataError,
     Table,
@@ -40,7 +40,6 @@ from model_export.data import (
     version_from_path,
 )
 from model_export.describe import describe, render
-from model_export.ensemble import EnsembleError
 from model_export.export import (
     ExportResult,
     export_model,
@@ -48,15 +47,12 @@ from model_export.export import (
     native_predictions,
 )
 from model_export.features import (
-    FeatureError,
     read_feature_list,
     read_feature_set,
 )
-from model_export.lightgbm_onnx import UnsupportedModelError, resolve_num_iteration
 from model_export.metadata import read_metadata
-from model_export.native import ModelLoadError, native_predict
-from model_export.parity import LAMBDA_THREAD_COUNTS, ParityError, check_parity
-from model_export.publish import PublishError
+from model_export.native import native_predict
+from model_export.parity import LAMBDA_THREAD_COUNTS, check_parity
 from model_export.scoring import era_sort_key
 from model_export.string_features import (
     StringEncoding,
@@ -78,52 +74,17 @@ from model_export.train import (
     mean_era_spearman,
     train_booster,
 )
-from numerai_bot.errors import BotError
-from numerai_bot.model_metadata import MetadataError
 from numerai_bot.tournaments import tournament
 
 DEFAULT_PARITY_ROWS = 10_000
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except ParityError as error:
-        print(str(error), file=sys.stderr)
-        return EXIT_PARITY
-    except (
-        CliError,
-        DataError,
-        FeatureError,
-        ModelLoadError,
-        UnsupportedModelError,
-        MetadataError,
-        EnsembleError,
-        PublishError,
-        BotError,
-    ) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_ERROR
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its subcommands."""
-    parser = argparse.ArgumentParser(
-        prog="python -m model_export",
-        description="Export LightGBM, XGBoost, CatBoost, scikit-learn and PyTorch models to "
-        "ONNX files the Numerai bot can run, with a ranking parity check against the native "
-        "model and self-describing metadata; combine, validate, publish and roll back them.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_commands(commands: Any) -> None:
+    """Register train, export, check and describe."""
     _add_train(commands)
     _add_export(commands)
     _add_check(commands)
     _add_describe(commands)
-    cli_release.add_commands(commands, _parity_sample)
-    return parser
 
 
 # --- train -------------------------------------------------------------------------------
@@ -132,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_train(commands: Any) -> None:
     sub = commands.add_parser(
         "train",
-        help="train Numerai's example LightGBM model and export it",
+        help=COMMANDS["train"],
         description="Train LGBMRegressor-equivalent parameters (Numerai's example model) on a "
         "feature set and target (Classic: every 4th era; Signals/Crypto: numerai-cli's "
         "examples, every row and every feature_* column), check parity on validation (Classic) "
@@ -255,7 +216,7 @@ def run_train(args: argparse.Namespace) -> int:
             beside = encoding.save(sidecar_path(args.save_native))
             say(args, f"saved the string vocabulary to {beside}")
 
-    sample = _parity_sample(
+    sample = parity_sample(
         args,
         parity_path,
         features,
@@ -283,7 +244,7 @@ def run_train(args: argparse.Namespace) -> int:
 def _add_export(commands: Any) -> None:
     sub = commands.add_parser(
         "export",
-        help="export an existing model (LightGBM, XGBoost, CatBoost, scikit-learn, PyTorch)",
+        help=COMMANDS["export"],
         description="Export a model file: LightGBM text (booster.save_model) or pickle, "
         "XGBoost .json/.ubj or pickle, CatBoost .cbm, a pickled/joblib scikit-learn estimator "
         "or pipeline, or a PyTorch module (.pt, needs torch). The kind is detected from the "
@@ -332,7 +293,7 @@ def run_export(args: argparse.Namespace) -> int:
         )
     strings = string_columns(args.data, features)
     encoding = cli_tournament.export_encoding(args, strings)
-    sample = _parity_sample(
+    sample = parity_sample(
         args, args.data, features, string_columns=strings, dtype=read_dtype(chosen)
     )
     result = _export(
@@ -349,7 +310,7 @@ def run_export(args: argparse.Namespace) -> int:
 def _add_check(commands: Any) -> None:
     sub = commands.add_parser(
         "check",
-        help="compare an .onnx file with the native model on data",
+        help=COMMANDS["check"],
         description="Run the ONNX file (feature order from its metadata) and the native "
         "model (any kind `export` reads) on rows of --data and report max abs diff, Spearman "
         "and rows re-ranked for each onnxruntime thread count. Signals/Crypto files are read "
@@ -421,7 +382,7 @@ def run_check(args: argparse.Namespace) -> int:
 def _add_describe(commands: Any) -> None:
     sub = commands.add_parser(
         "describe",
-        help="print the metadata of an .onnx file",
+        help=COMMANDS["describe"],
         description="Print an exported file's signature, tree count and Numerai metadata "
         "(feature list, data version, parity figures) as the worker will read them.",
     )
@@ -522,7 +483,7 @@ def _export(
     )
 
 
-def _parity_sample(
+def parity_sample(
     args: argparse.Namespace,
     path: Path,
     features: Sequence[str],

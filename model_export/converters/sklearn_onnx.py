@@ -1,12 +1,12 @@
 """scikit-learn estimators and pipelines → ONNX: exact tree exporter, else skl2onnx in double.
 
 Why two paths: tree models (forests, gradient boosting, HistGradientBoosting) go through this
-project's double-precision exporter (:mod:`model_export.sklearn_trees`), which skl2onnx cannot
-match (float32 trees). Everything else (linear models, scalers, pipelines…) goes through
-skl2onnx with a **double** input: scikit-learn computes in float64 when given Numerai's int8
-columns (``check_array`` turns integers into float64), and a double Ridge keeps the ranking
-identical where its float32 conversion moves rows. The native reference is therefore
-``predict`` on float64 data.
+project's double-precision exporter (:mod:`model_export.converters.sklearn_trees`), which
+skl2onnx cannot match (float32 trees). Everything else (linear models, scalers, pipelines…)
+goes through skl2onnx with a **double** input: scikit-learn computes in float64 when given
+Numerai's int8 columns (``check_array`` turns integers into float64), and a double Ridge keeps
+the ranking identical where its float32 conversion moves rows. The native reference is
+therefore ``predict`` on float64 data.
 
 Classifiers are refused: the bot submits one score per row; export a regressor.
 """
@@ -20,11 +20,11 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from model_export.converters.graph_edit import conform
+from model_export.converters.lightgbm_onnx import UnsupportedModelError
+from model_export.converters.sklearn_trees import is_tree_model, sklearn_trees_to_onnx
+from model_export.converters.tree_graph import InputType
 from model_export.features import model_columns, unnamed
-from model_export.graph_edit import conform
-from model_export.lightgbm_onnx import UnsupportedModelError
-from model_export.sklearn_trees import is_tree_model, sklearn_trees_to_onnx
-from model_export.tree_graph import InputType
 
 # skl2onnx target opsets: the newest this onnxruntime runs (it emits the lowest it needs).
 TARGET_OPSET = {"": 21, "ai.onnx.ml": 5}

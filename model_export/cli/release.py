@@ -1,7 +1,7 @@
 """``ensemble``, ``validate``, ``publish`` and ``rollback``: from exported files to the bucket.
 
-Why separate from :mod:`model_export.cli`: these steps work on ``.onnx`` files (not on native
-models) and on the model store; keeping them here keeps each CLI module to one stage.
+Why separate from :mod:`model_export.cli.convert`: these steps work on ``.onnx`` files (not on
+native models) and on the model store; keeping them here keeps each CLI module to one stage.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from model_export.cli_common import (
+from model_export.cli.commands import COMMANDS
+from model_export.cli.common import (
     CliError,
     add_threshold_options,
     parse_weights,
@@ -50,7 +51,7 @@ def add_commands(commands: Any, read_sample: SampleReader) -> None:
 def _add_ensemble(commands: Any, read_sample: SampleReader) -> None:
     sub = commands.add_parser(
         "ensemble",
-        help="combine exported .onnx files into one weighted graph",
+        help=COMMANDS["ensemble"],
         description="Run several exported models side by side in one ONNX graph on the union "
         "of their feature lists and add their outputs with weights, in double. With "
         "--rank-before-average each member's output is first turned into percentile ranks "
@@ -138,7 +139,7 @@ def synthetic_rows(width: int, rows: int = SYNTHETIC_ROWS, seed: int = 0) -> np.
 def _add_validate(commands: Any) -> None:
     sub = commands.add_parser(
         "validate",
-        help="per-era Numerai correlation of an .onnx file on validation data",
+        help=COMMANDS["validate"],
         description="Run the file era by era on validation data and report numerai_corr "
         "(numerai-tools' definition: tie-kept rank, gaussianise, power 1.5 on predictions "
         "and centred target), its mean, standard deviation, Sharpe and max drawdown, and "
@@ -215,7 +216,7 @@ def _add_store_options(sub: argparse.ArgumentParser) -> None:
 def _add_publish(commands: Any) -> None:
     sub = commands.add_parser(
         "publish",
-        help="upload an .onnx file to the model store (keeping the previous one)",
+        help=COMMANDS["publish"],
         description="Check the file loads with its metadata, archive the file it replaces "
         "(<model>.onnx.<timestamp>, listed in <model>.onnx.history.json), upload it with its "
         "SHA-256 and point models.json at it.",
@@ -270,7 +271,7 @@ def run_publish(args: argparse.Namespace) -> int:
 def _add_rollback(commands: Any) -> None:
     sub = commands.add_parser(
         "rollback",
-        help="restore the previously published file of a model",
+        help=COMMANDS["rollback"],
         description="Publish the newest archived version again (after checking its SHA-256) "
         "and drop it from the history; repeat to go further back.",
     )

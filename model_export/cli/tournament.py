@@ -1,6 +1,6 @@
 """The CLI's tournament pieces: ``--tournament``, data versions served, string-feature choices.
 
-Why apart from :mod:`model_export.cli`: train, export and check each resolve the same few
+Why apart from :mod:`model_export.cli.convert`: train, export and check each resolve the same few
 things per tournament (which data version, which columns are strings, which vocabulary);
 doing it once here keeps the subcommands linear and the rules in one place.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import onnx
 import pyarrow.parquet as pq
 
-from model_export.cli_common import say
+from model_export.cli.common import say
 from model_export.data import served_datasets
 from model_export.string_features import (
     StringEncoding,

@@ -25,8 +25,14 @@ from typing import Any
 import numpy as np
 import onnx
 
-from model_export.lightgbm_onnx import UnsupportedModelError
-from model_export.tree_graph import MODE_LEQ, InputType, Summation, TreeNodes, tree_ensemble_model
+from model_export.converters.lightgbm_onnx import UnsupportedModelError
+from model_export.converters.tree_graph import (
+    MODE_LEQ,
+    InputType,
+    Summation,
+    TreeNodes,
+    tree_ensemble_model,
+)
 
 SINGLE_TREES = ("DecisionTreeRegressor", "ExtraTreeRegressor")
 FORESTS = ("RandomForestRegressor", "ExtraTreesRegressor")

@@ -26,9 +26,9 @@ import catboost
 import numpy as np
 import onnx
 
+from model_export.converters.lightgbm_onnx import UnsupportedModelError
+from model_export.converters.tree_graph import MODE_LEQ, InputType, TreeNodes, tree_ensemble_model
 from model_export.features import model_columns, resolve_feature_order, unnamed
-from model_export.lightgbm_onnx import UnsupportedModelError
-from model_export.tree_graph import MODE_LEQ, InputType, TreeNodes, tree_ensemble_model
 
 # Losses whose raw formula value is the prediction itself (no link function).
 IDENTITY_LOSSES = frozenset({"RMSE", "MAE", "Quantile", "Huber", "Lq", "Expectile", "MAPE"})

@@ -4,7 +4,7 @@ Why not onnxmltools: it writes the float32 ``TreeEnsembleRegressor``; float32 th
 sums re-order about 2 % of Numerai's live rows. Here the ai.onnx.ml opset 5 ``TreeEnsemble``
 operator is written in double precision (thresholds, leaf weights, sums and output), the input
 is cast to double inside the graph, and LightGBM's missing-value and zero rules are reproduced
-split by split (see :mod:`model_export.lightgbm_splits`). onnxruntime then adds the same
+split by split (see :mod:`model_export.converters.lightgbm_splits`). onnxruntime then adds the same
 doubles in the same order as LightGBM, so predictions match to the last bit or nearly so.
 
 Graph: ``features`` [N, F] (float32, or float64) → Cast(double) → TreeEnsemble → Reshape →
@@ -20,9 +20,9 @@ from typing import Any, Literal
 import lightgbm as lgb
 import onnx
 
+from model_export.converters.lightgbm_splits import split_chain
+from model_export.converters.tree_graph import InputType, TreeNodes, tree_ensemble_model
 from model_export.features import resolve_feature_order
-from model_export.lightgbm_splits import split_chain
-from model_export.tree_graph import InputType, TreeNodes, tree_ensemble_model
 
 Precision = Literal["double", "float32"]
 
