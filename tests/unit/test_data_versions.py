@@ -18,8 +18,8 @@ from numerai_bot.data_versions import (
 )
 from numerai_bot.errors import ModelError
 from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS
-from numerai_bot_cli.data_versions import version_notices
-from numerai_bot_cli.doctor_files import served_versions as doctor_served_versions
+from numerai_bot_cli.doctor import model_files
+from numerai_bot_cli.status.version_notices import version_notices
 
 ODD = [
     "v5.3-beta/live.parquet",
@@ -72,8 +72,8 @@ def test_odd_dataset_names_are_read_leniently_by_every_reader() -> None:
     assert served_versions(CLASSIC, served) == ["v5.x", "v5", "v5.2", "v5.3-beta"]
     assert served_versions(SIGNALS, served) == ["v2.1-rc1"]
     assert newest(CLASSIC, served, "train.parquet") == "v5.3-beta"
-    # the doctor and the status notices read the same list the worker reads
-    assert doctor_served_versions(CLASSIC, frozenset(served)) == ["v5.x", "v5", "v5.2", "v5.3-beta"]
+    # the doctor and the status notices read the list as the worker reads it
+    assert model_files.served_versions is served_versions
     notices = version_notices(CLASSIC, {"a": "v5.2", "b": "v5.3-beta", "c": "odd"}, served)
     assert any("newer than v5.2 of a" in line for line in notices)
     assert not any(" of b" in line for line in notices)

@@ -11,8 +11,8 @@ from numerai_bot.errors import ModelError
 from numerai_bot.inference import load_model
 from numerai_bot.model_store import ObjectMissing
 from numerai_bot.models_config import ModelConfig
-from numerai_bot_cli.doctor_core import Finding, check, failed, passed
-from numerai_bot_cli.doctor_env import DoctorEnv
+from numerai_bot_cli.doctor.core import Finding, check, failed, passed
+from numerai_bot_cli.doctor.env import DoctorEnv
 
 
 @check(

@@ -15,8 +15,8 @@ from numerai_bot.models_config import ModelConfig
 from numerai_bot.numerai_client import AccountModel
 from numerai_bot.tournaments import BY_ID, CLASSIC, Tournament
 from numerai_bot_cli.commands.webhooks import UPLOADS_HINT
-from numerai_bot_cli.doctor_core import Blocked, Finding, check, failed, passed, unverified
-from numerai_bot_cli.doctor_env import DoctorEnv
+from numerai_bot_cli.doctor.core import Blocked, Finding, check, failed, passed, unverified
+from numerai_bot_cli.doctor.env import DoctorEnv
 from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.numerai import KEYS_HINT
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from numerai_bot.ledger import SUBMITTED
 from numerai_bot.models_config import ModelConfig
-from numerai_bot_cli.doctor_core import Finding, check, failed, passed
-from numerai_bot_cli.doctor_env import DoctorEnv
+from numerai_bot_cli.doctor.core import Finding, check, failed, passed
+from numerai_bot_cli.doctor.env import DoctorEnv
 
 
 @check(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from numerai_bot_cli.errors import CliError
-from numerai_bot_cli.status_data import ModelStatus
+from numerai_bot_cli.status.data import ModelStatus
 
 METRIC_LABELS = {"payout": "payout score", "corr": "CORR", "mmc": "MMC"}
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from numerai_bot.ledger import FAILED, SUBMITTED
 from numerai_bot.numerai_client import RoundInfo
 from numerai_bot.tournaments import Tournament
-from numerai_bot_cli.status_data import MISSING, ModelStatus
+from numerai_bot_cli.status.data import MISSING, ModelStatus
 from numerai_bot_cli.table import number, render_table
 
 LEGEND = (

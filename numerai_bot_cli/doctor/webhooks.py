@@ -21,8 +21,8 @@ from numerai_bot.ledger import FAILED, SUBMITTED
 from numerai_bot.models_config import ModelConfig
 from numerai_bot_cli.commands.trigger import find_submission
 from numerai_bot_cli.commands.webhooks import read_token
-from numerai_bot_cli.doctor_core import Finding, check, failed, passed, unverified
-from numerai_bot_cli.doctor_env import DoctorEnv
+from numerai_bot_cli.doctor.core import Finding, check, failed, passed, unverified
+from numerai_bot_cli.doctor.env import DoctorEnv
 
 REGISTER = "numerai-bot register-webhooks"
 WEBHOOK_SOURCES = ("webhook", "shard")  # a fan-out shard keeps the webhook's trigger id

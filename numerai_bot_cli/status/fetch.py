@@ -14,8 +14,8 @@ from typing import Any
 from numerai_bot.errors import NumeraiError, NumeraiUnavailable, RoundClosed
 from numerai_bot.numerai_client import NumeraiClient, RoundInfo
 from numerai_bot.tournaments import Tournament
-from numerai_bot_cli.payout import rule_from_performance, rule_from_round
-from numerai_bot_cli.status_data import NumeraiView, _float, _int  # one lenient reader
+from numerai_bot_cli.status.data import NumeraiView, _float, _int  # one lenient reader
+from numerai_bot_cli.status.payout import rule_from_performance, rule_from_round
 
 SUBMISSIONS = """
 query($modelId: String) {

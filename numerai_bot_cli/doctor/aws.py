@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from numerai_bot_cli.aws import error_code
-from numerai_bot_cli.doctor_core import Finding, check, failed, passed
-from numerai_bot_cli.doctor_env import DoctorEnv
+from numerai_bot_cli.doctor.core import Finding, check, failed, passed
+from numerai_bot_cli.doctor.env import DoctorEnv
 from numerai_bot_cli.errors import CliError
 
 ALIAS = "live"  # template.yaml: Mappings Names.Worker.AliasName

@@ -17,7 +17,7 @@ from typing import Any
 
 from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
 from numerai_bot.tournaments import CLASSIC, Tournament
-from numerai_bot_cli.payout import PayoutRule, payout_score, rule_from_performance
+from numerai_bot_cli.status.payout import PayoutRule, payout_score, rule_from_performance
 
 CORR_NAMES = ("v2_corr20", "canon_corr", "corr20", "corr")
 MMC_NAMES = ("mmc", "v2_mmc20", "mmc20", "canon_mmc")

@@ -24,7 +24,7 @@ from numerai_bot.numerai_client import AccountModel, NumeraiClient
 from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.aws import aws_errors, session
 from numerai_bot_cli.common import Context
-from numerai_bot_cli.doctor_core import Blocked
+from numerai_bot_cli.doctor.core import Blocked
 from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.numerai import make_client, stored_keys
 
