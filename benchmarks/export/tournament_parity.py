@@ -106,7 +106,7 @@ def run(
     train_eras: int = 100,
 ) -> list[dict[str, Any]]:
     """Write the data, train every case, measure; one dict of figures per case."""
-    root = root or Path(tempfile.mkdtemp(prefix="bench_tournaments_"))
+    root = root or Path(tempfile.mkdtemp(prefix="tournament_parity_"))
     write_data(root, ids or {"signals": 1000, "crypto": 300}, train_eras)
     results = []
     for label, shape, extra in CASES:

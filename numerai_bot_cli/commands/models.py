@@ -43,7 +43,7 @@ def passthrough(argv: Sequence[str]) -> int:
     return int(model_export_main(list(argv), prog="numerai-bot") or 0)
 
 
-def register_passthrough(commands: Any) -> None:
+def _register_passthrough(commands: Any) -> None:
     """List model_export's commands in ``numerai-bot --help`` and in the choices a typo is
     shown (dispatch skips argparse: see :data:`PASSTHROUGH`)."""
     for name, text in PASSTHROUGH.items():
@@ -66,7 +66,7 @@ class PublishJob:
 
 def register(commands: Any) -> None:
     """Add model_export's commands, then ``publish``."""
-    register_passthrough(commands)
+    _register_passthrough(commands)
     sub = commands.add_parser(
         "publish",
         parents=[config_options(), stack_options("ModelStoreUri")],
