@@ -6,7 +6,7 @@ PYTHON_BOOT ?= $(shell scripts/find_python.sh)
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
-.PHONY: venv demo test audit lint format bench bench-quick bench-issue14 season clean
+.PHONY: venv demo test audit lint format bench bench-quick bench-scaling season clean
 
 $(VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -41,19 +41,20 @@ format: venv
 # The full season (docs/faults.md): 100 rounds x 4 models, each worker run a process of its
 # own, SIGKILLed at four points, AWS and Numerai faults over HTTP (about 15 minutes).
 season: venv
-	$(PY) -m scripts.simulate_season --rounds 100 --models 4 --seed 1
+	$(PY) -m benchmarks.season --rounds 100 --models 4 --seed 1
 
 # Benchmarks against the way users submit today, with PASS/FAIL per target (docs/benchmarks.md;
-# on a quiet 2-core machine: full ~36 min; --quick ~2 min, what CI runs; --issue14 ~10 min, the
+# on a quiet 2-core machine: full ~36 min; --quick ~2 min, what CI runs; --scaling ~10 min, the
 # heavy-ensemble, tournament, session and package cases without the growth curves).
+# The exporter's own: python -m benchmarks.export.converters (or .lightgbm_export, .tournament_parity).
 bench: venv
-	$(PY) -m scripts.bench
+	$(PY) -m benchmarks
 
 bench-quick: venv
-	$(PY) -m scripts.bench --quick
+	$(PY) -m benchmarks --quick
 
-bench-issue14: venv
-	$(PY) -m scripts.bench --issue14
+bench-scaling: venv
+	$(PY) -m benchmarks --scaling
 
 clean:
 	rm -rf $(VENV) .pytest_cache .demo

@@ -74,7 +74,7 @@ def count_trees(data: bytes) -> int:
     try:
         import onnx
 
-        from model_export.tree_graph import BASE_COLUMN_NODE
+        from model_export.converters.tree_graph import BASE_COLUMN_NODE
     except ImportError:
         return 0
     total = 0

@@ -11,7 +11,6 @@ Signals and Crypto files live under their tournament's prefix (``signals/v2.1/â€
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +22,10 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from model_export.string_features import strings_matrix
+from numerai_bot.data_versions import is_version
 from numerai_bot.tournaments import CLASSIC, Tournament
 
 ENV_API_URL = "NUMERAI_API_URL"
-_VERSION = re.compile(r"v\d+(\.\d+)*")
 
 
 class DataError(RuntimeError):
@@ -51,7 +50,7 @@ class Table:
 def version_from_path(path: Path) -> str | None:
     """``v5.2`` when a file or folder sits in (or is) a folder named like a data version."""
     for part in (Path(path).name, *[parent.name for parent in Path(path).parents]):
-        if _VERSION.fullmatch(part):
+        if is_version(part):
             return part
     return None
 
@@ -76,7 +75,7 @@ def locate_version_dir(
         child
         for parent in dict.fromkeys([prefixed, data_dir])
         for child in (parent.iterdir() if parent.is_dir() and not data_version else [])
-        if _VERSION.fullmatch(child.name) and (child / marker).is_file()
+        if is_version(child.name) and (child / marker).is_file()
     )
     if len(found) == 1:
         return found[0]

@@ -13,8 +13,8 @@ from typing import Any
 import onnx
 
 from model_export import onnx_format as fmt
+from model_export.converters.tree_graph import BASE_COLUMN_NODE
 from model_export.metadata import read_props
-from model_export.tree_graph import BASE_COLUMN_NODE
 from numerai_bot.model_metadata import MetadataError, ModelMetadata
 
 _ELEMENT_TYPES = {

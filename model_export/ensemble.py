@@ -35,6 +35,7 @@ import onnx
 from onnx import TensorProto, compose, helper, numpy_helper, version_converter
 
 from model_export import onnx_format as fmt
+from model_export.converters.tree_graph import TENSOR_TYPES, InputType
 from model_export.metadata import build_metadata, read_metadata, write_metadata
 from model_export.parity import (
     LAMBDA_THREAD_COUNTS,
@@ -44,7 +45,6 @@ from model_export.parity import (
     check_parity,
     onnx_predictions,
 )
-from model_export.tree_graph import TENSOR_TYPES, InputType
 from numerai_bot.model_metadata import MetadataError, ModelMetadata
 
 

@@ -26,9 +26,10 @@ import lightgbm as lgb
 import numpy as np
 import onnx
 
-from model_export.converters import NativeModel, wrap
+from model_export.converters.libraries import NativeModel, wrap
+from model_export.converters.lightgbm_onnx import Precision
+from model_export.converters.tree_graph import InputType
 from model_export.features import FeatureError, resolve_feature_order
-from model_export.lightgbm_onnx import Precision
 from model_export.metadata import build_metadata, write_metadata
 from model_export.native import ModelLoadError
 from model_export.parity import (
@@ -44,7 +45,6 @@ from model_export.string_features import (
     add_string_inputs,
     full_matrix,
 )
-from model_export.tree_graph import InputType
 from numerai_bot.model_metadata import ModelMetadata
 
 # What ``precision`` means per kind when not given (recorded in the parity metadata).

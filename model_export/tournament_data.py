@@ -14,8 +14,6 @@ this adds what only the offline exporter needs.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +23,6 @@ import pyarrow.parquet as pq
 
 from model_export.data import DataError
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
-
-_VERSION = re.compile(r"v\d+(\.\d+)*")
 
 
 @dataclass(frozen=True)
@@ -64,27 +60,6 @@ def input_type(chosen: Tournament) -> str:
     could re-rank rows, so their graphs take double.
     """
     return "float32" if chosen.integer_features else "float64"
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """``v5.10`` → (5, 10): versions compare as numbers, not strings."""
-    return tuple(int(part) for part in version.lstrip("v").split("."))
-
-
-def newest_served_version(names: Iterable[str], chosen: Tournament, needed: str) -> str | None:
-    """The newest data version of ``chosen`` among ``list_datasets`` names that serves ``needed``.
-
-    Classic's names have no prefix (``v5.2/train.parquet``); another tournament's names
-    (``signals/v2.1/…``) never count for it because their first part is not a version.
-    """
-    versions = []
-    for name in names:
-        if not name.startswith(chosen.data_prefix):
-            continue
-        version, _, rest = name[len(chosen.data_prefix) :].partition("/")
-        if _VERSION.fullmatch(version) and rest == needed:
-            versions.append(version)
-    return max(versions, key=version_key) if versions else None
 
 
 def tournament_of_file(path: Path) -> Tournament | None:

@@ -42,8 +42,8 @@ honour AWS_ENDPOINT_URL; Numerai calls honour NUMERAI_API_URL (both for local st
 """
 
 
-def build_parser(with_model_export: bool = False) -> argparse.ArgumentParser:
-    """The parser; ``with_model_export`` lists every model_export subcommand (slower)."""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser with every command, model_export's included."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Operate the serverless Numerai submission bot: configure, export, deploy, "
@@ -53,8 +53,6 @@ def build_parser(with_model_export: bool = False) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     init.register(commands)
-    names = models.model_export_commands() if with_model_export else models.MODEL_EXPORT_COMMANDS
-    models.register_passthrough(commands, names)
     models.register(commands)
     deploy.register(commands)
     keys.register(commands)
@@ -70,11 +68,9 @@ def build_parser(with_model_export: bool = False) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and models.is_passthrough(argv[0]):
+    if argv and argv[0] in models.PASSTHROUGH:
         return models.passthrough(argv)
-    top_level_help = not argv or argv[0] in ("-h", "--help")
-    parser = build_parser(with_model_export=top_level_help)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
     except CliError as error:

@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from model_export.cli import main as model_export
+from model_export.cli.program import main as model_export
 from numerai_bot.errors import BotError, ConfigError
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
 from standins.local_bot import LocalBot

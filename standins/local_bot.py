@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 import requests
 from aws_lambda_powertools.utilities import parameters
 
+from model_export.publish import publish
 from numerai_bot.config import WorkerSettings
 from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.wiring import build_runner
-from scripts.publish_model import publish
 from standins.aws import LocalStack, MotoServer, apply_env, provision, restore_env
 from standins.local_lambda import FunctionUrlServer, ThreadInvoker
 from standins.numerai.server import NumeraiStandin
@@ -123,7 +123,7 @@ class LocalBot:
         return f"{self.webhook_base_url}?{urlencode(query)}"
 
     def publish(self, model_name: str, onnx_bytes: bytes, transform: str = "rank") -> None:
-        """Publish an ONNX file to the local bucket and point ``model_name`` at it."""
+        """Publish an ONNX file to the local bucket (with history); point ``model_name`` at it."""
         from numerai_bot.model_store import open_model_store
 
         publish(open_model_store(os.environ["MODEL_STORE_URI"]), model_name, onnx_bytes, transform)

@@ -1,33 +1,60 @@
 """Which data versions Numerai serves (``list_datasets``): the source of truth for what is
-current and what is retired, so a retired version fails one model clearly, not a round."""
+current and what is retired, so a retired version fails one model clearly, not a round.
+
+The one reader of Numerai's dataset names, for the worker, the operator's CLI and the
+exporter alike. ``list_datasets`` names files like ``v5.3/live.parquet`` (Classic) or
+``signals/v2.1/live.parquet``; the folder is the version. Read leniently: any folder that is
+``v`` and a number (``v5``, ``v5.10``, ``v5.3-beta``) is a version, anything else is skipped,
+and no name makes this fail.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from numerai_bot.errors import ModelError
 from numerai_bot.tournaments import Tournament
 
-
-def version_key(text: str) -> tuple[int, ...]:
-    """``"v5.10"`` sorts after ``"v5.9"``."""
-    return tuple(int(x) for x in re.findall(r"\d+", text))
+_VERSION = re.compile(r"v(\d+(?:\.\d+)*)(.*)", re.DOTALL)  # numbers, then any suffix
 
 
-def served_versions(tournament: Tournament, served: frozenset[str]) -> list[str]:
-    """The tournament's versions with a live file among ``served``, oldest first."""
+def is_version(text: str) -> bool:
+    """Whether ``text`` names a data version: ``v`` then a number, with any suffix."""
+    return _VERSION.fullmatch(text) is not None
+
+
+def version_key(text: str) -> tuple[tuple[int, ...], bool, str]:
+    """Sort key: numbers first (``v5.10`` after ``v5.9``), a plain release after the same
+    numbers with a suffix (``v5.3`` after ``v5.3-beta``), then the text, so that any text
+    sorts, and always the same way."""
+    found = _VERSION.fullmatch(text)
+    if found is None:
+        return ((), False, text)
+    numbers, suffix = found.groups()
+    return (tuple(int(part) for part in numbers.split(".")), not suffix, text)
+
+
+def served_versions(
+    tournament: Tournament, served: Iterable[str], filename: str = "live.parquet"
+) -> list[str]:
+    """The tournament's versions with ``filename`` among the ``served`` names, oldest first."""
     prefix = tournament.data_prefix
-    found = {
-        name[len(prefix) :].split("/")[0]
-        for name in served
-        if name.startswith(prefix) and name.endswith("/live.parquet")
-    }
-    return sorted((v for v in found if v.startswith("v")), key=version_key)
+    found = set()
+    for name in served:
+        if not name.startswith(prefix):
+            continue
+        version, _, rest = name[len(prefix) :].partition("/")
+        if rest == filename and is_version(version):
+            found.add(version)
+    return sorted(found, key=version_key)
 
 
-def newest(tournament: Tournament, served: frozenset[str]) -> str | None:
-    """The newest version served for the tournament, if any."""
-    versions = served_versions(tournament, served)
+def newest(
+    tournament: Tournament, served: Iterable[str], filename: str = "live.parquet"
+) -> str | None:
+    """The newest version served for the tournament (with ``filename``), if any."""
+    versions = served_versions(tournament, served, filename)
     return versions[-1] if versions else None
 
 
@@ -43,7 +70,7 @@ def check_served(tournament: Tournament, data_version: str, served: frozenset[st
 
 
 def older_than_newest(
-    tournament: Tournament, versions: dict[str, str], served: frozenset[str]
+    tournament: Tournament, versions: Mapping[str, str], served: Iterable[str]
 ) -> dict[str, str]:
     """``{model: its version}`` for models on an older version than the newest served."""
     latest = newest(tournament, served)

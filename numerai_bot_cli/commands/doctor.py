@@ -1,7 +1,7 @@
 """``numerai-bot doctor``: prove a deployment before a round, one ✓ / ✗ line per fact.
 
-The checks live in ``numerai_bot_cli/doctor_*.py``, each registered with what it proves and
-the next step when it fails (:mod:`numerai_bot_cli.doctor_core`); this module only parses
+The checks live in ``numerai_bot_cli/doctor/``, each registered with what it proves and
+the next step when it fails (:mod:`numerai_bot_cli.doctor.core`); this module only parses
 the options, runs them all and prints. Exit 0 only when every line is ✓; 1 when any is ✗;
 2 when nothing failed but something could not be verified (?).
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from numerai_bot_cli import doctor_aws, doctor_files, doctor_ledger, doctor_numerai, doctor_webhooks
 from numerai_bot_cli.common import (
     build_context,
     config_options,
@@ -19,12 +18,13 @@ from numerai_bot_cli.common import (
     say,
     stack_options,
 )
-from numerai_bot_cli.doctor_core import CHECKS, exit_code, render_json, render_text, run_checks
-from numerai_bot_cli.doctor_env import DoctorEnv, Probes
+from numerai_bot_cli.doctor import aws, ledger, model_files, numerai, webhooks
+from numerai_bot_cli.doctor.core import CHECKS, exit_code, render_json, render_text, run_checks
+from numerai_bot_cli.doctor.env import DoctorEnv, Probes
 
 # The check modules register themselves on import; named here so the import is not unused.
-CHECK_MODULES = (doctor_numerai, doctor_webhooks, doctor_files, doctor_aws, doctor_ledger)
-# What the checks ask the outside world; tests replace it (see doctor_env.Probes).
+CHECK_MODULES = (numerai, webhooks, model_files, aws, ledger)
+# What the checks ask the outside world; tests replace it (see doctor.env.Probes).
 PROBES = Probes()
 
 

@@ -1,8 +1,10 @@
-"""``export`` / ``check`` / ``train`` / ``describe`` (model_export's CLI, unchanged) and
-``publish`` (ONNX files to the stack's model store, keeping the previous file for rollback).
+"""model_export's commands, handed over whole (``train``, ``export``, ``check``, ``describe``,
+``ensemble``, ``validate``, ``rollback``), and ``publish`` (ONNX files to the stack's model
+store, keeping the previous file for rollback).
 
-The model_export subcommands are handed over whole: ``numerai-bot export ARGS`` is
-``python -m model_export export ARGS``, so both stay the same tool with the same options.
+``numerai-bot export ARGS`` is ``python -m model_export.cli export ARGS``, so both stay the same
+tool with the same options; which commands there are comes from model_export's own registry
+(:data:`model_export.cli.commands.COMMANDS`), read without importing the exporter.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from model_export.cli.commands import COMMANDS as MODEL_EXPORT_COMMANDS
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
 from numerai_bot_cli.aws import aws_errors, session
 from numerai_bot_cli.common import (
@@ -24,64 +27,26 @@ from numerai_bot_cli.common import (
 )
 from numerai_bot_cli.errors import CliError
 
-# Always listed; model_export's other subcommands are found at run time (see passthrough).
-MODEL_EXPORT_COMMANDS = {
-    "train": "train Numerai's example LightGBM model (--tournament classic, signals, crypto) "
-    "and export it to ONNX (model_export)",
-    "export": "export a model to ONNX for its tournament with a ranking parity check "
-    "(model_export)",
-    "check": "compare an .onnx file with its native model on data (model_export)",
-    "describe": "print an .onnx file's metadata as the worker reads it (model_export)",
+# numerai-bot's own publish (the stack's store, the config's models) takes the name; every
+# other model_export command is handed to model_export as it is.
+PASSTHROUGH: dict[str, str] = {
+    name: f"{text} (model_export)"
+    for name, text in MODEL_EXPORT_COMMANDS.items()
+    if name != "publish"
 }
-# numerai-bot's own subcommands: never handed to model_export (and never import it).
-OWN_COMMANDS = {
-    "init",
-    "publish",
-    "deploy",
-    "put-keys",
-    "register-webhooks",
-    "trigger",
-    "status",
-    "logs",
-    "doctor",
-    "plan",
-}
-
-
-def model_export_commands() -> dict[str, str]:
-    """model_export's subcommands with their help (new ones included), minus ours."""
-    found = dict(MODEL_EXPORT_COMMANDS)
-    try:
-        from model_export.cli import build_parser
-
-        actions = build_parser()._actions
-    except Exception:  # a broken model_export must not break numerai-bot's own commands
-        return found
-    for action in actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for choice in action._choices_actions:
-                if choice.dest not in OWN_COMMANDS:
-                    found.setdefault(choice.dest, f"{choice.help} (model_export)")
-    return found
-
-
-def is_passthrough(command: str) -> bool:
-    """Whether ``command`` belongs to model_export (checked without importing it if known)."""
-    if command in OWN_COMMANDS or command.startswith("-"):
-        return False
-    return command in MODEL_EXPORT_COMMANDS or command in model_export_commands()
 
 
 def passthrough(argv: Sequence[str]) -> int:
-    """Run ``python -m model_export`` with ``argv`` (its help, errors and exit codes)."""
-    from model_export.cli import main as model_export_main
+    """Run model_export's command line with ``argv`` (its help, errors and exit codes)."""
+    from model_export.cli.program import main as model_export_main
 
-    return int(model_export_main(list(argv)) or 0)
+    return int(model_export_main(list(argv), prog="numerai-bot") or 0)
 
 
-def register_passthrough(commands: Any, names: dict[str, str]) -> None:
-    """List model_export's subcommands in ``numerai-bot --help`` (dispatch skips argparse)."""
-    for name, text in names.items():
+def _register_passthrough(commands: Any) -> None:
+    """List model_export's commands in ``numerai-bot --help`` and in the choices a typo is
+    shown (dispatch skips argparse: see :data:`PASSTHROUGH`)."""
+    for name, text in PASSTHROUGH.items():
         commands.add_parser(name, help=text, add_help=False)
 
 
@@ -100,7 +65,8 @@ class PublishJob:
 
 
 def register(commands: Any) -> None:
-    """Add ``publish``."""
+    """Add model_export's commands, then ``publish``."""
+    _register_passthrough(commands)
     sub = commands.add_parser(
         "publish",
         parents=[config_options(), stack_options("ModelStoreUri")],
@@ -125,7 +91,7 @@ def register(commands: Any) -> None:
 
 def run_publish(args: argparse.Namespace) -> int:
     """Publish every chosen model; stop at the first failure, saying which."""
-    from model_export.publish import publish_with_history
+    from model_export.publish import publish
     from numerai_bot.errors import BotError
     from numerai_bot.model_store import open_model_store
 
@@ -144,10 +110,7 @@ def run_publish(args: argparse.Namespace) -> int:
         expected = job.tournament.name if job.tournament else None
         with aws_errors(f"upload {job.name} to", store_uri):
             try:
-                # With history, so that `numerai-bot rollback` can restore the previous file.
-                entry = publish_with_history(
-                    store, job.name, data, job.transform, tournament=expected
-                ).entry
+                entry = publish(store, job.name, data, job.transform, tournament=expected).entry
             except BotError as error:
                 raise CliError(
                     f"{job.name}: {job.path} was refused: {error}",

@@ -37,11 +37,11 @@ from numerai_bot_cli.common import (
     say,
     stack_options,
 )
-from numerai_bot_cli.data_versions import version_notices
 from numerai_bot_cli.errors import CliError
-from numerai_bot_cli.status_data import ModelStatus, NumeraiView, build_status
-from numerai_bot_cli.status_fetch import NumeraiReader
-from numerai_bot_cli.status_render import Section, render
+from numerai_bot_cli.status.data import ModelStatus, NumeraiView, build_status
+from numerai_bot_cli.status.fetch import NumeraiReader
+from numerai_bot_cli.status.render import Section, render
+from numerai_bot_cli.status.version_notices import version_notices
 
 
 def register(commands: Any) -> None:
@@ -268,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render(report.sections, args.wide, report.lines))
     if args.plot:
-        from numerai_bot_cli.plot import write_plot
+        from numerai_bot_cli.status.plot import write_plot
 
         path = write_plot(report.statuses, args.plot, args.metric)
         say(f"wrote {path}")

@@ -7,17 +7,17 @@ Crypto (12) are served side by side; ``standin.create_model("sig", tournament=11
 Signals model and ``standin.open_round(tournament=11)`` opens Signals' next round.
 """
 
-from standins.numerai.client import StandinAdmin, StandinAdminError
-from standins.numerai.provided_data import TournamentSizes
-from standins.numerai.server import (
+from standins.numerai.app import (
     DEFAULT_MODELS,
     DEFAULT_PUBLIC_ID,
     DEFAULT_ROUND,
     DEFAULT_SECRET_KEY,
     DEFAULT_TOURNAMENT_ROUNDS,
-    NumeraiStandin,
     model_id_for,
 )
+from standins.numerai.client import StandinAdmin, StandinAdminError
+from standins.numerai.provided_data import TournamentSizes
+from standins.numerai.server import NumeraiStandin
 
 __all__ = [
     "DEFAULT_MODELS",

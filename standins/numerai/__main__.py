@@ -16,14 +16,9 @@ from collections.abc import Mapping, Sequence
 
 from standins import synthetic_data
 from standins.numerai import tournaments
+from standins.numerai.app import DEFAULT_PUBLIC_ID, DEFAULT_ROUND, DEFAULT_SECRET_KEY, model_id_for
 from standins.numerai.provided_data import TournamentSizes
-from standins.numerai.server import (
-    DEFAULT_PUBLIC_ID,
-    DEFAULT_ROUND,
-    DEFAULT_SECRET_KEY,
-    NumeraiStandin,
-    model_id_for,
-)
+from standins.numerai.server import NumeraiStandin
 
 
 def parse_models(items: Sequence[str]) -> dict[str, str] | None:

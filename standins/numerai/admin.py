@@ -1,7 +1,7 @@
 """Admin endpoints under ``/_standin/``: the Python knobs over HTTP, as JSON.
 
 For tests that run the stand-in in another process (``python -m standins.numerai``). Every
-endpoint maps to one :class:`~standins.numerai.server.NumeraiStandin` method; see
+endpoint maps to one :class:`~standins.numerai.app.StandinApp` method; see
 :data:`ROUTES` for the list and :mod:`standins.numerai.client` for a Python client. Round
 endpoints take an optional ``tournament`` (8, 11, 12 or a name; default Classic).
 """
@@ -12,28 +12,29 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from standins.numerai.faults import FAULT_KINDS
 from standins.numerai.graphql_endpoint import Answer, json_answer
 
-if TYPE_CHECKING:
-    from standins.numerai.server import NumeraiStandin
+if TYPE_CHECKING:  # only named here, so that the client imports this module lightly
+    from standins.numerai.app import StandinApp
 
 PREFIX = "/_standin"
-Handler = Callable[["NumeraiStandin", dict[str, str], dict[str, Any]], Answer]
+Handler = Callable[["StandinApp", dict[str, str], dict[str, Any]], Answer]
 
 
-def _state(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _state(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     return json_answer(s.state_summary())
 
 
-def _calls(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _calls(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     return json_answer(s.calls())
 
 
-def _submissions(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _submissions(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     return json_answer(s.submissions(q.get("model"), tournament=q.get("tournament")))
 
 
-def _deliveries(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _deliveries(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     if "wait" in q:
         return json_answer(
             s.wait_for_deliveries(int(q["wait"]), timeout=float(q.get("timeout", "5")))
@@ -41,15 +42,15 @@ def _deliveries(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answ
     return json_answer(s.webhook_deliveries())
 
 
-def _webhooks(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _webhooks(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     return json_answer(s.webhooks())
 
 
-def _live_ids(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _live_ids(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     return json_answer(sorted(s.live_ids(q.get("version"), tournament=q.get("tournament"))))
 
 
-def _models(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _models(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     return json_answer(
         {
             name: {"id": mid, "tournament": s.model_tournament(name)}
@@ -58,12 +59,12 @@ def _models(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
     )
 
 
-def _create_model(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _create_model(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     model_id = s.create_model(b["name"], tournament=b.get("tournament"), model_id=b.get("model_id"))
     return json_answer({"ok": True, "id": model_id})
 
 
-def _round(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _round(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     tournament = q.get("tournament")
     return json_answer(
         {
@@ -73,26 +74,7 @@ def _round(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
     )
 
 
-def _fail(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
-    s.fail_next(
-        int(b.get("count", 1)), status=int(b.get("status", 503)), operation=b.get("operation")
-    )
-    return json_answer({"ok": True})
-
-
-def _delay(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
-    s.set_delay(float(b["seconds"]), operation=b.get("operation"))
-    return json_answer({"ok": True})
-
-
-def _put(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
-    s.set_put_behaviour(
-        b["mode"], status=b.get("status"), delay=b.get("delay"), times=b.get("times")
-    )
-    return json_answer({"ok": True})
-
-
-def _open(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _open(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     window = b.get("window_seconds")
     number = s.open_round(
         b.get("number"),
@@ -103,12 +85,12 @@ def _open(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
     return json_answer({"ok": True, "round": number})
 
 
-def _close(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _close(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     s.close_round(tournament=b.get("tournament"))
     return json_answer({"ok": True})
 
 
-def _round_times(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _round_times(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     s.set_round_times(
         open_time=b.get("open_time"),
         close_staking_time=b.get("close_staking_time"),
@@ -119,14 +101,17 @@ def _round_times(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Ans
     return json_answer({"ok": True})
 
 
-def _resolve(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
+def _resolve(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
     s.resolve_round(int(b["number"]), tournament=b.get("tournament"))
     return json_answer({"ok": True})
 
 
-def _reset(s: NumeraiStandin, q: dict[str, str], b: dict[str, Any]) -> Answer:
-    s.reset_knobs()
-    return json_answer({"ok": True})
+def _fault(kind: str) -> Handler:
+    def handler(s: StandinApp, q: dict[str, str], b: dict[str, Any]) -> Answer:
+        s.apply_fault(kind, b)
+        return json_answer({"ok": True})
+
+    return handler
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -139,19 +124,16 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/models"): _models,
     ("POST", "/models"): _create_model,
     ("GET", "/round"): _round,
-    ("POST", "/fail"): _fail,
-    ("POST", "/delay"): _delay,
-    ("POST", "/put"): _put,
     ("POST", "/round/open"): _open,
     ("POST", "/round/close"): _close,
     ("POST", "/round"): _round_times,
     ("POST", "/round/resolve"): _resolve,
-    ("POST", "/reset"): _reset,
+    **{("POST", f"/{kind}"): _fault(kind) for kind in FAULT_KINDS},
 }
 
 
 def handle(
-    standin: NumeraiStandin, method: str, path: str, query: dict[str, str], body: dict[str, Any]
+    standin: StandinApp, method: str, path: str, query: dict[str, str], body: dict[str, Any]
 ) -> Answer:
     """Route one admin request; bad input is a 400 with ``{"error": ...}``."""
     sub = path[len(PREFIX) :] or "/"

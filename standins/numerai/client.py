@@ -6,8 +6,9 @@
     signals_model = admin.create_model("my_signals", tournament=11)
     admin.open_round(tournament=11)   # Signals' next round, its models' webhooks fire
 
-Method names and arguments mirror :class:`~standins.numerai.server.NumeraiStandin`.
-Uses only the standard library so any test process can import it.
+Method names and arguments mirror :class:`~standins.numerai.app.StandinApp`; the fault knobs
+are the same methods (:class:`~standins.numerai.faults.FaultControls`). Uses only the standard
+library so any test process can import it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import datetime as dt
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from standins.numerai.admin import PREFIX
+from standins.numerai.faults import FaultControls
 
 Tournament = int | str | None  # 8, 11, 12 or "classic", "signals", "crypto"; None: Classic
 
@@ -28,7 +31,7 @@ class StandinAdminError(RuntimeError):
     """The admin endpoint refused a request (bad arguments or unknown endpoint)."""
 
 
-class StandinAdmin:
+class StandinAdmin(FaultControls):
     """A thin JSON client for ``/_standin/...``."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
@@ -53,28 +56,9 @@ class StandinAdmin:
 
     # -- knobs --------------------------------------------------------------------------------
 
-    def fail_next(self, count: int = 1, *, status: int = 503, operation: str | None = None) -> None:
-        """See ``NumeraiStandin.fail_next``."""
-        self._call("POST", "/fail", {"count": count, "status": status, "operation": operation})
-
-    def set_delay(self, seconds: float, *, operation: str | None = None) -> None:
-        """See ``NumeraiStandin.set_delay``."""
-        self._call("POST", "/delay", {"seconds": seconds, "operation": operation})
-
-    def set_put_behaviour(
-        self,
-        mode: str,
-        *,
-        status: int | None = None,
-        delay: float | None = None,
-        times: int | None = None,
-    ) -> None:
-        """See ``NumeraiStandin.set_put_behaviour``."""
-        self._call("POST", "/put", {"mode": mode, "status": status, "delay": delay, "times": times})
-
-    def reset_knobs(self) -> None:
-        """See ``NumeraiStandin.reset_knobs``."""
-        self._call("POST", "/reset", {})
+    def apply_fault(self, kind: str, arguments: Mapping[str, Any]) -> None:
+        """``POST /_standin/<kind>`` with the arguments."""
+        self._call("POST", f"/{kind}", dict(arguments))
 
     def open_round(
         self,
@@ -84,7 +68,7 @@ class StandinAdmin:
         trigger_webhooks: bool = True,
         tournament: Tournament = None,
     ) -> int:
-        """See ``NumeraiStandin.open_round``; returns the opened round's number."""
+        """See ``StandinApp.open_round``; returns the opened round's number."""
         body = {
             "number": number,
             "window_seconds": None if window is None else window.total_seconds(),
@@ -94,34 +78,34 @@ class StandinAdmin:
         return int(self._call("POST", "/round/open", body)["round"])
 
     def close_round(self, *, tournament: Tournament = None) -> None:
-        """See ``NumeraiStandin.close_round``."""
+        """See ``StandinApp.close_round``."""
         self._call("POST", "/round/close", {"tournament": tournament})
 
     def set_round_times(self, *, tournament: Tournament = None, **times: str | None) -> None:
-        """See ``NumeraiStandin.set_round_times`` (ISO 8601 strings)."""
+        """See ``StandinApp.set_round_times`` (ISO 8601 strings)."""
         self._call("POST", "/round", {**times, "tournament": tournament})
 
     def resolve_round(self, number: int, *, tournament: Tournament = None) -> None:
-        """See ``NumeraiStandin.resolve_round``."""
+        """See ``StandinApp.resolve_round``."""
         self._call("POST", "/round/resolve", {"number": number, "tournament": tournament})
 
     def create_model(
         self, name: str, *, tournament: Tournament = None, model_id: str | None = None
     ) -> str:
-        """See ``NumeraiStandin.create_model``; returns the new model's id."""
+        """See ``StandinApp.create_model``; returns the new model's id."""
         body = {"name": name, "tournament": tournament, "model_id": model_id}
         return str(self._call("POST", "/models", body)["id"])
 
     # -- reads --------------------------------------------------------------------------------
 
     def state_summary(self) -> dict[str, Any]:
-        """See ``NumeraiStandin.state_summary``."""
+        """See ``StandinApp.state_summary``."""
         return self._call("GET", "/state")
 
     def submissions(
         self, model_name: str | None = None, *, tournament: Tournament = None
     ) -> list[dict[str, Any]]:
-        """See ``NumeraiStandin.submissions``."""
+        """See ``StandinApp.submissions``."""
         return self._call("GET", "/submissions", model=model_name, tournament=tournament)
 
     def models(self) -> dict[str, dict[str, Any]]:
@@ -129,35 +113,35 @@ class StandinAdmin:
         return self._call("GET", "/models")
 
     def round_number(self, tournament: Tournament = None) -> int:
-        """See ``NumeraiStandin.round_number``."""
+        """See ``StandinApp.round_number``."""
         return int(self._call("GET", "/round", tournament=tournament)["round"])
 
     def is_round_open(self, tournament: Tournament = None) -> bool:
-        """See ``NumeraiStandin.is_round_open``."""
+        """See ``StandinApp.is_round_open``."""
         return bool(self._call("GET", "/round", tournament=tournament)["round_open"])
 
     def submission_csv(self, submission_id: str) -> bytes:
-        """See ``NumeraiStandin.submission_csv``."""
+        """See ``StandinApp.submission_csv``."""
         return self._call("GET", f"/submissions/{submission_id}/csv")
 
     def webhook_deliveries(self) -> list[dict[str, Any]]:
-        """See ``NumeraiStandin.webhook_deliveries``."""
+        """See ``StandinApp.webhook_deliveries``."""
         return self._call("GET", "/deliveries")
 
     def wait_for_deliveries(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """See ``NumeraiStandin.wait_for_deliveries``."""
+        """See ``StandinApp.wait_for_deliveries``."""
         return self._call("GET", "/deliveries", wait=count, timeout=timeout)
 
     def webhooks(self) -> dict[str, str]:
-        """See ``NumeraiStandin.webhooks``."""
+        """See ``StandinApp.webhooks``."""
         return self._call("GET", "/webhooks")
 
     def calls(self) -> dict[str, int]:
-        """See ``NumeraiStandin.calls``."""
+        """See ``StandinApp.calls``."""
         return self._call("GET", "/calls")
 
     def live_ids(
         self, version: str | None = None, *, tournament: Tournament = None
     ) -> frozenset[str]:
-        """See ``NumeraiStandin.live_ids``."""
+        """See ``StandinApp.live_ids``."""
         return frozenset(self._call("GET", "/live-ids", version=version, tournament=tournament))

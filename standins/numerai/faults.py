@@ -3,12 +3,19 @@
 Operations are the GraphQL root field names a request selects (``rounds``,
 ``submission_upload_auth`` ...). Names match loosely: case and underscores are ignored, so a
 rule for ``createSubmission`` also hits numerapi's ``create_submission``.
+
+Defined once, here: :class:`Faults` holds the knobs, :data:`FAULT_KINDS` says which kinds of
+fault there are and how their (JSON) arguments set them, and :class:`FaultControls` is the
+Python face of them that the in-process stand-in and its HTTP client share; the admin
+endpoints are ``POST /_standin/<kind>``.
 """
 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,3 +167,72 @@ class Faults:
                 "delays": {k or "*": v for k, v in self._delays.items()},
                 "put": vars(self._put).copy(),
             }
+
+
+# -- the kinds of fault, as data ---------------------------------------------------------------
+
+Arguments = Mapping[str, Any]
+
+
+def _fail(faults: Faults, a: Arguments) -> None:
+    faults.fail_next(int(a.get("count", 1)), int(a.get("status", 503)), a.get("operation"))
+
+
+def _delay(faults: Faults, a: Arguments) -> None:
+    faults.set_delay(float(a["seconds"]), a.get("operation"))
+
+
+def _put(faults: Faults, a: Arguments) -> None:
+    faults.set_put_behaviour(
+        a["mode"], status=a.get("status"), delay=a.get("delay"), times=a.get("times")
+    )
+
+
+def _reset(faults: Faults, a: Arguments) -> None:
+    faults.reset()
+
+
+# kind (also the admin endpoint ``POST /_standin/<kind>``) -> how its arguments set the knobs
+FAULT_KINDS: dict[str, Callable[[Faults, Arguments], None]] = {
+    "fail": _fail,
+    "delay": _delay,
+    "put": _put,
+    "reset": _reset,
+}
+
+
+class FaultControls(ABC):
+    """The fault knobs as Python methods, one definition for every face of the stand-in: each
+    is one kind of :data:`FAULT_KINDS` with its arguments, handed to :meth:`apply_fault`."""
+
+    @abstractmethod
+    def apply_fault(self, kind: str, arguments: Arguments) -> None:
+        """Set one kind of fault: on the stand-in itself, or over HTTP on a running one."""
+
+    def fail_next(self, count: int = 1, *, status: int = 503, operation: str | None = None) -> None:
+        """Answer the next ``count`` GraphQL calls (of ``operation`` only, if given) with 5xx.
+
+        numerapi retries 5xx itself (3 tries, 5 s apart, doubling): in tests call
+        ``raw_query(..., retries=1)`` or ``delay=0`` to stay fast.
+        """
+        self.apply_fault("fail", {"count": count, "status": status, "operation": operation})
+
+    def set_delay(self, seconds: float, *, operation: str | None = None) -> None:
+        """Delay GraphQL answers (of ``operation`` only, if given); 0 removes the delay."""
+        self.apply_fault("delay", {"seconds": seconds, "operation": operation})
+
+    def set_put_behaviour(
+        self,
+        mode: str,
+        *,
+        status: int | None = None,
+        delay: float | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Upload PUTs: ``ok``, ``reject`` (403/``status`` + S3 XML), ``drop`` (200, not
+        stored) or ``slow`` (``delay`` s, then stored); ``times`` limits it to N PUTs."""
+        self.apply_fault("put", {"mode": mode, "status": status, "delay": delay, "times": times})
+
+    def reset_knobs(self) -> None:
+        """Remove failures, delays and the PUT behaviour; zero the call counters."""
+        self.apply_fault("reset", {})

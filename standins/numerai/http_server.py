@@ -21,7 +21,7 @@ from standins.numerai import admin, graphql_endpoint, storage
 from standins.numerai.graphql_endpoint import Answer, json_answer
 
 if TYPE_CHECKING:
-    from standins.numerai.server import NumeraiStandin
+    from standins.numerai.app import StandinApp
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -33,7 +33,7 @@ class StandinHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], standin: NumeraiStandin) -> None:
+    def __init__(self, address: tuple[str, int], standin: StandinApp) -> None:
         super().__init__(address, StandinHandler)
         self.standin = standin
 
@@ -48,7 +48,7 @@ class StandinHandler(BaseHTTPRequestHandler):
     # -- plumbing -----------------------------------------------------------------------------
 
     @property
-    def standin(self) -> NumeraiStandin:
+    def standin(self) -> StandinApp:
         return self.server.standin
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -12,10 +12,10 @@ import pytest
 
 from model_export import cost
 from model_export.export import export_lightgbm
+from model_export.publish import publish
 from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import parse_models_config
-from scripts.publish_model import publish
-from tests.onnx_models import linear_model
+from standins.onnx_models import linear_model
 
 FEATURES = [f"feature_{i}" for i in range(12)]
 
@@ -45,7 +45,7 @@ def test_a_published_tree_model_carries_its_trees_and_measured_seconds(
     tree_file: bytes, tmp_path: Path
 ) -> None:
     store = LocalModelStore(tmp_path)
-    entry = publish(store, "my_model", tree_file)
+    entry = publish(store, "my_model", tree_file).entry
     stored = _entry(store, "my_model")["cost"]
     assert stored == entry.extra["cost"]
     assert cost.valid_cost(stored)

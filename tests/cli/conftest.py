@@ -16,8 +16,8 @@ import pytest
 
 from numerai_bot_cli.main import main
 from standins.local_bot import LocalBot
+from standins.onnx_models import linear_model
 from tests.conftest import SMALL
-from tests.onnx_models import linear_model
 
 MODELS = {
     "alpha": "0b2f6a52-0001-4000-8000-00000000c001",

@@ -21,9 +21,9 @@ from numerai_bot.errors import NumeraiAuthError, NumeraiError
 from numerai_bot.ledger import SUBMITTED, DynamoLedger
 from numerai_bot.model_store import open_model_store
 from numerai_bot.numerai_client import NumeraiClient
-from numerai_bot_cli import doctor_aws
 from numerai_bot_cli.commands import doctor as doctor_command
-from numerai_bot_cli.doctor_core import (
+from numerai_bot_cli.doctor import aws as doctor_aws
+from numerai_bot_cli.doctor.core import (
     Check,
     Finding,
     exit_code,
@@ -33,12 +33,12 @@ from numerai_bot_cli.doctor_core import (
     run_checks,
     unverified,
 )
-from numerai_bot_cli.doctor_env import Probes
-from numerai_bot_cli.doctor_webhooks import compare_webhook
+from numerai_bot_cli.doctor.env import Probes
+from numerai_bot_cli.doctor.webhooks import compare_webhook
 from standins.local_lambda import LocalContext
 from standins.numerai.resolvers import set_model_upload
+from standins.onnx_models import linear_model
 from tests.cli.conftest import BOT_MODELS, MODELS, WORKER_FUNCTION
-from tests.onnx_models import linear_model
 
 ITEMS = ("keys/", "account/", "webhook/", "function-url/", "model-file/", "aws/", "ledger/")
 # What `numerai-bot doctor` runs with: no registration reader (Numerai has no such query),

@@ -14,13 +14,18 @@ from numerai_bot_cli.commands.init import parse_model
 from numerai_bot_cli.commands.logs import parse_age
 from numerai_bot_cli.commands.trigger import parse_invoke_response
 from numerai_bot_cli.commands.webhooks import refused, webhook_url
-from numerai_bot_cli.data_versions import served_versions, version_notices
 from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.logsource import LogFilter, format_line, parse_lines
 from numerai_bot_cli.numerai import AccountModel
-from numerai_bot_cli.payout import PayoutRule, payout_score, rule_from_performance, rule_from_round
-from numerai_bot_cli.status_data import NumeraiView, build_status
-from numerai_bot_cli.status_render import Section, render
+from numerai_bot_cli.status.data import NumeraiView, build_status
+from numerai_bot_cli.status.payout import (
+    PayoutRule,
+    payout_score,
+    rule_from_performance,
+    rule_from_round,
+)
+from numerai_bot_cli.status.render import Section, render
+from numerai_bot_cli.status.version_notices import version_notices
 
 SCORES = {"v2_corr20": 0.02, "mmc": 0.01}
 RESOLVED = [
@@ -147,8 +152,6 @@ def test_signals_and_crypto_sections_carry_churn_columns_and_classic_does_not():
 
 def test_newer_and_retired_data_versions_are_named():
     served = ["v5.2/live.parquet", "v5.3/live.parquet", "signals/v2.1/live.parquet", "v5.3/x"]
-    assert served_versions(CLASSIC, served) == ["v5.2", "v5.3"]
-    assert served_versions(SIGNALS, served) == ["v2.1"]
     notices = version_notices(CLASSIC, {"a": "v5.2", "b": "v5.3", "c": "v5.0", "d": ""}, served)
     assert len(notices) == 2
     assert "serves data v5.3, newer than v5.2 of a" in notices[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from numerai_bot.model_store import open_model_store
 from numerai_bot.models_config import load_models_config
 from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS
-from numerai_bot_cli.commands.models import OWN_COMMANDS
+from numerai_bot_cli.commands.models import PASSTHROUGH
 from numerai_bot_cli.config import load_config
 from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.main import build_parser, main
@@ -43,24 +44,36 @@ def test_every_command_has_help(command, capsys):
     assert f"usage: numerai-bot {command}" in capsys.readouterr().out
 
 
+MODEL_EXPORT = ["train", "export", "check", "describe", "ensemble", "validate", "rollback"]
+
+
 def test_own_commands_are_never_handed_to_model_export():
-    assert set(COMMANDS) == OWN_COMMANDS
+    assert set(PASSTHROUGH) == set(MODEL_EXPORT)
+    assert not set(COMMANDS) & set(PASSTHROUGH)
 
 
 def test_top_level_help_lists_every_command_and_model_export_ones(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in [*COMMANDS, "export", "check", "train", "describe"]:
+    for command in [*COMMANDS, *MODEL_EXPORT]:
         assert f"    {command}" in out
 
 
-@pytest.mark.parametrize("command", ["export", "check"])
-def test_export_and_check_are_model_exports_own(command, capsys):
+def test_a_typo_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["ensembel"])
+    assert done.value.code == 2
+    choices = re.findall(r"[\w-]+", capsys.readouterr().err.split("choose from", 1)[1])
+    assert set(choices) >= {*COMMANDS, *MODEL_EXPORT}
+
+
+@pytest.mark.parametrize("command", ["export", "check", "ensemble", "rollback"])
+def test_model_export_commands_are_handed_over_under_numerai_bots_name(command, capsys):
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])
     assert done.value.code == 0
-    assert f"python -m model_export {command}" in capsys.readouterr().out
+    assert f"usage: numerai-bot {command}" in capsys.readouterr().out
 
 
 def test_model_export_errors_keep_its_exit_code(tmp_path, capsys):

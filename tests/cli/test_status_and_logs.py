@@ -23,8 +23,8 @@ from standins import synthetic_tournaments as provided
 from standins.local_bot import LocalBot
 from standins.numerai import resolvers, state
 from standins.numerai.scores import metric_value
+from standins.onnx_models import linear_model
 from tests.cli.conftest import MODELS, WORKER_FUNCTION, open_round_minutes_ago
-from tests.onnx_models import linear_model
 
 LATENCY = {0: 4.0, 1: 9.0, 2: 14.0}  # minutes after the open, per round of the season
 

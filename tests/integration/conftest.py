@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from standins.local_bot import LocalBot
+from standins.onnx_models import linear_model
 from tests.conftest import SMALL
-from tests.onnx_models import linear_model
 
 MODELS = {
     "alpha": "0b2f6a52-0001-4000-8000-000000000001",

@@ -6,8 +6,8 @@ import pytest
 
 from standins.aws import read_alerts
 from standins.local_lambda import LocalContext
+from standins.onnx_models import linear_model
 from tests.integration.conftest import MODELS, accepted
-from tests.onnx_models import linear_model
 from worker import RoundIncomplete
 
 

@@ -51,8 +51,8 @@ from numerai_bot.round.runner import RoundRunner
 from numerai_bot.wiring import build_runner
 from standins.local_bot import LocalBot
 from standins.local_lambda import LocalContext
+from standins.onnx_models import linear_model
 from tests.integration.conftest import MODELS, accepted
-from tests.onnx_models import linear_model
 from tests.unit.fakes import runner_with
 
 # Retries as in production, but without the seconds of backoff (the policy is what varies).

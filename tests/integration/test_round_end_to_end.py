@@ -7,8 +7,8 @@ import pytest
 
 from numerai_bot.ledger import DynamoLedger
 from standins.local_lambda import LocalContext
+from standins.onnx_models import linear_model
 from tests.integration.conftest import MODELS, accepted
-from tests.onnx_models import linear_model
 
 
 def run_worker(bot, event=None):

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from benchmarks.season import KINDS, SeasonConfig, SeasonReport
 from numerai_bot.errors import UploadError
 from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
 from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.tournaments import CLASSIC
-from scripts.simulate_season import KINDS, SeasonConfig, SeasonReport
 from standins.aws import MotoServer
 from standins.aws_faults import AwsFaultProxy
 from standins.numerai.server import NumeraiStandin
@@ -43,7 +43,7 @@ def test_a_short_season_that_kills_workers_and_breaks_aws_keeps_every_promise(
     tmp_path: Path,
 ) -> None:
     counts_file = tmp_path / "season.json"
-    command = [sys.executable, "-m", "scripts.simulate_season", *SHORT_SEASON, "--quiet"]
+    command = [sys.executable, "-m", "benchmarks.season", *SHORT_SEASON, "--quiet"]
     command += ["--workdir", str(tmp_path / "work"), "--json", str(counts_file)]
     done = subprocess.run(
         command,

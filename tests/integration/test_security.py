@@ -11,8 +11,8 @@ import webhook
 import worker
 from numerai_bot_cli.commands.webhooks import webhook_url
 from standins.local_lambda import LocalContext
+from standins.onnx_models import linear_model
 from tests.integration.conftest import accepted
-from tests.onnx_models import linear_model
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from model_export.cli import main as model_export
+from model_export.cli.program import main as model_export
 from numerai_bot.tournaments import CRYPTO, SIGNALS
 from standins.local_bot import LocalBot
 from standins.local_lambda import LocalContext

@@ -8,10 +8,10 @@ import pytest
 
 catboost = pytest.importorskip("catboost")
 
-from model_export.catboost_onnx import catboost_to_onnx  # noqa: E402
-from model_export.converters import load  # noqa: E402
+from model_export.converters.catboost_onnx import catboost_to_onnx  # noqa: E402
+from model_export.converters.libraries import load  # noqa: E402
+from model_export.converters.lightgbm_onnx import UnsupportedModelError  # noqa: E402
 from model_export.export import export_model  # noqa: E402
-from model_export.lightgbm_onnx import UnsupportedModelError  # noqa: E402
 from model_export.parity import LAMBDA_THREAD_COUNTS, check_parity, onnx_predictions  # noqa: E402
 
 QUIET = {"verbose": 0, "allow_writing_files": False}  # no catboost_info/ in the work tree

@@ -1,4 +1,5 @@
-"""``python -m model_export``: train end to end on tiny synthetic data, export, check, describe."""
+"""``python -m model_export.cli``: train end to end on tiny synthetic data, export, check,
+describe."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import onnx
 import pytest
 from numerapi import base_api
 
-from model_export.cli import main
+from model_export.cli.program import main
 from model_export.metadata import read_metadata
 
 from .conftest import N_FEATURES
@@ -177,7 +178,7 @@ def test_export_needs_a_data_version(trained, data_root, tmp_path, capsys) -> No
 
 def test_module_entry_point_help() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "model_export", "export", "--help"],
+        [sys.executable, "-m", "model_export.cli", "export", "--help"],
         cwd=REPO,
         capture_output=True,
         text=True,

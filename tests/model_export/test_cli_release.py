@@ -11,7 +11,7 @@ import onnx
 import pandas as pd
 import pytest
 
-from model_export.cli import main
+from model_export.cli.program import main
 from model_export.metadata import read_metadata, write_metadata
 
 xgb = pytest.importorskip("xgboost")

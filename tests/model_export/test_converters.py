@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from model_export.converters import detect_file_kind, load, wrap
+from model_export.converters.libraries import detect_file_kind, load, wrap
 from model_export.native import ModelLoadError
 
 

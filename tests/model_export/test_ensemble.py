@@ -7,7 +7,7 @@ import onnx
 import pandas as pd
 import pytest
 
-from model_export.converters import wrap
+from model_export.converters.libraries import wrap
 from model_export.ensemble import (
     EnsembleError,
     Member,

@@ -8,12 +8,12 @@ import onnx
 import pytest
 
 from model_export import onnx_format as fmt
-from model_export.features import FeatureError
-from model_export.lightgbm_onnx import (
+from model_export.converters.lightgbm_onnx import (
     UnsupportedModelError,
     booster_to_onnx,
     resolve_num_iteration,
 )
+from model_export.features import FeatureError
 from model_export.parity import (
     LAMBDA_THREAD_COUNTS,
     check_parity,

@@ -9,8 +9,8 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from model_export.lightgbm_onnx import booster_to_onnx
-from model_export.lightgbm_splits import (
+from model_export.converters.lightgbm_onnx import booster_to_onnx
+from model_export.converters.lightgbm_splits import (
     K_ZERO_THRESHOLD,
     MODE_LEQ,
     chain_route,

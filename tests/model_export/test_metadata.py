@@ -8,8 +8,8 @@ from datetime import datetime
 import onnx
 import onnxruntime as ort
 
+from model_export.converters.lightgbm_onnx import booster_to_onnx
 from model_export.export import export_lightgbm, save_model
-from model_export.lightgbm_onnx import booster_to_onnx
 from model_export.metadata import build_metadata, read_metadata, write_metadata
 from numerai_bot.model_metadata import KEY_FEATURES, ModelMetadata
 

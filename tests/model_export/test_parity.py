@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from onnx import numpy_helper
 
+from model_export.converters.lightgbm_onnx import booster_to_onnx
 from model_export.export import export_lightgbm
-from model_export.lightgbm_onnx import booster_to_onnx
 from model_export.parity import (
     ParityError,
     ParityThresholds,

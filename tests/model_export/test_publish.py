@@ -11,12 +11,7 @@ import pytest
 from moto import mock_aws
 
 from model_export.export import export_lightgbm
-from model_export.publish import (
-    PublishError,
-    publish_with_history,
-    read_history,
-    rollback,
-)
+from model_export.publish import PublishError, publish, read_history, rollback
 from numerai_bot.model_store import LocalModelStore, S3ModelStore
 from numerai_bot.models_config import parse_models_config
 
@@ -49,21 +44,19 @@ def _check_store(store, data: bytes, transform: str = "rank") -> None:
 
 def test_publish_and_rollback_local(versions, tmp_path) -> None:
     store = LocalModelStore(tmp_path / "store")
-    first = publish_with_history(store, "my_model", versions[0], "raw")
+    first = publish(store, "my_model", versions[0], "raw")
     assert first.archived is None and first.history == 0
     _check_store(store, versions[0], "raw")
-    second = publish_with_history(
-        store, "my_model", versions[1], now=datetime(2026, 11, 16, 12, tzinfo=UTC)
-    )
+    second = publish(store, "my_model", versions[1], now=datetime(2026, 11, 16, 12, tzinfo=UTC))
     assert second.archived == "my_model.onnx.20261116T120000000000Z"
     assert (tmp_path / "store" / second.archived).read_bytes() == versions[0]
-    publish_with_history(store, "my_model", versions[2])
+    publish(store, "my_model", versions[2])
     _check_store(store, versions[2])
     assert [v["sha256"] for v in read_history(store, "my_model")] == [
         hashlib.sha256(v).hexdigest() for v in versions[:2]
     ]
     # Publishing the same bytes again archives nothing.
-    assert publish_with_history(store, "my_model", versions[2]).archived is None
+    assert publish(store, "my_model", versions[2]).archived is None
 
     back = rollback(store, "my_model")
     _check_store(store, versions[1])
@@ -76,8 +69,8 @@ def test_publish_and_rollback_local(versions, tmp_path) -> None:
 
 def test_rollback_refuses_a_tampered_archive(versions, tmp_path) -> None:
     store = LocalModelStore(tmp_path)
-    publish_with_history(store, "my_model", versions[0])
-    publish_with_history(store, "my_model", versions[1])
+    publish(store, "my_model", versions[0])
+    publish(store, "my_model", versions[1])
     (archived,) = read_history(store, "my_model")
     store.write(archived["key"], versions[2])
     with pytest.raises(PublishError, match="checksum"):
@@ -90,7 +83,7 @@ def test_publish_refuses_a_file_without_metadata(tmp_path) -> None:
 
     store = LocalModelStore(tmp_path)
     with pytest.raises(BotError):
-        publish_with_history(store, "my_model", b"not an onnx file")
+        publish(store, "my_model", b"not an onnx file")
     assert not (tmp_path / "my_model.onnx").exists()
 
 
@@ -100,8 +93,8 @@ def test_publish_and_rollback_s3(versions) -> None:
         client.create_bucket(Bucket="models")
         client.put_bucket_versioning(Bucket="models", VersioningConfiguration={"Status": "Enabled"})
         store = S3ModelStore("models", "prod", client)
-        publish_with_history(store, "my_model", versions[0])
-        publish_with_history(store, "my_model", versions[1])
+        publish(store, "my_model", versions[0])
+        publish(store, "my_model", versions[1])
         history = json.loads(store.read("my_model.onnx.history.json").data)
         assert history["versions"][0]["key"].startswith("my_model.onnx.")
         rollback(store, "my_model")

@@ -22,9 +22,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
-from model_export.converters import load, wrap
+from model_export.converters.libraries import load, wrap
+from model_export.converters.lightgbm_onnx import UnsupportedModelError
 from model_export.export import export_model
-from model_export.lightgbm_onnx import UnsupportedModelError
 
 NAN_FREE = {"Ridge", "ElasticNet", "Pipeline", "GradientBoostingRegressor"}
 ESTIMATORS = [

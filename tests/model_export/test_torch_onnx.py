@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model_export.converters import wrap
+from model_export.converters.libraries import wrap
 from model_export.export import export_model
 from model_export.parity import ParityError, ParityThresholds
 

@@ -2,7 +2,7 @@
 
 Synthetic data from ``standins.synthetic_tournaments`` (float features with NaN; Signals with
 the string columns ``feature_country`` and ``feature_exchange_code``). Few trees, small files:
-the 2,000-tree figures come from ``python -m model_export.bench_tournaments``.
+the 2,000-tree figures come from ``python -m benchmarks.export.tournament_parity``.
 """
 
 from __future__ import annotations
@@ -22,24 +22,22 @@ import pandas as pd
 import pytest
 from numerapi import base_api
 
-from model_export.cli import main
-from model_export.converters import wrap
+from model_export.cli.program import main
+from model_export.converters.libraries import wrap
 from model_export.ensemble import EnsembleError, Member, build_ensemble
 from model_export.export import export_lightgbm, export_model
 from model_export.metadata import read_metadata
 from model_export.parity import average_ranks
-from model_export.publish import publish_with_history
+from model_export.publish import publish
 from model_export.string_features import (
     StringEncoding,
     add_string_inputs,
     encoding_from_graph,
 )
-from model_export.tournament_data import newest_served_version
 from numerai_bot.errors import ConfigError
 from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import parse_models_config
-from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS
-from scripts import publish_model
+from numerai_bot.tournaments import CRYPTO
 from standins import synthetic_tournaments as synthetic
 
 from .test_cli import _FakeNumerai
@@ -311,21 +309,6 @@ def test_the_graph_places_codes_where_the_trees_read_them() -> None:
         add_string_inputs(result.model, ["feature_a"], StringEncoding({"x": ("a",)}))
 
 
-def test_newest_served_version_per_tournament() -> None:
-    names = [
-        "v5.2/train.parquet",
-        "v5.10/train.parquet",
-        "signals/v2.0/train.parquet",
-        "signals/v2.10/train.parquet",
-        "signals/v3.0/live.parquet",  # no train.parquet there: not a training version
-        "crypto/v2.0/train.parquet",
-    ]
-    assert newest_served_version(names, SIGNALS, "train.parquet") == "v2.10"
-    assert newest_served_version(names, CRYPTO, "train.parquet") == "v2.0"
-    assert newest_served_version(names, CLASSIC, "train.parquet") == "v5.10"
-    assert newest_served_version([], SIGNALS, "train.parquet") is None
-
-
 @pytest.fixture
 def numerai(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fake Numerai serving Signals v2.0 (an older copy) and v2.1 with listDatasets."""
@@ -368,29 +351,27 @@ def test_publish_records_the_tournament_and_refuses_another(
 ) -> None:
     store = LocalModelStore(tmp_path / "store")
     data = crypto["onnx"].read_bytes()
-    publish_with_history(store, "my_crypto", data, tournament="crypto")
+    publish(store, "my_crypto", data, tournament="crypto")
     document = json.loads(store.read("models.json").data)
     assert document["models"]["my_crypto"]["tournament"] == "crypto"
     (entry,) = parse_models_config(store.read("models.json").data)
     assert entry.tournament == CRYPTO and entry.data_version == "v2.0"
 
     with pytest.raises(ConfigError, match=r"crypto model .* but signals was asked for"):
-        publish_with_history(store, "my_crypto", data, tournament="signals")
-    publish_with_history(
-        store, "my_classic", _classic_file(nan_booster, live_matrix, feature_names)
-    )
+        publish(store, "my_crypto", data, tournament="signals")
+    publish(store, "my_classic", _classic_file(nan_booster, live_matrix, feature_names))
     with pytest.raises(ConfigError, match="runs my_classic in the classic tournament"):
-        publish_with_history(store, "my_classic", data)
+        publish(store, "my_classic", data)
     archived = [p.name for p in (tmp_path / "store").glob("my_classic.onnx.2*")]
     assert archived == []  # refused before the current file was archived
     assert "tournament" not in json.loads(store.read("models.json").data)["models"]["my_classic"]
 
 
-def test_publish_script_carries_the_tournament_from_the_file(crypto, tmp_path, capsys) -> None:
+def test_publish_command_carries_the_tournament_from_the_file(crypto, tmp_path, capsys) -> None:
     store = tmp_path / "store"
-    argv = ["--model", "cry", "--file", str(crypto["onnx"]), "--store", str(store)]
-    assert publish_model.main([*argv, "--tournament", "signals"]) == 1
+    argv = ["publish", str(crypto["onnx"]), "--model", "cry", "--store", str(store)]
+    assert main([*argv, "--tournament", "signals"]) != 0
     assert "signals was asked for" in capsys.readouterr().err
-    assert publish_model.main(argv) == 0
+    assert main(argv) == 0
     (entry,) = parse_models_config((store / "models.json").read_bytes())
     assert entry.tournament == CRYPTO

@@ -8,10 +8,11 @@ import pytest
 
 xgb = pytest.importorskip("xgboost")
 
-from model_export.converters import load, wrap  # noqa: E402
+from model_export.converters.libraries import load, wrap  # noqa: E402
+from model_export.converters.lightgbm_onnx import UnsupportedModelError  # noqa: E402
+from model_export.converters.xgboost_onnx import xgboost_to_onnx  # noqa: E402
 from model_export.export import export_model  # noqa: E402
 from model_export.features import FeatureError  # noqa: E402
-from model_export.lightgbm_onnx import UnsupportedModelError  # noqa: E402
 from model_export.parity import (  # noqa: E402
     LAMBDA_THREAD_COUNTS,
     ParityError,
@@ -19,7 +20,6 @@ from model_export.parity import (  # noqa: E402
     compare_predictions,
     onnx_predictions,
 )
-from model_export.xgboost_onnx import xgboost_to_onnx  # noqa: E402
 
 PARAMS = {"n_estimators": 60, "max_depth": 4, "learning_rate": 0.05, "colsample_bytree": 0.5}
 

@@ -21,7 +21,7 @@ from numerai_bot.models_config import ModelConfig, render_models_config
 from numerai_bot.outcomes import RETRY
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.round.window import prediction_budget
-from tests.onnx_models import linear_model, slow_model
+from standins.onnx_models import linear_model, slow_model
 from tests.unit.fakes import FakeNumerai, MemoryLedger, runner_with
 
 MODELS = {"alpha": "id-alpha", "beta": "id-beta", "gamma": "id-gamma"}

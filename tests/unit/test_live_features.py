@@ -12,7 +12,7 @@ import pytest
 from numerai_bot.errors import LiveDataError
 from numerai_bot.inference import load_model
 from numerai_bot.live_data import MISSING, LiveData
-from tests.onnx_models import linear_model
+from standins.onnx_models import linear_model
 
 ROWS = 2_500  # more than two batches
 FEATURES = tuple(f"feature_{i:02d}" for i in range(12))

@@ -8,7 +8,7 @@ import time
 
 from numerai_bot.inference import ModelCache
 from numerai_bot.model_store import LocalModelStore
-from tests.onnx_models import linear_model
+from standins.onnx_models import linear_model
 
 FEATURES = ["feature_a", "feature_b", "feature_c"]
 

@@ -35,7 +35,7 @@ from numerai_bot.round.inputs import ModelInputs, NumeraiInput, OwnInput
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.tournaments import CRYPTO, SIGNALS
 from standins import synthetic_tournaments as provided
-from tests.onnx_models import linear_model
+from standins.onnx_models import linear_model
 from tests.unit.fakes import FakeNumerai, MemoryLedger
 
 OWN_FEATURES = ("own_momentum", "own_volatility")

@@ -15,7 +15,7 @@ from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import ModelConfig, render_models_config
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.submission import validate_submission
-from tests.onnx_models import linear_model
+from standins.onnx_models import linear_model
 from tests.unit.fakes import FakeNumerai, MemoryLedger, runner_with
 
 MODELS = {"alpha": "id-alpha", "beta": "id-beta", "gamma": "id-gamma"}

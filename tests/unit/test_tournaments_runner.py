@@ -21,7 +21,7 @@ from numerai_bot.models_config import ModelConfig, render_models_config
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS
 from standins import synthetic_tournaments as provided
-from tests.onnx_models import linear_model
+from standins.onnx_models import linear_model
 from tests.unit.fakes import FakeNumerai, MemoryLedger
 
 MODELS = {"classic_m": "id-c", "signals_m": "id-s", "crypto_m": "id-x"}

@@ -1,0 +1,4 @@
+"""model_export's command line (``numerai-bot train/export/...``, or
+``python -m model_export.cli``): :mod:`.commands` names the subcommands, :mod:`.program` parses
+and runs them, :mod:`.convert` holds train/export/check/describe and :mod:`.release`
+ensemble/validate/publish/rollback; :mod:`.common` and :mod:`.tournament` are what both share."""
