@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from numerai_bot.errors import ModelError
 from numerai_bot.tournaments import Tournament
 
+LIVE_FILE = "live.parquet"
+UNIVERSE_FILE = "live_universe.parquet"  # a version with no features (Crypto v1.0)
 _VERSION = re.compile(r"v(\d+(?:\.\d+)*)(.*)", re.DOTALL)  # numbers, then any suffix
 
 
@@ -62,10 +64,22 @@ def check_served(tournament: Tournament, data_version: str, served: frozenset[st
     """Fail a model whose data version Numerai no longer serves, naming the newest one."""
     if not served or tournament.live_file(data_version) in served:
         return
-    latest = newest(tournament, served) or "none"
+    latest = newest(tournament, served)
+    if latest is not None:
+        raise ModelError(
+            f"data version {data_version} is no longer served by Numerai for {tournament.name} "
+            f"(newest: {latest}): retrain or re-export the model on {latest} and publish it"
+        )
+    universes = served_versions(tournament, served, UNIVERSE_FILE)
+    if universes:
+        raise ModelError(
+            f"{tournament.name} {data_version} is not served: Numerai serves {tournament.name} "
+            f"{universes[-1]}, which has no features, only the universe and targets; bring your "
+            "own data for this model (docs/own-data.md)"
+        )
     raise ModelError(
-        f"data version {data_version} is no longer served by Numerai for {tournament.name} "
-        f"(newest: {latest}): retrain or re-export the model on {latest} and publish it"
+        f"{tournament.name} {data_version} is not served, and Numerai lists no live file for "
+        f"{tournament.name} right now; run `numerai-bot doctor` again later"
     )
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from numerai_bot.data_versions import LIVE_FILE
 from numerai_bot.errors import BotError, LiveDataError, ModelError
 from numerai_bot.model_store import ObjectMissing
 from numerai_bot.ports import DatasetSource, ModelStore
@@ -34,7 +35,7 @@ from numerai_bot.tournaments import CLASSIC, Tournament
 logger = logging.getLogger(__name__)
 
 ID_COLUMN = CLASSIC.id_column
-LIVE_FILE = "live.parquet"
+
 FEATURE_MIN, FEATURE_MAX = 0, 4
 # How a null feature value is stored in the int8 matrix (real values are 0-4).
 MISSING = -1

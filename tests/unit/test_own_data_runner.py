@@ -309,3 +309,47 @@ def test_models_json_input_round_trips_and_own_data_is_not_for_classic():
     assert "'missing' must be one of nan, drop" in broken[0].error
     with pytest.raises(ConfigError):
         parse_models_config('{"models": {"s": {"artifact": "s.onnx", "input": 3}}}')
+
+
+def test_crypto_v1_serving_only_the_universe_feeds_own_data_and_says_so_to_numerai_models(
+    tmp_path, root
+):
+    """The new user's listing: crypto v1.0 has the universe and targets, no features."""
+    folder = provided.write_universe(root, provided.CRYPTO_UNIVERSE, provided.CRYPTO, 900)
+    universe = pq.read_table(folder / "live_universe.parquet")
+    day = dt.date.fromisoformat(universe.column("date")[0].as_py())
+    bot = Bot(tmp_path, root)
+    bot.numerai.served = frozenset(
+        {
+            "signals/v2.1/live.parquet",
+            "crypto/v1.0/live_universe.parquet",
+            "crypto/v1.0/historical_targets.parquet",
+        }
+    )
+    bot.drop(SIGNALS, "momentum", own_table(universe_ids(root, SIGNALS)))
+    bot.drop(
+        CRYPTO, "crypto_momentum", own_table(universe.column("symbol").to_pylist(), "symbol"), day
+    )
+    result = bot.run()
+    outcomes = by_model(result)
+    assert outcomes["own_x"].status == "submitted", outcomes["own_x"].detail
+    assert outcomes["own_x"].coverage == 1.0
+    assert len(bot.body("id-ox")) - 1 == universe.num_rows
+    assert outcomes["own_s"].status == "submitted"
+    # A model on Numerai's crypto v2.0 features: told what is served and what to do, never "none"
+    bot.store.write(
+        "models.json",
+        render_models_config([ModelConfig("own_x", "numerai_x.onnx", tournament=CRYPTO)]),
+    )
+    crypto = [
+        n
+        for n in pq.read_schema(root / "crypto/v2.0/live.parquet").names
+        if n.startswith("feature_")
+    ]
+    bot.store.write(
+        "numerai_x.onnx", linear_model(crypto, data_version="v2.0", tournament="crypto")
+    )
+    bot.numerai.uploads.clear()
+    detail = by_model(bot.runner.run(WorkerRequest("webhook", force=True)))["own_x"].detail
+    assert "crypto v2.0 is not served" in detail and "v1.0, which has no features" in detail
+    assert "bring your own data" in detail and "none" not in detail

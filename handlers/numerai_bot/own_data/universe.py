@@ -11,33 +11,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from numerai_bot.data_versions import version_key
+from numerai_bot.data_versions import LIVE_FILE, UNIVERSE_FILE, served_versions, version_key
 from numerai_bot.errors import LiveDataError
-from numerai_bot.live_data import LIVE_FILE as LIVE
 from numerai_bot.tournaments import Tournament
-
-UNIVERSE = "live_universe.parquet"
-UNIVERSE_FILES = (LIVE, UNIVERSE)  # in order of preference within a version
 
 
 def universe_dataset(
     tournament: Tournament, served: frozenset[str] | None, fallback_version: str
 ) -> tuple[str, str]:
-    """``(version, file name)`` of the newest version that serves a universe; when Numerai's
-    listing is unknown, the model's own version's live file."""
+    """``(version, file name)`` of the newest version that serves a universe (its live file
+    preferred to ``live_universe.parquet``); when Numerai's listing is unknown, the model's
+    own version's live file."""
     if not served:
-        return fallback_version, LIVE
-    found: list[tuple[tuple[int, ...], int, str, str]] = []
-    prefix = tournament.data_prefix
-    for name in served:
-        if not name.startswith(prefix):
-            continue
-        parts = name[len(prefix) :].split("/")
-        if len(parts) == 2 and parts[0].startswith("v") and parts[1] in UNIVERSE_FILES:
-            preference = -UNIVERSE_FILES.index(parts[1])
-            found.append((version_key(parts[0]), preference, parts[0], parts[1]))
+        return fallback_version, LIVE_FILE
+    found = [
+        (version_key(version), preference, version, filename)
+        for preference, filename in enumerate((UNIVERSE_FILE, LIVE_FILE))
+        for version in served_versions(tournament, served, filename)
+    ]
     if not found:
-        listed = sorted(n for n in served if n.startswith(prefix))[:6]
+        listed = sorted(n for n in served if n.startswith(tournament.data_prefix))[:6]
         raise LiveDataError(
             f"Numerai serves no live universe for {tournament.name} (its files: "
             f"{', '.join(listed) or 'none listed'}); the round cannot be joined yet"
