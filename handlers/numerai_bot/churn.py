@@ -143,7 +143,16 @@ def movement(
     if found is None:
         return None
     number, previous_body = found
-    previous, current = parse_submission(previous_body), parse_submission(body)
+    try:
+        previous = parse_submission(previous_body)
+    except (UnicodeDecodeError, ValueError, IndexError, csv.Error) as error:
+        # A corrupt kept file must not stop this or any later round: the guard is advice.
+        logger.warning(
+            "previous submission unreadable; no churn comparison this round",
+            extra={"file": _key(tournament, model, number), "error": type(error).__name__},
+        )
+        return None
+    current = parse_submission(body)
     shared = len(set(previous) & set(current))
     return Movement(number, churn(previous, current), turnover(previous, current), shared)
 

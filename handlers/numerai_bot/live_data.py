@@ -35,6 +35,8 @@ from numerai_bot.tournaments import CLASSIC, Tournament
 logger = logging.getLogger(__name__)
 
 ID_COLUMN = CLASSIC.id_column
+# Ids that stand for no id at all (what NaN, None or an empty cell become as text).
+BLANK_IDS = ("", "nan", "none", "null", "<na>", "nat")
 
 FEATURE_MIN, FEATURE_MAX = 0, 4
 # How a null feature value is stored in the int8 matrix (real values are 0-4).
@@ -122,7 +124,14 @@ class LiveData:
         self.ids = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
         if len(self.ids) == 0:
             raise LiveDataError(f"{name} has no rows")
-        unique, counts = np.unique(self.ids.astype(str), return_counts=True)
+        text = self.ids.astype(str)
+        blank = np.isin(np.char.lower(np.char.strip(text)), BLANK_IDS)
+        if blank.any():
+            raise LiveDataError(
+                f"{name} has {int(blank.sum())} rows whose '{id_column}' is blank or a "
+                f"placeholder (e.g. {text[blank][0]!r}): not a file to submit against"
+            )
+        unique, counts = np.unique(text, return_counts=True)
         if len(unique) != len(self.ids):
             raise LiveDataError(
                 f"{name} lists {id_column} {unique[counts > 1][0]!r} more than once"

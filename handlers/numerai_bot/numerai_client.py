@@ -277,6 +277,10 @@ class NumeraiClient:
             raise NumeraiUnavailable(
                 f"download of {filename} failed: {type(error).__name__}"
             ) from None
+        except (requests.RequestException, ValueError) as error:
+            # A malformed presigned URL (InvalidSchema, MissingSchema, urllib3's
+            # LocationParseError) quotes it, signature and all: only the class name leaves.
+            raise NumeraiError(f"download of {filename} failed: {type(error).__name__}") from None
         if expected is not None and int(expected) != size:
             os.unlink(tmp)
             raise NumeraiUnavailable(
@@ -395,7 +399,7 @@ class NumeraiClient:
             requests.exceptions.ChunkedEncodingError,
         ) as error:
             raise NumeraiUnavailable(f"upload PUT failed: {type(error).__name__}") from None
-        except requests.RequestException as error:
+        except (requests.RequestException, ValueError) as error:  # ValueError: LocationParseError
             raise UploadError(f"upload PUT failed: {type(error).__name__}") from None
         if response.status_code >= 500:
             raise NumeraiUnavailable(f"upload PUT got HTTP {response.status_code}")

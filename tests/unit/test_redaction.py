@@ -14,8 +14,9 @@ import requests
 from aws_lambda_powertools import Logger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from urllib3.exceptions import LocationParseError
 
-from numerai_bot.errors import NumeraiUnavailable, UploadError
+from numerai_bot.errors import NumeraiError, NumeraiUnavailable, UploadError
 from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.redact import RedactingFilter, install_redaction, redact
 from numerai_bot.retry import RetryPolicy
@@ -217,6 +218,9 @@ class RaisingSession:
     def put(self, url: str, **kwargs: object) -> None:
         raise self.error
 
+    def get(self, url: str, **kwargs: object) -> None:
+        raise self.error
+
 
 @pytest.mark.parametrize(
     ("error_class", "typed"),
@@ -259,3 +263,24 @@ def test_the_handlers_install_redaction_for_their_own_and_the_core_s_loggers(mod
     output = stream.getvalue()
     assert output.count("unexpected error") == (2 if module_name == "worker" else 1)
     assert "SIGNATUREabcdef0123456789" not in output and "TOKENabcdef" not in output
+
+
+@pytest.mark.parametrize(
+    "error_class",
+    [
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidURL,
+        LocationParseError,
+    ],
+)
+def test_a_malformed_download_url_becomes_a_typed_error_without_the_url(tmp_path, error_class):
+    url = presigned("SIGNATUREabcdef0123456789", "TOKENabcdef0123456789", "AKIAEXAMPLE")
+    client = NumeraiClient(
+        None, None, "http://numerai.invalid", retry=RetryPolicy(attempts=1), session=None
+    )
+    client._session = RaisingSession(error_class(f"failed for url: {url}"))  # type: ignore[assignment]
+    with pytest.raises(NumeraiError) as caught:
+        client._download_once(url, tmp_path / "live.parquet", "v5.3/live.parquet")
+    assert str(caught.value) == f"download of v5.3/live.parquet failed: {error_class.__name__}"
+    assert "SIGNATURE" not in repr(caught.value) and caught.value.__suppress_context__

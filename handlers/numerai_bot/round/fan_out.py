@@ -53,6 +53,8 @@ class FanOut:
                     self.live_data.get(current.number, version, tournament)
                 except BotError as error:  # each shard will report it per model
                     logger.error("could not stage live data", extra={"error": str(error)})
+                except Exception as error:  # never stop the shards; never quote a URL
+                    logger.error("could not stage live data", extra={"error": type(error).__name__})
         for shard in shards:
             self.invoker.invoke(
                 WorkerRequest(

@@ -1,0 +1,64 @@
+"""State that must not poison later rounds: a live file whose ids are blank or placeholders
+is refused and evicted (a fixed file is read afresh), and a corrupt file in the churn archive
+only costs that round's churn comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from numerai_bot.churn import SubmissionArchive, movement
+from numerai_bot.errors import LiveDataError
+from numerai_bot.live_data import LiveDataCache
+from numerai_bot.model_store import LocalModelStore
+from numerai_bot.tournaments import SIGNALS
+
+
+class Source:
+    """Numerai's live file, as the test wants it this time."""
+
+    def __init__(self) -> None:
+        self.table: pa.Table | None = None
+        self.downloads = 0
+
+    def download_dataset(self, filename, dest: Path, round_number, tournament) -> Path:
+        self.downloads += 1
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(self.table, dest)
+        return dest
+
+
+def live(ids: list) -> pa.Table:
+    return pa.table({"numerai_ticker": ids, "feature_a": np.arange(len(ids), dtype=float)})
+
+
+GOOD = [f"S{i} US" for i in range(200)]
+
+
+@pytest.mark.parametrize("bad", ["", "nan", "None", " NaN "])
+def test_blank_or_placeholder_ids_are_refused_and_a_fixed_file_is_read_afresh(tmp_path, bad):
+    source, clock = Source(), [0.0]
+    shared = LocalModelStore(tmp_path / "shared")
+    cache = LiveDataCache(tmp_path / "live", source, shared, clock=lambda: clock[0])
+    source.table = live([*GOOD[:-1], bad])
+    with pytest.raises(LiveDataError, match="blank or a placeholder"):
+        cache.get(700, "v2.1", SIGNALS)
+    assert not list((tmp_path / "shared").rglob("*.parquet"))  # never shared with the shards
+    source.table = live(GOOD)  # Numerai fixes the file
+    clock[0] += 60  # a later run
+    assert cache.get(700, "v2.1", SIGNALS).rows == len(GOOD) and source.downloads == 2
+
+
+@pytest.mark.parametrize(
+    "corrupt", [b"\xff\xfe\x00garbage", b"numerai_ticker,signal\nAAPL US,high\n"]
+)
+def test_a_corrupt_archived_submission_only_skips_the_churn_comparison(tmp_path, corrupt, caplog):
+    archive = SubmissionArchive(LocalModelStore(tmp_path / "archive"))
+    body = b"numerai_ticker,signal\n" + b"".join(f"{t},0.5\n".encode() for t in GOOD)
+    archive.keep("signals", "m", 699, corrupt)
+    assert movement(archive, "signals", "m", 700, body) is None
+    assert any(getattr(r, "file", "") == "signals/m/699.csv" for r in caplog.records)
