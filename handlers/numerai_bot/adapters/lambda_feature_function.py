@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from numerai_bot.own_data.feature_function import FeatureFunctionError, FeatureRequest
@@ -40,6 +41,8 @@ class LambdaFeatureFunction:
         # A client passed in keeps its own timeouts; otherwise one per timeout is built.
         self._client = client
         self._clients: dict[float, Any] = {}
+        # boto3's default session is not safe to build clients from on several threads at once.
+        self._clients_lock = threading.Lock()
         self._read_timeout: type[Exception] = ReadTimeoutError
         self._client_error: type[Exception] = ClientError
         self._no_answer: type[Exception] = BotoCoreError
@@ -163,19 +166,20 @@ class LambdaFeatureFunction:
         if self._client is not None:
             return self._client
         key = round(timeout, 3)
-        if key not in self._clients:
-            import boto3
-            from botocore.config import Config
+        with self._clients_lock:
+            if key not in self._clients:
+                import boto3
+                from botocore.config import Config
 
-            config = Config(
-                read_timeout=key,
-                connect_timeout=min(CONNECT_TIMEOUT, key),
-                retries={"total_max_attempts": 1},
-                # AWS's advice for synchronous calls that run for minutes with no traffic
-                tcp_keepalive=True,
-            )
-            self._clients[key] = boto3.client("lambda", config=config)
-        return self._clients[key]
+                config = Config(
+                    read_timeout=key,
+                    connect_timeout=min(CONNECT_TIMEOUT, key),
+                    retries={"total_max_attempts": 1},
+                    # AWS's advice for synchronous calls that run for minutes with no traffic
+                    tcp_keepalive=True,
+                )
+                self._clients[key] = boto3.client("lambda", config=config)
+            return self._clients[key]
 
 
 def _read(payload: Any, limit: int) -> bytes:
