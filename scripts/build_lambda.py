@@ -2,12 +2,14 @@
 """Build the Lambda deployment tree of one function, as ``sam build`` (makefile method) wants it.
 
 ``handlers/Makefile`` calls this for ``build-WorkerFunction`` and ``build-WebhookFunction`` with
-SAM's ``ARTIFACTS_DIR``. It needs no Docker and no Linux Python: pip installs the Linux cp312
-manylinux wheels for the chosen architecture (``--platform``/``--python-version``/
-``--only-binary``), then the tree is trimmed of what the bot never imports, shared libraries are
-stripped, every ELF file is checked to still find the libraries it links, and the Python files are
-compiled to ``unchecked-hash`` ``.pyc`` files (SAM zips every file with a 1980 timestamp, so
-ordinary timestamp-checked ``.pyc`` files would be stale at every cold start).
+SAM's ``ARTIFACTS_DIR``, and for ``build-FeatureFunctionLambda``: the user's feature function
+folder (``features/``: ``app.py`` and its own ``requirements.txt``), built the same way. It needs
+no Docker and no Linux Python: pip installs the Linux cp312 manylinux wheels for the chosen
+architecture (``--platform``/``--python-version``/``--only-binary``), then the tree is trimmed of
+what the bot never imports (for the feature function: only of what no program imports), shared
+libraries are stripped, every ELF file is checked to still find the libraries it links, and the
+Python files are compiled to ``unchecked-hash`` ``.pyc`` files (SAM zips every file with a 1980
+timestamp, so ordinary timestamp-checked ``.pyc`` files would be stale at every cold start).
 
 The build is reproducible: the same source and pins give the same bytes, whatever the folder,
 the time or the umask (no ``direct_url.json`` naming pip's scratch folder, ``.pyc`` files that
@@ -22,6 +24,7 @@ Standard library only, Python 3.9+, so that any ``python3`` with pip can run it.
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import hashlib
 import json
@@ -62,7 +65,12 @@ FUNCTION_PACKAGES: dict[str, tuple[str, ...] | None] = {
     # runtime (powertools' own bounds on jmespath, which it shares with botocore, suffice).
     "webhook": ("aws-lambda-powertools",),
     "worker": None,
+    # The user's feature function: everything its own requirements.txt lists.
+    "feature": None,
 }
+# The feature function's folder: the module and function Lambda calls (template: app.handler).
+FEATURE_MODULE = "app.py"
+FEATURE_HANDLER = "handler"
 
 ARCH_ALIASES = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64"}
 ELF_MACHINES = {"x86_64": 62, "aarch64": 183}
@@ -155,6 +163,28 @@ TRIM_RULES: tuple[tuple[str, str], ...] = (
     ("onnxruntime/datasets/*", "sample models"),
     ("onnxruntime/capi/libonnxruntime.so*", "C API library, not loaded by the Python binding"),
 )
+
+# What no program imports at run time: the only rules applied to the user's feature function,
+# whose code may use what the bot does not (pyarrow's S3 filesystem, Flight, numpy.f2py ...).
+BUILD_ONLY_REASONS = frozenset(
+    {
+        "console scripts",
+        "test suite",
+        "pytest configuration",
+        "type stub",
+        "Cython declaration",
+        "Cython source",
+        "Cython include",
+        "C header",
+        "C++ header",
+        "C++ source",
+        "C++ headers",
+        "C++ sources",
+        "C headers",
+        "static npymath library and pkg-config files",
+    }
+)
+FEATURE_TRIM_RULES = tuple(rule for rule in TRIM_RULES if rule[1] in BUILD_ONLY_REASONS)
 
 ELF_MAGIC = b"\x7fELF"
 PT_LOAD, PT_DYNAMIC = 1, 2
@@ -739,6 +769,36 @@ def write_zip(root: Path, destination: Path) -> str:
     return _file_hash(destination, "sha256")
 
 
+def check_feature_source(source: Path) -> None:
+    """Refuse a feature function folder Lambda could not call: ``app.py`` must define
+    ``handler(event, context)`` at its top level (read, not imported: no user code runs here)."""
+    module = source / FEATURE_MODULE
+    if not module.is_file():
+        raise BuildError(
+            f"{module} not found: the feature function's folder (features/) needs {FEATURE_MODULE} "
+            f"with {FEATURE_HANDLER}(event, context), and a requirements.txt for its packages"
+        )
+    try:
+        tree = ast.parse(module.read_bytes(), filename=str(module))
+    except SyntaxError as error:
+        raise BuildError(
+            f"{module} is not valid Python (line {error.lineno}): {error.msg}"
+        ) from None
+    defined: set[str] = set()
+    for node in tree.body:  # tuples, not X | Y: this script runs on Python 3.9 too
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign):
+            defined.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.ImportFrom):
+            defined.update(alias.asname or alias.name for alias in node.names)
+    if FEATURE_HANDLER not in defined:
+        raise BuildError(
+            f"{module} defines no {FEATURE_HANDLER}(event, context) at its top level: Lambda "
+            f"calls app.{FEATURE_HANDLER} (docs/own-data.md)"
+        )
+
+
 def prepare_artifacts_dir(artifacts: Path) -> None:
     """Make sure the artifacts folder is empty, clearing only a previous build of this script."""
     if artifacts.exists():
@@ -770,18 +830,23 @@ def build(
     no_strip: bool = False,
     max_bytes: int = LAMBDA_UNZIPPED_LIMIT,
 ) -> BuildReport:
-    """Build the deployment tree of ``function`` (``worker`` or ``webhook``) into ``artifacts``."""
+    """Build the deployment tree of ``function`` (``worker``, ``webhook`` or the user's
+    ``feature`` function) into ``artifacts``."""
     started = time.monotonic()
     arch = normalise_arch(arch)
     if function not in FUNCTION_PACKAGES:
         raise BuildError(f"unknown function {function!r}: use one of {sorted(FUNCTION_PACKAGES)}")
     requirements_file = source / "requirements.txt"
-    if not requirements_file.is_file():
+    if function == "feature":
+        check_feature_source(source)
+    elif not requirements_file.is_file():
         raise BuildError(f"{requirements_file} not found: --source must be the handlers folder")
     only = FUNCTION_PACKAGES[function]
     if only is not None and bundle_aws_sdk:
         only = (*only, "boto3")
-    requirements = select_requirements(requirements_file, only)
+    requirements = (
+        select_requirements(requirements_file, only) if requirements_file.is_file() else []
+    )
     report = BuildReport(function, arch, python_version, bundle_aws_sdk, requirements)
     prepare_artifacts_dir(artifacts)
     # Marks the folder as ours from the start, so that a failed build can be cleared next time.
@@ -798,7 +863,7 @@ def build(
             for path in [tree / name, *tree.glob(f"{name}-*.dist-info")]:
                 if path.exists():
                     report.removed[sdk] = report.removed.get(sdk, 0) + _remove(path)
-    report.removed.update(trim(tree))
+    report.removed.update(trim(tree, FEATURE_TRIM_RULES if function == "feature" else TRIM_RULES))
     duplicates = remove_duplicate_libraries(tree)
     if duplicates:
         report.removed["duplicate copies of shared libraries"] = duplicates
@@ -853,7 +918,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--function", required=True, choices=sorted(FUNCTION_PACKAGES))
     parser.add_argument(
-        "--source", type=Path, required=True, help="the handlers folder (code + requirements.txt)"
+        "--source",
+        type=Path,
+        required=True,
+        help="the handlers folder, or for --function feature the feature function's folder "
+        "(code + requirements.txt)",
     )
     parser.add_argument(
         "--artifacts-dir",

@@ -112,7 +112,8 @@ class Evaluator:
 
     # -- values -----------------------------------------------------------------------------
     def value(self, node: Any) -> Any:
-        """Evaluate ``node``; ``AWS::NoValue`` becomes None and is dropped from lists."""
+        """Evaluate ``node``; ``AWS::NoValue`` becomes None and is dropped from lists and maps
+        (an environment variable or a property set to it does not exist)."""
         if isinstance(node, list):
             items = [self.value(item) for item in node]
             return [item for item in items if item is not None]
@@ -125,7 +126,8 @@ class Evaluator:
                 if handler is None:
                     raise NotImplementedError(key)
                 return handler(arg)
-        return {key: self.value(item) for key, item in node.items()}
+        values = {key: self.value(item) for key, item in node.items()}
+        return {key: item for key, item in values.items() if item is not None}
 
     def _Ref(self, name: str) -> Any:
         if name == "AWS::NoValue":

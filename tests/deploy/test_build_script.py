@@ -351,3 +351,122 @@ def test_two_builds_give_identical_zips(tmp_path: Path, capsys: pytest.CaptureFi
         )
     assert hashes[0] == hashes[1]
     assert digests[0] == digests[1]
+
+
+# --- the user's feature function ---------------------------------------------------------------
+
+FEATURE_APP = "from helpers import rows\n\n\ndef handler(event, context):\n    return rows(event)\n"
+
+
+def _feature_folder(root: Path, app: str = FEATURE_APP, requirements: str = "") -> Path:
+    """A tiny feature function folder: app.py, a module of its own, requirements.txt."""
+    folder = root / "features"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "app.py").write_text(app)
+    (folder / "helpers.py").write_text("def rows(event):\n    return {'output': event['output']}\n")
+    (folder / "tests" / "test_app.py").write_text("def test_x():\n    pass\n")
+    (folder / "requirements.txt").write_text(requirements or "# nothing beyond the runtime\n")
+    return folder
+
+
+def test_a_feature_folder_builds_into_a_tree_of_its_own_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trimmed_with = []
+    trim = bl.trim
+    monkeypatch.setattr(
+        bl, "trim", lambda root, rules: trimmed_with.append(rules) or trim(root, rules)
+    )
+    artifacts = tmp_path / "artifacts"
+    report = bl.build("feature", _feature_folder(tmp_path), artifacts, no_strip=True)
+    assert trimmed_with == [bl.FEATURE_TRIM_RULES]  # not the bot's cuts
+    assert report.function == "feature"
+    assert report.requirements == []  # nothing to download: a build in seconds
+    files = {p.relative_to(artifacts).as_posix() for p in artifacts.rglob("*") if p.is_file()}
+    assert {"app.py", "helpers.py", bl.MARKER} <= files
+    assert not [f for f in files if f.startswith("tests/") or f == "requirements.txt"]
+    assert json.loads((artifacts / bl.MARKER).read_text())["function"] == "feature"
+
+
+def test_the_makefile_builds_the_feature_function_as_sam_runs_it(tmp_path: Path) -> None:
+    """SAM copies CodeUri (features/) to a scratch folder and runs the Makefile of ContextPath
+    (handlers/) there: ``make --makefile handlers/Makefile build-FeatureFunctionLambda``."""
+    scratch = shutil.copytree(_feature_folder(tmp_path), tmp_path / "scratch")
+    artifacts = tmp_path / "artifacts"
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "--makefile",
+            str(REPO / "handlers" / "Makefile"),
+            "build-FeatureFunctionLambda",
+            f"PYTHON={sys.executable}",
+        ],
+        cwd=scratch,
+        env={**os.environ, "ARTIFACTS_DIR": str(artifacts)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (artifacts / "app.py").read_text() == FEATURE_APP
+    assert (artifacts / "helpers.py").is_file()
+    assert not (artifacts / "numerai_bot").exists()  # not the handlers' code
+
+
+def test_the_repositorys_features_skeleton_builds_without_downloads(tmp_path: Path) -> None:
+    """SAM builds every function of the template, so a stack without own data builds it too."""
+    report = bl.build("feature", REPO / "features", tmp_path / "artifacts", no_strip=True)
+    assert report.requirements == []
+    assert (tmp_path / "artifacts" / "app.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("app", "complaint"),
+    [
+        (None, "app.py not found"),
+        ("def main(event, context):\n    return {}\n", r"defines no handler\(event, context\)"),
+        ("def handler(event, context)\n    return {}\n", "is not valid Python"),
+    ],
+    ids=["no-app", "no-handler", "syntax-error"],
+)
+def test_a_feature_folder_lambda_could_not_call_is_refused(
+    tmp_path: Path, app: str | None, complaint: str
+) -> None:
+    folder = _feature_folder(tmp_path)
+    if app is None:
+        (folder / "app.py").unlink()
+    else:
+        (folder / "app.py").write_text(app)
+    with pytest.raises(bl.BuildError, match=complaint):
+        bl.build("feature", folder, tmp_path / "artifacts", no_strip=True)
+    assert not (tmp_path / "artifacts").exists()  # refused before anything was written
+
+
+def test_a_handler_imported_from_a_module_of_its_own_is_accepted(tmp_path: Path) -> None:
+    folder = _feature_folder(tmp_path, app="from helpers import rows as handler\n")
+    bl.check_feature_source(folder)
+
+
+def test_the_feature_function_keeps_what_user_code_may_import(tmp_path: Path) -> None:
+    """Only what no program imports goes: the bot's own cuts (pyarrow's S3 filesystem, Flight,
+    numpy.f2py) could break a user's code."""
+    files = {
+        "pyarrow/_s3fs.cpython-312-x86_64-linux-gnu.so": False,
+        "pyarrow/flight.py": False,
+        "pyarrow/libarrow_flight.so.2600": False,
+        "numpy/f2py/__init__.py": False,
+        "onnxruntime/tools/convert.py": False,
+        "pandas/tests/test_x.py": True,
+        "pyarrow/include/arrow/api.h": True,
+        "numpy/__init__.pyi": True,
+        "bin/f2py": True,
+    }
+    for name in files:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    bl.trim(tmp_path, bl.FEATURE_TRIM_RULES)
+    for name, goes in files.items():
+        assert (tmp_path / name).exists() is not goes, name

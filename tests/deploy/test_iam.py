@@ -7,6 +7,7 @@ import pytest
 from tests.deploy.sam_template import ACCOUNT, PARTITION, REGION, STACK, Evaluator, transform
 
 WORKER_ALIAS = f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{STACK}-worker:live"
+FEATURES = f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{STACK}-features"
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 
@@ -14,14 +15,26 @@ def _log_group(name: str) -> str:
     return f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{STACK}-{name}:*"
 
 
-@pytest.fixture(scope="module", params=["false", "true"], ids=["no-tracing", "tracing"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("false", "Disabled"),
+        ("true", "Disabled"),
+        ("false", "Enabled"),
+        ("true", "Enabled"),
+    ],
+    ids=["no-tracing", "tracing", "feature-function", "feature-function-tracing"],
+)
 def variant(request: pytest.FixtureRequest, cfn_template: dict) -> Evaluator:
-    """The template with tracing off (default) and on: the only switch that changes IAM."""
-    return Evaluator(cfn_template, {"EnableTracing": request.param})
+    """The template with tracing off (default) and on, with and without the feature function:
+    the switches that change IAM."""
+    tracing, feature_function = request.param
+    return Evaluator(cfn_template, {"EnableTracing": tracing, "FeatureFunction": feature_function})
 
 
 def _roles(cfn: Evaluator) -> list[str]:
-    return [k for k, r in cfn.resources.items() if r["Type"] == "AWS::IAM::Role"]
+    """The roles these parameters create (the feature function's only when it is enabled)."""
+    return [k for k, r in cfn.resources.items() if r["Type"] == "AWS::IAM::Role" and cfn.active(k)]
 
 
 def test_each_function_has_its_own_declared_role(cfn: Evaluator) -> None:
@@ -84,6 +97,8 @@ def test_worker_may_only_touch_what_it_uses(variant: Evaluator) -> None:
         ("s3:DeleteObject", f"{bucket}/live-cache/*"),
         ("s3:GetObject", f"{bucket}/submissions/*"),
         ("s3:PutObject", f"{bucket}/submissions/*"),
+        ("s3:GetObject", f"{bucket}/own-data/*"),
+        ("s3:PutObject", f"{bucket}/own-data/*/_universe/*"),
         ("s3:ListBucket", bucket),
         ("dynamodb:GetItem", table),
         ("dynamodb:PutItem", table),
@@ -95,6 +110,9 @@ def test_worker_may_only_touch_what_it_uses(variant: Evaluator) -> None:
     }
     if variant.condition("TracingEnabled"):
         expected |= {(action, "*") for action in XRAY_ACTIONS}
+    if variant.condition("FeatureFunctionEnabled"):
+        # Invoke only: not its secret (tests/deploy/test_feature_function.py).
+        expected.add(("lambda:InvokeFunction", FEATURES))
     assert variant.grants("WorkerRole") == expected
 
 
@@ -112,7 +130,11 @@ def test_worker_cannot_write_models(cfn: Evaluator) -> None:
         for action, resource in cfn.grants("WorkerRole")
         if action in ("s3:PutObject", "s3:DeleteObject")
     }
-    assert writes == {f"{bucket}/live-cache/*", f"{bucket}/submissions/*"}
+    assert writes == {
+        f"{bucket}/live-cache/*",
+        f"{bucket}/submissions/*",
+        f"{bucket}/own-data/*/_universe/*",  # the staged universe, not the user's tables
+    }
 
 
 def test_model_prefix_parameter_scopes_the_read(sam_template: dict) -> None:
@@ -125,6 +147,7 @@ def test_model_prefix_parameter_scopes_the_read(sam_template: dict) -> None:
         f"{bucket}/team/models/*",
         f"{bucket}/live-cache/*",
         f"{bucket}/submissions/*",
+        f"{bucket}/own-data/*",
     }
     env = cfn.properties("WorkerFunction")["Environment"]["Variables"]
     assert env["MODEL_STORE_URI"].endswith("/team/models")
@@ -137,7 +160,7 @@ def test_scheduler_role_only_starts_the_worker(cfn: Evaluator) -> None:
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
 
 
-@pytest.mark.parametrize("role", ["WebhookRole", "WorkerRole"])
+@pytest.mark.parametrize("role", ["WebhookRole", "WorkerRole", "FeatureFunctionRole"])
 def test_function_roles_trust_only_lambda(cfn: Evaluator, role: str) -> None:
     (trust,) = cfn.properties(role)["AssumeRolePolicyDocument"]["Statement"]
     assert trust == {
@@ -147,7 +170,7 @@ def test_function_roles_trust_only_lambda(cfn: Evaluator, role: str) -> None:
     }
 
 
-@pytest.mark.parametrize("role", ["WebhookRole", "WorkerRole"])
+@pytest.mark.parametrize("role", ["WebhookRole", "WorkerRole", "FeatureFunctionRole"])
 def test_xray_permissions_are_inline_in_each_function_role_under_tracing(
     cfn_template: dict, role: str
 ) -> None:
@@ -161,8 +184,8 @@ def test_xray_permissions_are_inline_in_each_function_role_under_tracing(
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert set(statement["Action"]) == XRAY_ACTIONS
     assert statement["Resource"] == "*"
-    on = Evaluator(cfn_template, {"EnableTracing": "true"})
-    off = Evaluator(cfn_template, {"EnableTracing": "false"})
+    on = Evaluator(cfn_template, {"EnableTracing": "true", "FeatureFunction": "Enabled"})
+    off = Evaluator(cfn_template, {"EnableTracing": "false", "FeatureFunction": "Enabled"})
     xray = {(action, "*") for action in XRAY_ACTIONS}
     assert xray <= on.grants(role)
     assert not xray & off.grants(role)
@@ -171,8 +194,8 @@ def test_xray_permissions_are_inline_in_each_function_role_under_tracing(
 @pytest.mark.parametrize("tracing", ["true", "false"])
 def test_no_policy_resource_a_function_could_race(cfn_template: dict, tracing: str) -> None:
     """A policy resource attached to a function's role must be one the function DependsOn."""
-    cfn = Evaluator(cfn_template, {"EnableTracing": tracing})
-    for function in ("WebhookFunction", "WorkerFunction"):
+    cfn = Evaluator(cfn_template, {"EnableTracing": tracing, "FeatureFunction": "Enabled"})
+    for function in ("WebhookFunction", "WorkerFunction", "FeatureFunctionLambda"):
         role = cfn.physical_id(cfn.function_role(function))
         depends = cfn.resources[function].get("DependsOn", [])
         depends = [depends] if isinstance(depends, str) else depends
@@ -187,6 +210,6 @@ def test_no_policy_resource_a_function_could_race(cfn_template: dict, tracing: s
 
 def test_functions_trace_exactly_when_their_roles_may(cfn_template: dict) -> None:
     for tracing, mode in (("true", "Active"), ("false", "PassThrough")):
-        cfn = Evaluator(cfn_template, {"EnableTracing": tracing})
-        for function in ("WebhookFunction", "WorkerFunction"):
+        cfn = Evaluator(cfn_template, {"EnableTracing": tracing, "FeatureFunction": "Enabled"})
+        for function in ("WebhookFunction", "WorkerFunction", "FeatureFunctionLambda"):
             assert cfn.properties(function)["TracingConfig"] == {"Mode": mode}

@@ -369,3 +369,61 @@ def test_arm64_worker_builds_for_graviton(
     assert size <= LAMBDA_UNZIPPED_LIMIT
     if report["strip_tool"]:
         assert size <= LAMBDA_UNZIPPED_LIMIT - SIZE_MARGIN
+
+
+# --- the user's feature function ---------------------------------------------------------------
+
+
+@needs_py312
+def test_a_feature_function_and_its_requirements_are_packaged_and_run_in_isolation(
+    tmp_path: Path, runtime_dir: Path
+) -> None:
+    """Built as SAM builds it (its folder copied to a scratch directory, the Makefile of
+    ContextPath run there), its own pinned package installed, the AWS SDK left to the runtime."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "app.py").write_text(
+        "import six\n\n\ndef handler(event, context):\n"
+        "    return {'output': event['output'], 'rows': 1, 'six': six.__version__}\n"
+    )
+    (scratch / "requirements.txt").write_text("six==1.17.0\nboto3==1.44.5\n")
+    artifacts = tmp_path / "artifacts"
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "--makefile",
+            str(REPO / "handlers" / "Makefile"),
+            "build-FeatureFunctionLambda",
+            f"PYTHON={sys.executable}",
+        ],
+        cwd=scratch,
+        env={**os.environ, "ARTIFACTS_DIR": str(artifacts)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    assert (artifacts / "six.py").is_file()
+    assert not (artifacts / "boto3").exists()  # the runtime's
+    assert json.loads((artifacts / MARKER).read_text())["requirements"] == [
+        "six==1.17.0",
+        "boto3==1.44.5",
+    ]
+    as_if_unzipped(artifacts)
+    code = (
+        "import json, sys; sys.path[:0] = sys.argv[1:3]; import app; "
+        "print(json.dumps(app.handler({'output': 'out.parquet'}, None)))"
+    )
+    ran = subprocess.run(
+        [PY312, "-I", "-S", "-B", "-c", code, str(artifacts), str(runtime_dir)],  # type: ignore[list-item]
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert json.loads(ran.stdout) == {"output": "out.parquet", "rows": 1, "six": "1.17.0"}

@@ -354,6 +354,7 @@ def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
         "NUMERAI_API_URL",
         "NUMERAI_SECRET_ID",
         "MODEL_STORE_URI",
+        "OWN_DATA_URI",
         "LEDGER_TABLE_NAME",
         "LIVE_DATA_DIR",
         "WORKER_FUNCTION_ARN",
@@ -368,6 +369,7 @@ def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
     assert str(env["MAX_SHARDS"]) == "9"  # a new account's 10 concurrent executions, minus one
     assert env["NUMERAI_SECRET_ID"] == cfn.physical_id("NumeraiApiKeysSecret")
     assert env["MODEL_STORE_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/models"
+    assert env["OWN_DATA_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/own-data"
     assert env["LEDGER_TABLE_NAME"] == cfn.physical_id("LedgerTable")
     assert env["LIVE_DATA_DIR"].startswith("/tmp/")
     assert env["ALERT_TOPIC_ARN"] == cfn.physical_id("AlertTopic")
