@@ -55,8 +55,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from numerai_bot.ledger import SUBMITTED, DynamoLedger
-from numerai_bot.model_store import open_model_store
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.model_store import open_model_store
+from numerai_bot.ledger import SUBMITTED
 from numerai_bot.ports import Ledger
 from numerai_bot.round.window import MIN_SECONDS_PER_MODEL
 from standins.aws_faults import AwsFaultProxy

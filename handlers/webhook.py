@@ -15,11 +15,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from numerai_bot.adapters.lambda_invoker import LambdaInvoker
+from numerai_bot.adapters.secrets_manager import webhook_token
 from numerai_bot.config import WebhookSettings
-from numerai_bot.invoker import LambdaInvoker
 from numerai_bot.ports import WorkerInvoker
 from numerai_bot.redact import install_redaction
-from numerai_bot.secret_store import webhook_token
 from numerai_bot.webhook_gate import FORBIDDEN, HttpRequest, handle_webhook
 
 logger = Logger(service="numerai-bot-webhook")

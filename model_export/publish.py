@@ -28,10 +28,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from model_export import cost
-from numerai_bot.errors import BotError, ConfigError
+from numerai_bot.errors import BotError, ConfigError, ObjectMissing
 from numerai_bot.events import MODEL_NAME
 from numerai_bot.inference import load_model
-from numerai_bot.model_store import ObjectMissing
 from numerai_bot.models_config import (
     CONFIG_KEY,
     ModelConfig,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot_cli.config import Config, load_config
 from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.numerai import api_url, env_keys, make_client, stored_keys

@@ -1,8 +1,8 @@
 """Numerai for the operator: the endpoint, the keys, the account's models, clear errors.
 
-Built on the bot's own :class:`~numerai_bot.numerai_client.NumeraiClient` (timeouts, retries,
-typed errors), pointed at ``NUMERAI_API_URL`` when set, so everything works against the
-local stand-in.
+Built on the bot's own :class:`~numerai_bot.adapters.numerai_client.NumeraiClient`
+(timeouts, retries, typed errors), pointed at ``NUMERAI_API_URL`` when set, so everything
+works against the local stand-in.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.config import NUMERAI_API_URL
 from numerai_bot.errors import NumeraiAuthError, NumeraiError, NumeraiUnavailable, RoundClosed
-from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.retry import RetryPolicy
 from numerai_bot.tournaments import CLASSIC
 from numerai_bot_cli.aws import aws_errors, session

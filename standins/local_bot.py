@@ -17,8 +17,8 @@ import requests
 from aws_lambda_powertools.utilities import parameters
 
 from model_export.publish import publish
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.config import WorkerSettings
-from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.wiring import build_runner
 from standins.aws import LocalStack, MotoServer, apply_env, provision, restore_env
 from standins.local_lambda import FunctionUrlServer, ThreadInvoker
@@ -124,13 +124,13 @@ class LocalBot:
 
     def publish(self, model_name: str, onnx_bytes: bytes, transform: str = "rank") -> None:
         """Publish an ONNX file to the local bucket (with history); point ``model_name`` at it."""
-        from numerai_bot.model_store import open_model_store
+        from numerai_bot.adapters.model_store import open_model_store
 
         publish(open_model_store(os.environ["MODEL_STORE_URI"]), model_name, onnx_bytes, transform)
 
     def unpublish(self, model_name: str) -> None:
         """Take ``model_name`` out of models.json (its file stays): the bot stops running it."""
-        from numerai_bot.model_store import open_model_store
+        from numerai_bot.adapters.model_store import open_model_store
 
         store = open_model_store(os.environ["MODEL_STORE_URI"])
         document = json.loads(store.read("models.json").data)

@@ -125,7 +125,7 @@ def die(spec: KillSpec) -> None:
 
 def _kill_at_put(after: bool) -> Callable[[KillSpec], None]:
     def install(spec: KillSpec) -> None:
-        from numerai_bot.numerai_client import NumeraiClient
+        from numerai_bot.adapters.numerai_client import NumeraiClient
 
         upload, put = NumeraiClient.upload_submission, NumeraiClient._put_once
 
@@ -151,7 +151,7 @@ def _kill_at_put(after: bool) -> Callable[[KillSpec], None]:
 
 
 def _kill_after_create(spec: KillSpec) -> None:
-    from numerai_bot.numerai_client import NumeraiClient
+    from numerai_bot.adapters.numerai_client import NumeraiClient
 
     send = NumeraiClient._graphql_once
 
@@ -168,7 +168,8 @@ def _kill_after_create(spec: KillSpec) -> None:
 
 
 def _kill_before_ledger(spec: KillSpec) -> None:
-    from numerai_bot.ledger import SUBMITTED, DynamoLedger
+    from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+    from numerai_bot.ledger import SUBMITTED
 
     put = DynamoLedger.put
 

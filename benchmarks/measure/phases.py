@@ -21,10 +21,10 @@ from benchmarks.measure.memory import peak_rss_mib
 # (module, attribute path, label): the steps of RoundRunner.run in the order they happen.
 WORKER_STEPS: tuple[tuple[str, str, str], ...] = (
     ("worker", "build_runner", "build adapters (secrets, clients)"),
-    ("numerai_bot.numerai_client", "NumeraiClient.current_round", "Numerai: open round"),
+    ("numerai_bot.adapters.numerai_client", "NumeraiClient.current_round", "Numerai: open round"),
     ("numerai_bot.round.runner", "load_models_entries", "models.json"),
-    ("numerai_bot.numerai_client", "NumeraiClient.model_ids", "Numerai: model ids"),
-    ("numerai_bot.ledger", "DynamoLedger.get", "ledger read"),
+    ("numerai_bot.adapters.numerai_client", "NumeraiClient.model_ids", "Numerai: model ids"),
+    ("numerai_bot.adapters.dynamodb_ledger", "DynamoLedger.get", "ledger read"),
     ("numerai_bot.inference", "ModelCache.get", "model: S3 + session"),
     ("numerai_bot.inference", "load_model", "  of which session creation"),
     ("numerai_bot.live_data", "LiveDataCache._fetch", "live file download"),
@@ -35,9 +35,13 @@ WORKER_STEPS: tuple[tuple[str, str, str], ...] = (
     ("numerai_bot.round.model_work", "to_predictions", "rank"),
     ("numerai_bot.round.model_work", "build_csv", "CSV build"),
     ("numerai_bot.round.model_work", "validate_submission", "CSV validation"),
-    ("numerai_bot.numerai_client", "NumeraiClient.upload_submission", "upload (threads)"),
-    ("numerai_bot.idempotency", "IdempotencyGuard.run_once", "guard + upload (threads)"),
-    ("numerai_bot.ledger", "DynamoLedger.put", "ledger write"),
+    ("numerai_bot.adapters.numerai_client", "NumeraiClient.upload_submission", "upload (threads)"),
+    (
+        "numerai_bot.adapters.dynamodb_guard",
+        "IdempotencyGuard.run_once",
+        "guard + upload (threads)",
+    ),
+    ("numerai_bot.adapters.dynamodb_ledger", "DynamoLedger.put", "ledger write"),
 )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import boto3
 
+from numerai_bot.adapters.model_store import S3ModelStore
 from numerai_bot.inference import load_model
-from numerai_bot.model_store import S3ModelStore
 from numerai_bot.models_config import CONFIG_KEY, ModelConfig, render_models_config
 from numerai_bot.tournaments import CLASSIC, Tournament, tournament
 from standins.aws import REGION, LocalStack, MotoServer, provision

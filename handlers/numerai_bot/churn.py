@@ -28,8 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerai_bot.errors import BotError
-from numerai_bot.model_store import ObjectMissing
+from numerai_bot.errors import BotError, ObjectMissing
 from numerai_bot.ports import ModelStore
 from numerai_bot.submission import average_ranks
 

@@ -39,6 +39,10 @@ class ModelError(BotError):
     """A model's artifact cannot be used: missing, corrupt, without metadata, wrong shape."""
 
 
+class ObjectMissing(ModelError):
+    """The key does not exist in the store."""
+
+
 class PredictionError(BotError):
     """A model produced predictions that must not be uploaded (NaN, constant, wrong length)."""
 
@@ -58,3 +62,11 @@ class AlreadyInProgress(BotError):
 class OwnDataNotReady(BotError):
     """The user's own table for the round is not there yet. Not a failure while the round is
     open: the run waited a bounded time, and the next scheduled check tries again."""
+
+
+class LedgerUnavailable(BotError):
+    """The ledger table cannot be read or written (DynamoDB down, table missing, throttled).
+
+    Without the ledger the bot cannot tell what was already submitted, so callers must not
+    upload on a guess.
+    """

@@ -27,8 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerai_bot.data_versions import LIVE_FILE
-from numerai_bot.errors import BotError, LiveDataError, ModelError
-from numerai_bot.model_store import ObjectMissing
+from numerai_bot.errors import BotError, LiveDataError, ModelError, ObjectMissing
 from numerai_bot.ports import DatasetSource, ModelStore
 from numerai_bot.tournaments import CLASSIC, Tournament
 

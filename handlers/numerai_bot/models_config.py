@@ -18,10 +18,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from numerai_bot.errors import ConfigError
+from numerai_bot.errors import ConfigError, ObjectMissing
 from numerai_bot.events import MODEL_NAME
 from numerai_bot.model_input import NUMERAI_INPUT, ModelInput, parse_input, render_input
-from numerai_bot.model_store import ObjectMissing
 from numerai_bot.ports import ModelStore
 from numerai_bot.tournaments import CLASSIC, Tournament, tournament
 

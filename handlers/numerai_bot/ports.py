@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from numerai_bot.events import WorkerRequest
 from numerai_bot.ledger import CLASSIC_ID, LedgerRecord
-from numerai_bot.model_store import StoredObject
 from numerai_bot.outcomes import RoundResult
 from numerai_bot.tournaments import Tournament
 
@@ -46,6 +45,15 @@ class RoundInfo:
             return None
         now = now or dt.datetime.now(dt.UTC)
         return (close - now).total_seconds()
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """An object's bytes and the version they were read at."""
+
+    key: str
+    data: bytes
+    version: str
 
 
 # -- Numerai ---------------------------------------------------------------------------------

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from numerai_bot.adapters.dynamodb_guard import IdempotencyGuard
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.lambda_invoker import LambdaInvoker
+from numerai_bot.adapters.model_store import open_model_store
+from numerai_bot.adapters.numerai_client import NumeraiClient
+from numerai_bot.adapters.secrets_manager import numerai_keys
+from numerai_bot.adapters.sns_notifier import SnsNotifier
 from numerai_bot.churn import SubmissionArchive
 from numerai_bot.config import WorkerSettings
-from numerai_bot.idempotency import IdempotencyGuard
 from numerai_bot.inference import ModelCache
-from numerai_bot.invoker import LambdaInvoker
-from numerai_bot.ledger import DynamoLedger
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_input import NUMERAI, OWN
-from numerai_bot.model_store import open_model_store
-from numerai_bot.notifier import SnsNotifier
-from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.own_data.feature_function import FeatureFunction
 from numerai_bot.own_data.tables import OwnTables
 from numerai_bot.ports import WorkerInvoker
 from numerai_bot.round.inputs import ModelInputs, NumeraiInput, OwnInput
 from numerai_bot.round.runner import RoundRunner
-from numerai_bot.secret_store import numerai_keys
 
 
 def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) -> RoundRunner:

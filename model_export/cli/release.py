@@ -29,7 +29,7 @@ from model_export.metadata import read_metadata, write_metadata
 from model_export.parity import ParityError
 from model_export.publish import publish, rollback
 from model_export.validate import validate_file
-from numerai_bot.model_store import open_model_store
+from numerai_bot.adapters.model_store import open_model_store
 from numerai_bot.models_config import TRANSFORMS
 from numerai_bot.tournaments import TOURNAMENTS
 

@@ -92,8 +92,8 @@ def register(commands: Any) -> None:
 def run_publish(args: argparse.Namespace) -> int:
     """Publish every chosen model; stop at the first failure, saying which."""
     from model_export.publish import publish
+    from numerai_bot.adapters.model_store import open_model_store
     from numerai_bot.errors import BotError
-    from numerai_bot.model_store import open_model_store
 
     ctx = build_context(args)
     jobs = _jobs(args, ctx)

@@ -335,8 +335,8 @@ def register(commands: Any) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     """Read the models and print the plan."""
+    from numerai_bot.adapters.model_store import open_model_store
     from numerai_bot.errors import BotError
-    from numerai_bot.model_store import open_model_store
     from numerai_bot.models_config import load_models_entries
     from numerai_bot_cli.aws import aws_errors, session
 

@@ -21,9 +21,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.ledger_scan import scan_ledger
 from numerai_bot.errors import BotError, ConfigError, NumeraiError
-from numerai_bot.ledger import DynamoLedger, LedgerRecord
-from numerai_bot.ledger_query import scan_ledger
+from numerai_bot.ledger import LedgerRecord
 from numerai_bot.models_config import ModelConfig, load_models_entries
 from numerai_bot.ports import AccountModel
 from numerai_bot.tournaments import CLASSIC, TOURNAMENTS, Tournament, tournament
@@ -135,7 +136,7 @@ def read_records(ctx: Context, wanted: set[tuple[int, int, str]]) -> list[Ledger
 
 def read_models_json(ctx: Context) -> tuple[dict[str, ModelConfig], list[str]]:
     """The models the bot runs (``models.json``), and lines about what is wrong with it."""
-    from numerai_bot.model_store import open_model_store
+    from numerai_bot.adapters.model_store import open_model_store
 
     try:
         uri = ctx.stack.output("ModelStoreUri")

@@ -25,10 +25,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.errors import BotError, ConfigError
 from numerai_bot.events import WorkerRequest
-from numerai_bot.ledger import FAILED, SUBMITTED, DynamoLedger, LedgerRecord
-from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
 from numerai_bot.ports import AccountModel
 from numerai_bot.tournaments import Tournament, tournament
 from numerai_bot_cli.aws import aws_errors, session

@@ -16,11 +16,11 @@ from typing import Any
 
 import requests
 
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.model_store import open_model_store
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.errors import ConfigError, NumeraiAuthError, RoundClosed
-from numerai_bot.ledger import DynamoLedger
-from numerai_bot.model_store import open_model_store
 from numerai_bot.models_config import BrokenEntry, ModelConfig, load_models_entries
-from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.ports import AccountModel, ModelStore
 from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.aws import aws_errors, session

@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from numerai_bot.data_versions import served_versions
-from numerai_bot.errors import ModelError
+from numerai_bot.errors import ModelError, ObjectMissing
 from numerai_bot.inference import load_model
-from numerai_bot.model_store import ObjectMissing
 from numerai_bot.models_config import ModelConfig
 from numerai_bot_cli.doctor.core import Finding, check, failed, passed
 from numerai_bot_cli.doctor.env import DoctorEnv

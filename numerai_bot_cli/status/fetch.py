@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.errors import NumeraiError, NumeraiUnavailable, RoundClosed
-from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.ports import RoundInfo
 from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.status.data import NumeraiView, _float, _int  # one lenient reader

@@ -13,7 +13,7 @@ import pytest
 from model_export import cost
 from model_export.export import export_lightgbm
 from model_export.publish import publish
-from numerai_bot.model_store import LocalModelStore
+from numerai_bot.adapters.model_store import LocalModelStore
 from numerai_bot.models_config import parse_models_config
 from standins.onnx_models import linear_model
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import boto3
 import pytest
 
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.model_store import open_model_store
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.errors import NumeraiAuthError, NumeraiError
-from numerai_bot.ledger import SUBMITTED, DynamoLedger
-from numerai_bot.model_store import open_model_store
-from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot.ledger import SUBMITTED
 from numerai_bot_cli.commands import doctor as doctor_command
 from numerai_bot_cli.doctor import aws as doctor_aws
 from numerai_bot_cli.doctor.core import (

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from numerai_bot.ledger import DynamoLedger
-from numerai_bot.numerai_client import NumeraiClient
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from standins.numerai.resolvers import set_model_upload
 from tests.cli.conftest import BOT_MODELS, MODELS
 

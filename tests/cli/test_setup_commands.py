@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from numerai_bot.model_store import open_model_store
+from numerai_bot.adapters.model_store import open_model_store
 from numerai_bot.models_config import load_models_config
 from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS
 from numerai_bot_cli.commands.models import PASSTHROUGH

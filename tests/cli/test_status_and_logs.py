@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from onnx import TensorProto
 
-from numerai_bot.ledger import DynamoLedger
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
 from numerai_bot_cli.commands import status as status_command
 from numerai_bot_cli.main import main
 from standins import synthetic_tournaments as provided

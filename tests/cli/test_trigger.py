@@ -8,7 +8,8 @@ import time
 import boto3
 import pytest
 
-from numerai_bot.ledger import DynamoLedger, LedgerRecord
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.ledger import LedgerRecord
 from numerai_bot_cli.commands import trigger as trigger_command
 from standins.local_lambda import LocalContext
 

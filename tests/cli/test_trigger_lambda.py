@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from numerai_bot.ledger import DynamoLedger
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
 from standins.local_lambda import LocalContext
 from tests.cli.conftest import WORKER_FUNCTION
 from tests.lambda_endpoint import Answer, Invoke, LambdaEndpoint, lambda_answer

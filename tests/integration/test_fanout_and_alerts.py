@@ -15,7 +15,7 @@ def heavy(bot) -> None:
     """Give every published model the measured cost of a typical 2,000-tree model."""
     import json
 
-    from numerai_bot.model_store import open_model_store
+    from numerai_bot.adapters.model_store import open_model_store
 
     store = open_model_store(
         bot.stack.env()["MODEL_STORE_URI"],

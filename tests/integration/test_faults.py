@@ -39,12 +39,13 @@ from onnx import TensorProto, helper, numpy_helper
 
 import webhook
 import worker
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.model_store import S3ModelStore, open_model_store
 from numerai_bot.config import WorkerSettings
 from numerai_bot.events import WorkerRequest
 from numerai_bot.inference import ModelCache
-from numerai_bot.ledger import DynamoLedger, LedgerRecord
+from numerai_bot.ledger import LedgerRecord
 from numerai_bot.model_metadata import ModelMetadata
-from numerai_bot.model_store import S3ModelStore, open_model_store
 from numerai_bot.outcomes import RoundResult
 from numerai_bot.retry import RetryPolicy
 from numerai_bot.round.runner import RoundRunner

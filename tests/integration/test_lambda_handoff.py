@@ -19,7 +19,7 @@ import pytest
 
 import webhook
 import worker
-from numerai_bot.model_store import open_model_store
+from numerai_bot.adapters.model_store import open_model_store
 from standins.local_lambda import LocalContext
 from tests.integration.conftest import MODELS, accepted
 from tests.lambda_endpoint import Answer, Invoke, LambdaEndpoint, lambda_answer

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from onnx import TensorProto
 
+from numerai_bot.adapters.model_store import open_model_store
 from numerai_bot.config import WorkerSettings
 from numerai_bot.events import WorkerRequest
-from numerai_bot.model_store import open_model_store
 from numerai_bot.tournaments import CRYPTO, SIGNALS
 from numerai_bot.wiring import build_runner
 from standins.local_bot import LocalBot

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from numerai_bot.ledger import DynamoLedger
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
 from standins.local_lambda import LocalContext
 from standins.onnx_models import linear_model
 from tests.integration.conftest import MODELS, accepted

@@ -22,9 +22,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from benchmarks.season import KINDS, SeasonConfig, SeasonReport
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.errors import UploadError
 from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
-from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.tournaments import CLASSIC
 from standins.aws import MotoServer
 from standins.aws_faults import AwsFaultProxy

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from model_export.export import export_lightgbm
 from model_export.publish import PublishError, publish, read_history, rollback
-from numerai_bot.model_store import LocalModelStore, S3ModelStore
+from numerai_bot.adapters.model_store import LocalModelStore, S3ModelStore
 from numerai_bot.models_config import parse_models_config
 
 

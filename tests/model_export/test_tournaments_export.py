@@ -34,8 +34,8 @@ from model_export.string_features import (
     add_string_inputs,
     encoding_from_graph,
 )
+from numerai_bot.adapters.model_store import LocalModelStore
 from numerai_bot.errors import ConfigError
-from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import parse_models_config
 from numerai_bot.tournaments import CRYPTO
 from standins import synthetic_tournaments as synthetic

@@ -22,8 +22,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from numerai_bot.adapters.lambda_feature_function import LambdaFeatureFunction
+from numerai_bot.adapters.lambda_invoker import LambdaInvoker
 from numerai_bot.events import WorkerRequest
-from numerai_bot.invoker import LambdaInvoker
 from numerai_bot.own_data.feature_function import (
     FeatureFunctionError,
     FeatureRequest,

@@ -17,8 +17,8 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
+from numerai_bot.adapters.dynamodb_guard import GUARD_LEASE_SECONDS, IdempotencyGuard
 from numerai_bot.errors import AlreadyInProgress
-from numerai_bot.idempotency import GUARD_LEASE_SECONDS, IdempotencyGuard
 from standins.local_lambda import LocalContext
 
 TABLE = "ledger"

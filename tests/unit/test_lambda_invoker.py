@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
+from numerai_bot.adapters.lambda_invoker import LambdaInvoker
 from numerai_bot.events import WorkerRequest
-from numerai_bot.invoker import LambdaInvoker
 from tests.lambda_endpoint import Answer, Invoke, LambdaEndpoint
 
 WORKER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:numerai-bot-worker"

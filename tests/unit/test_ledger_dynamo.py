@@ -8,7 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from numerai_bot.ledger import FAILED, SUBMITTED, DynamoLedger, LedgerRecord
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import contextlib
 import threading
 import time
 
+from numerai_bot.adapters.model_store import LocalModelStore
 from numerai_bot.inference import ModelCache
-from numerai_bot.model_store import LocalModelStore
 from standins.onnx_models import linear_model
 
 FEATURES = ["feature_a", "feature_b", "feature_c"]

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from numerai_bot.adapters.model_store import LocalModelStore
 from numerai_bot.churn import SubmissionArchive, movement
 from numerai_bot.errors import LiveDataError
 from numerai_bot.live_data import LiveDataCache
-from numerai_bot.model_store import LocalModelStore
 from numerai_bot.tournaments import SIGNALS
 
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from urllib3.exceptions import LocationParseError
 
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.errors import NumeraiError, NumeraiUnavailable, UploadError
-from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.redact import RedactingFilter, install_redaction, redact
 from numerai_bot.retry import RetryPolicy
 

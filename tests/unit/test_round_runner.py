@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from numerai_bot.adapters.model_store import LocalModelStore
 from numerai_bot.events import WorkerRequest
 from numerai_bot.inference import ModelCache
 from numerai_bot.live_data import LiveDataCache
-from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import ModelConfig, render_models_config
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.submission import validate_submission

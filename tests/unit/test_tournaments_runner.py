@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from onnx import TensorProto
 
+from numerai_bot.adapters.model_store import LocalModelStore
 from numerai_bot.churn import SubmissionArchive
 from numerai_bot.events import WorkerRequest
 from numerai_bot.inference import ModelCache
 from numerai_bot.live_data import LiveDataCache
-from numerai_bot.model_store import LocalModelStore
 from numerai_bot.models_config import ModelConfig, render_models_config
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS

@@ -18,9 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from numerai_bot.errors import BotError, OwnDataNotReady
+from numerai_bot.errors import BotError, ObjectMissing, OwnDataNotReady
 from numerai_bot.model_input import ModelInput
-from numerai_bot.model_store import ObjectMissing
 from numerai_bot.own_data.feature_function import (
     FeatureFunction,
     FeatureFunctionError,

@@ -1,7 +1,8 @@
 """Where an upload becomes exactly-once: one submission per (tournament, round, model).
 
-The guard (:mod:`numerai_bot.idempotency`) lets one invocation at a time upload a model for
-a round; inside it, Numerai is asked first, because it is the source of truth and the ledger
+The guard (a :class:`~numerai_bot.ports.SubmissionGuard`; deployed, the DynamoDB one in
+:mod:`numerai_bot.adapters.dynamodb_guard`) lets one invocation at a time upload a model for a
+round; inside it, Numerai is asked first, because it is the source of truth and the ledger
 can lag: a submission it already holds for the round (a worker killed after
 ``create_submission``) is returned, not repeated. A forced run uploads again on purpose and
 tells Numerai which earlier submission it replaces.
@@ -10,14 +11,27 @@ tells Numerai which earlier submission it replaces.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from numerai_bot.events import WorkerRequest
-from numerai_bot.idempotency import NoGuard
-from numerai_bot.ports import NumeraiPort, SubmissionGuard
+from numerai_bot.ports import NumeraiPort, RemainingTime, SubmissionGuard
 from numerai_bot.round.job import CheckedFile, ModelJob
 
 logger = logging.getLogger(__name__)
+
+
+class NoGuard:
+    """No cross-invocation guard: for unit tests and single-process local runs."""
+
+    def run_once(
+        self, round_number: int, model: str, action: Callable[[], dict], tournament: int = 8
+    ) -> dict:
+        """Just run it."""
+        return action()
+
+    def register_context(self, context: RemainingTime | None) -> None:
+        """Nothing to bound: no records are kept."""
 
 
 @dataclass(frozen=True)

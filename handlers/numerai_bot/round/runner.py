@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from numerai_bot.churn import Movement, SubmissionArchive
 from numerai_bot.errors import AlreadyInProgress, BotError, OwnDataNotReady, RoundClosed
 from numerai_bot.events import WorkerRequest
-from numerai_bot.idempotency import NoGuard
 from numerai_bot.inference import ModelCache
 from numerai_bot.ledger import FAILED
 from numerai_bot.live_data import LiveDataCache
@@ -39,7 +38,7 @@ from numerai_bot.ports import (
     WorkerInvoker,
 )
 from numerai_bot.redact import redact
-from numerai_bot.round.exactly_once import ExactlyOnceUpload, Uploaded
+from numerai_bot.round.exactly_once import ExactlyOnceUpload, NoGuard, Uploaded
 from numerai_bot.round.fan_out import FanOut
 from numerai_bot.round.inputs import ModelInputs
 from numerai_bot.round.job import ModelJob, Predictions

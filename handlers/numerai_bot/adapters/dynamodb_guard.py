@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from numerai_bot.errors import AlreadyInProgress, BotError
-from numerai_bot.ports import RemainingTime
 
 logger = logging.getLogger(__name__)
 
@@ -53,25 +52,11 @@ __all__ = [
     "AlreadyInProgress",
     "GuardUnavailable",
     "IdempotencyGuard",
-    "NoGuard",
 ]
 
 
 class GuardUnavailable(BotError):
     """The guard's table cannot be reached: uploading now could submit twice."""
-
-
-class NoGuard:
-    """No cross-invocation guard: for unit tests and single-process local runs."""
-
-    def run_once(
-        self, round_number: int, model: str, action: Callable[[], dict], tournament: int = 8
-    ) -> dict:
-        """Just run it."""
-        return action()
-
-    def register_context(self, context: RemainingTime | None) -> None:
-        """Nothing to bound: no records are kept."""
 
 
 @dataclass

@@ -7,25 +7,12 @@ tell cheaply when a model was replaced.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from numerai_bot.errors import ModelError
-
-
-class ObjectMissing(ModelError):
-    """The key does not exist in the store."""
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """An object's bytes and the version they were read at."""
-
-    key: str
-    data: bytes
-    version: str
+from numerai_bot.errors import ModelError, ObjectMissing
+from numerai_bot.ports import StoredObject
 
 
 class LocalModelStore:

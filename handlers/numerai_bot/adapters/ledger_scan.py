@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from numerai_bot.ledger import LedgerRecord, _from_item
+from numerai_bot.adapters.dynamodb_ledger import _from_item
+from numerai_bot.ledger import LedgerRecord
 from numerai_bot.ports import Ledger
 
 LEDGER_PREFIX = "ledger#"
