@@ -17,5 +17,6 @@ Never deployed. Its command line is ``numerai-bot train/export/check/...`` (or
 * ``features``, ``data``, ``native``, ``train``, ``tournament_data``, ``string_features`` –
   feature lists, parquet/numerapi input, native LightGBM, Numerai's example model, what each
   tournament trains on, string columns encoded in the graph
+* ``own_data``        – the user's own table joined to Numerai's targets (Signals, Crypto)
 * ``describe``, ``onnx_format`` – a file's metadata as the worker reads it; the ONNX versions
 """

@@ -74,6 +74,8 @@ def render(info: dict[str, Any], *, all_features: bool = False) -> str:
     lines += [
         f"{'model name':<15} {meta['model_name'] or '-'}",
         f"{'tournament':<15} {meta['tournament']}",
+        f"{'reads':<15} "
+        + ("your own table (numerai.input own)" if meta["input"] == "own" else "Numerai's data"),
         f"{'data version':<15} {meta['data_version']}",
         f"{'target':<15} {meta['target']}",
         f"{'source':<15} {meta['source'] or '-'}",
@@ -135,6 +137,7 @@ def _jsonable(metadata: ModelMetadata) -> dict[str, Any]:
         "features": list(metadata.features),
         "data_version": metadata.data_version,
         "tournament": metadata.tournament,
+        "input": metadata.input,
         "string_features": list(metadata.string_features),
         "target": metadata.target,
         "model_name": metadata.model_name,

@@ -87,6 +87,7 @@ def export_model(
     tournament: str = "classic",
     strings: np.ndarray | None = None,
     string_encoding: StringEncoding | None = None,
+    model_input: str = "numerai",
 ) -> ExportResult:
     """Convert any supported model, check parity on ``check_matrix`` (numeric columns in
     graph order, as read), describe, write.
@@ -95,6 +96,9 @@ def export_model(
     fed as ``strings`` [rows, k] for the parity check, and left out of ``check_matrix``.
     The native model reads ``check_matrix`` as given (float64 stays float64) and the graph
     the same rows cast to ``input_type``, so a narrowing input type shows in the figures.
+
+    ``model_input`` (``"numerai"`` or ``"own"``) is recorded as the metadata's
+    ``numerai.input``: the data the worker must feed the file.
 
     Raises :class:`ParityError` (carrying the report) when parity fails and
     ``allow_parity_failure`` is False; then nothing is written. With the override, the file
@@ -153,6 +157,7 @@ def export_model(
         libraries=native.libraries,
         tournament=tournament,
         string_features=string_names,
+        model_input=model_input,
     )
     write_metadata(model, metadata)
     result = ExportResult(model, metadata, report, iterations, seconds=timings)

@@ -54,10 +54,13 @@ def build_metadata(
     libraries: Sequence[str] | None = None,
     tournament: str = "classic",
     string_features: Sequence[str] = (),
+    model_input: str = "numerai",
 ) -> ModelMetadata:
     """A :class:`ModelMetadata` stamped with versions and time.
 
     ``libraries``: the model's own distributions (default: ``source``'s name, e.g. lightgbm).
+    ``model_input``: what the worker must feed it, Numerai's live file or the user's own
+    table (``"own"``), checked against the model's ``models.json`` entry.
     """
     own = tuple(libraries) if libraries is not None else (source,)
     metadata = ModelMetadata(
@@ -72,6 +75,7 @@ def build_metadata(
         validation=dict(validation or {}),
         tournament=tournament,
         string_features=tuple(string_features),
+        input=model_input,
     )
     # Fail at export time, not in the worker: the contract's own checks on a round trip.
     return ModelMetadata.from_props(metadata.to_props())

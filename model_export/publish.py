@@ -6,10 +6,13 @@ reaches a model store went through the same checks and can be rolled back.
 
 Before anything is written, the file is loaded the way the worker loads it and refused
 without the bot's metadata, or when its tournament differs from the one asked for or from the
-model's existing entry, so a broken file never reaches the store. Then the current file, if it
-differs, is copied to ``<name>.onnx.<UTC timestamp>`` and listed, with its checksum and
-transform, in ``<name>.onnx.history.json``; the new file is written with its ``.sha256`` and
-measured cost, and ``models.json`` points the model at it (the entry's other settings kept).
+model's existing entry, or when the data it was exported to read (its ``numerai.input``:
+Numerai's live file, or the user's own table) differs from the entry's ``input``, so a broken
+file never reaches the store and the worker never refuses a published model for its input.
+Then the current file, if it differs, is copied to ``<name>.onnx.<UTC timestamp>`` and listed,
+with its checksum, transform and input, in ``<name>.onnx.history.json``; the new file is
+written with its ``.sha256`` and measured cost, and ``models.json`` points the model at it
+(the entry's other settings kept).
 :func:`rollback` takes the newest history entry, verifies its checksum, publishes it again and
 drops the entry, so a second rollback goes one version further back.
 
@@ -31,6 +34,14 @@ from model_export import cost
 from numerai_bot.errors import BotError, ConfigError, ObjectMissing
 from numerai_bot.events import MODEL_NAME
 from numerai_bot.inference import load_model
+from numerai_bot.model_input import (
+    NUMERAI,
+    NUMERAI_INPUT,
+    OWN,
+    ModelInput,
+    parse_input,
+    render_input,
+)
 from numerai_bot.models_config import (
     CONFIG_KEY,
     ModelConfig,
@@ -41,6 +52,8 @@ from numerai_bot.ports import ModelStore
 from numerai_bot.tournaments import Tournament, tournament
 
 logger = logging.getLogger(__name__)
+
+InputSetting = str | dict[str, Any] | None  # an ``input`` value of models.json, or None
 
 
 class PublishError(RuntimeError):
@@ -79,14 +92,17 @@ def publish(
     transform: str = "rank",
     *,
     tournament: str | Tournament | None = None,
+    model_input: InputSetting = None,
     now: datetime | None = None,
 ) -> Published:
     """Check ``data``, archive the file it replaces, write it and point ``model_name`` at it.
 
     ``tournament``: refuse the file unless its metadata names it (the file's tournament must
-    also match the model's existing entry; see :func:`check_tournament`).
+    also match the model's existing entry; see :func:`check_tournament`). ``model_input``:
+    the entry's ``input`` as in ``models.json`` (see :func:`entry_input`); the file must have
+    been exported to read it.
     """
-    entry, others = checked_entry(store, model_name, data, transform, tournament)
+    entry, others = checked_entry(store, model_name, data, transform, tournament, model_input)
     history = read_history(store, model_name)
     archived = None
     try:
@@ -102,6 +118,7 @@ def publish(
                 "key": archived,
                 "sha256": sha256(current),
                 "transform": _current_transform(store, model_name, transform),
+                "input": _current_input(store, model_name),
                 "archived_at": stamp,
             }
         )
@@ -124,7 +141,9 @@ def rollback(store: ModelStore, model_name: str) -> Published:
         raise PublishError(
             f"{newest['key']} does not match its recorded checksum: not restoring it"
         )
-    entry, others = checked_entry(store, model_name, data, newest.get("transform", "rank"))
+    entry, others = checked_entry(
+        store, model_name, data, newest.get("transform", "rank"), model_input=newest.get("input")
+    )
     entry = _write(store, entry, others, data)
     history.pop()
     _write_history(store, model_name, history)
@@ -150,6 +169,7 @@ def checked_entry(
     data: bytes,
     transform: str = "rank",
     expected_tournament: str | Tournament | None = None,
+    model_input: InputSetting = None,
 ) -> tuple[ModelConfig, list[ModelConfig]]:
     """The models.json entry ``data`` would get and the other entries; writes nothing and
     raises (:class:`BotError`) when the file must not be published."""
@@ -169,8 +189,67 @@ def checked_entry(
         transform=transform,
         data_version=loaded.metadata.data_version,
         tournament=declared,
+        input=entry_input(model_name, loaded.metadata.input, model_input, current, declared),
     )
     return entry, [c for c in configs if c.name != model_name]
+
+
+def entry_input(
+    model_name: str,
+    file_input: str,
+    asked: InputSetting,
+    current: ModelConfig | None,
+    declared: Tournament,
+) -> ModelInput:
+    """The ``input`` the entry gets: ``asked`` (``"numerai"``, ``"own"`` or the ``input``
+    object of ``models.json``; an own one keeps the current entry's own settings it does not
+    name), else the current entry's, else what the file reads (own: the model's own
+    table). Refused unless the file was exported to read it (``numerai.input``)."""
+    if asked is None:
+        if current is not None and current.input.source != file_input:
+            raise ConfigError(
+                f"{CONFIG_KEY} gives {model_name} {_described(current.input)} but the file was "
+                f"exported to read {_described_source(file_input)} (its metadata says "
+                f"numerai.input {file_input}): pass --input {file_input} to switch the model to "
+                f"it, or publish the file exported for {_described_source(current.input.source)}"
+            )
+        chosen = current.input if current is not None else parse_input(model_name, file_input)
+    else:
+        chosen = parse_input(model_name, _merged(model_name, asked, current))
+        if chosen.source != file_input:
+            raise ConfigError(
+                f"the file for {model_name} was exported to read {_described_source(file_input)}"
+                f" (its metadata says numerai.input {file_input}) but the entry being written "
+                f"gives it {_described(chosen)}: publish it with --input {file_input}, or "
+                f"export the model for {_described_source(chosen.source)} (train/export "
+                + ("--own-data FILE.parquet)" if chosen.own else "--data, without --own-data)")
+            )
+    if chosen.own and not declared.own_data:
+        raise ConfigError(
+            f"{model_name} is a {declared.name} model: own data is for Signals and Crypto"
+        )
+    return chosen
+
+
+def _merged(model_name: str, asked: str | dict[str, Any], current: ModelConfig | None) -> Any:
+    """An own ``input`` over the current entry's own settings (others as given)."""
+    if asked == OWN:
+        asked = {"source": OWN}
+    if not isinstance(asked, dict) or asked.get("source", OWN) != OWN:
+        return asked
+    if current is None or not current.input.own:
+        return asked
+    return {**(render_input(model_name, current.input) or {}), **asked}
+
+
+def _described(setting: ModelInput) -> str:
+    if not setting.own:
+        return _described_source(NUMERAI)
+    return f"own data (table {setting.table!r})"
+
+
+def _described_source(source: str) -> str:
+    return "own data" if source == OWN else "Numerai's live file"
 
 
 def check_tournament(
@@ -230,6 +309,16 @@ def _current_transform(store: ModelStore, model_name: str, default: str) -> str:
     except ObjectMissing:
         return default
     return next((c.transform for c in configs if c.name == model_name), default)
+
+
+def _current_input(store: ModelStore, model_name: str) -> str | dict[str, Any]:
+    """The ``input`` the file being replaced ran with (its entry's), for a rollback."""
+    try:
+        configs = parse_models_config(store.read(CONFIG_KEY).data)
+    except ObjectMissing:
+        return NUMERAI
+    found = next((c.input for c in configs if c.name == model_name), NUMERAI_INPUT)
+    return render_input(model_name, found) or NUMERAI
 
 
 def _write_history(store: ModelStore, model_name: str, history: list[dict[str, Any]]) -> None:

@@ -5,6 +5,8 @@ read a group of eras at a time (validation.parquet is ~4 GB; only the file's fea
 the era column (Signals/Crypto: ``date``) and the target are read), and the graph runs on one
 era per call, as the bot runs it on one live era (an ensemble that ranks inside its graph needs
 exactly that). String features are fed to the graph as strings, as the worker feeds them.
+Rows already in memory (the user's own table joined to Numerai's targets) are scored the same
+way by :func:`validate_table`.
 
 Also warns when the model was trained on eras that overlap the validation eras (the ``train``
 command records its training era range in the file's metadata), because the figures are then
@@ -13,7 +15,7 @@ optimistic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from model_export.data import read_rows, require_columns, unique_eras
+from model_export.data import Table, read_rows, require_columns, unique_eras
 from model_export.metadata import read_metadata
 from model_export.parity import onnx_session
 from model_export.scoring import Summary, era_sort_key, per_era_corr, summarise
 from model_export.tournament_data import spec
+from numerai_bot.model_metadata import ModelMetadata
 from numerai_bot.tournaments import tournament
 
 ERAS_PER_READ = 25
@@ -89,14 +92,8 @@ def validate_file(
     era_column = spec(tournament(metadata.tournament)).era_column  # "era", or Signals' "date"
     strings = list(metadata.string_features)
     require_columns(data_path, [*features, era_column, target])
-    eras = sorted(unique_eras(data_path, era_column), key=era_sort_key)[:: max(era_step, 1)]
-    if max_eras:
-        eras = eras[-max_eras:]
-    session = onnx_session(str(onnx_path))
-    graph_input, *string_input = session.get_inputs()
-    dtype = np.float64 if graph_input.type == "tensor(double)" else np.float32
-
-    predictions, targets, era_labels = [], [], []
+    eras = chosen_eras(unique_eras(data_path, era_column), era_step, max_eras)
+    scored = _EraScores(onnx_path)
     with tqdm(total=len(eras), desc="eras", unit="era", disable=not progress) as bar:
         for start in range(0, len(eras), ERAS_PER_READ):
             group = eras[start : start + ERAS_PER_READ]
@@ -107,37 +104,105 @@ def validate_file(
                 eras=group,
                 era_column=era_column,
                 string_columns=strings,
-                dtype=dtype,
+                dtype=scored.dtype,
             )
-            labels = np.asarray(table.columns[era_column]).astype(str)
-            for era in group:
-                rows = labels == era
-                if not rows.any():
-                    continue
-                feeds = {graph_input.name: table.matrix[rows]}
-                if string_input and table.strings is not None:
-                    feeds[string_input[0].name] = table.strings[rows]
-                (output,) = session.run(None, feeds)[:1]
-                predictions.append(np.asarray(output, dtype=np.float64).ravel())
-                targets.append(np.asarray(table.columns[target], dtype=np.float64)[rows])
-                era_labels.append(labels[rows])
-                bar.update(1)
-    if not predictions:
-        raise ValueError(f"no rows to validate in {data_path}")
-    scores_eras, scores = per_era_corr(
-        np.concatenate(predictions), np.concatenate(targets), np.concatenate(era_labels)
-    )
-    result = ValidationResult(
-        eras=scores_eras,
-        scores=scores,
-        summary=summarise(scores),
-        target=target,
-        rows=int(sum(len(p) for p in predictions)),
-        warnings=overlap_warnings(metadata.validation.get("train_eras"), scores_eras),
-    )
-    if plot is not None:
-        plot_cumulative(result, plot, title=metadata.model_name or Path(onnx_path).stem)
-    return result
+            scored.add(table, era_column, target, group, bar.update)
+    return scored.result(metadata, target, plot, onnx_path, str(data_path))
+
+
+def validate_table(
+    onnx_path: Path,
+    table: Table,
+    *,
+    target: str | None = None,
+    era_column: str = "date",
+    era_step: int = 1,
+    max_eras: int | None = None,
+    plot: Path | None = None,
+    progress: bool = False,
+    name: str = "the rows given",
+) -> ValidationResult:
+    """:func:`validate_file` on rows already read (the user's own table joined to Numerai's
+    targets): ``table.matrix`` holds the file's features in its order."""
+    metadata = read_metadata(onnx_path)
+    target = target or metadata.target
+    labels = np.asarray(table.columns[era_column]).astype(str)
+    eras = chosen_eras(np.unique(labels).tolist(), era_step, max_eras)
+    scored = _EraScores(onnx_path)
+    with tqdm(total=len(eras), desc="eras", unit="era", disable=not progress) as bar:
+        scored.add(table, era_column, target, eras, bar.update)
+    return scored.result(metadata, target, plot, onnx_path, name)
+
+
+def chosen_eras(eras: Sequence[str], era_step: int, max_eras: int | None) -> list[str]:
+    """Every ``era_step``-th era in order, then only the last ``max_eras`` of them."""
+    chosen = sorted(eras, key=era_sort_key)[:: max(era_step, 1)]
+    return chosen[-max_eras:] if max_eras else chosen
+
+
+class _EraScores:
+    """Runs the file one era per call, as the worker runs one live era, and gathers the
+    predictions and targets to score."""
+
+    def __init__(self, onnx_path: Path) -> None:
+        self.session = onnx_session(str(onnx_path))
+        self.graph_input, *self.string_input = self.session.get_inputs()
+        double = self.graph_input.type == "tensor(double)"
+        self.dtype: type[np.floating] = np.float64 if double else np.float32
+        self.predictions: list[np.ndarray] = []
+        self.targets: list[np.ndarray] = []
+        self.labels: list[np.ndarray] = []
+
+    def add(
+        self,
+        table: Table,
+        era_column: str,
+        target: str,
+        eras: Sequence[str],
+        advance: Callable[[int], object],
+    ) -> None:
+        """Predict each of ``eras`` found in ``table``."""
+        labels = np.asarray(table.columns[era_column]).astype(str)
+        for era in eras:
+            rows = labels == era
+            if not rows.any():
+                continue
+            feeds = {self.graph_input.name: table.matrix[rows].astype(self.dtype, copy=False)}
+            if self.string_input and table.strings is not None:
+                feeds[self.string_input[0].name] = table.strings[rows]
+            (output,) = self.session.run(None, feeds)[:1]
+            self.predictions.append(np.asarray(output, dtype=np.float64).ravel())
+            self.targets.append(np.asarray(table.columns[target], dtype=np.float64)[rows])
+            self.labels.append(labels[rows])
+            advance(1)
+
+    def result(
+        self,
+        metadata: ModelMetadata,
+        target: str,
+        plot: Path | None,
+        onnx_path: Path,
+        data_name: str,
+    ) -> ValidationResult:
+        """Per-era Numerai correlation, its summary, the overlap warnings, the plot."""
+        if not self.predictions:
+            raise ValueError(f"no rows to validate in {data_name}")
+        scores_eras, scores = per_era_corr(
+            np.concatenate(self.predictions),
+            np.concatenate(self.targets),
+            np.concatenate(self.labels),
+        )
+        result = ValidationResult(
+            eras=scores_eras,
+            scores=scores,
+            summary=summarise(scores),
+            target=target,
+            rows=int(sum(len(p) for p in self.predictions)),
+            warnings=overlap_warnings(metadata.validation.get("train_eras"), scores_eras),
+        )
+        if plot is not None:
+            plot_cumulative(result, plot, title=metadata.model_name or Path(onnx_path).stem)
+        return result
 
 
 def overlap_warnings(train_eras: Any, validation_eras: Sequence[str]) -> list[str]:

@@ -21,8 +21,11 @@ from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.config import WorkerSettings
 from numerai_bot.wiring import build_runner
 from standins.aws import LocalStack, MotoServer, apply_env, provision, restore_env
+from standins.lambda_endpoint import LambdaEndpoint, SubprocessFunction
 from standins.local_lambda import FunctionUrlServer, ThreadInvoker
 from standins.numerai.server import NumeraiStandin
+
+FEATURE_FUNCTION = "numerai-bot-features"  # the stack's feature function, by name
 
 
 class LocalBot:
@@ -33,6 +36,8 @@ class LocalBot:
         workdir: Path,
         models: dict[str, str] | None = None,
         numerai_api_url: str | None = None,
+        feature_function: Path | None = None,
+        feature_env: dict[str, str] | None = None,
         **standin_options: Any,
     ) -> None:
         self.workdir = Path(workdir)
@@ -45,6 +50,11 @@ class LocalBot:
         self._moto = MotoServer()
         self._previous_env: dict[str, str | None] = {}
         self._server: FunctionUrlServer | None = None
+        # The user's feature function (a folder with app.py), run as Lambda would: its own
+        # process and environment, behind Lambda's Invoke API (the worker invokes it by name).
+        self.feature_function = feature_function
+        self.feature_env = dict(feature_env or {})
+        self.lambda_api: LambdaEndpoint | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> LocalBot:
@@ -65,9 +75,19 @@ class LocalBot:
                 self.standin.secret_key,
             )
         self.stack = provision(endpoint, public_id, secret_key, self.token)
+        functions: dict[str, str] = {}
+        if self.feature_function is not None:
+            self.lambda_api = LambdaEndpoint().__enter__()
+            aws = {k: v for k, v in self.stack.env().items() if k.startswith("AWS_")}
+            self.lambda_api.register(
+                FEATURE_FUNCTION,
+                SubprocessFunction(self.feature_function, {**aws, **self.feature_env}, timeout=300),
+            )
+            functions = {"FEATURE_FUNCTION_NAME": FEATURE_FUNCTION, **self.lambda_api.env()}
         self._previous_env = apply_env(
             {
                 **self.stack.env(),
+                **functions,
                 "NUMERAI_API_URL": api_url,
                 "LIVE_DATA_DIR": str(self.workdir / "live-cache"),
                 "WORKER_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:worker",
@@ -99,6 +119,8 @@ class LocalBot:
             self._server.__exit__()
         if self.standin is not None:
             self.standin.stop()
+        if self.lambda_api is not None:
+            self.lambda_api.__exit__()
         # moto keeps resources in process-wide backends that outlive its server, and the
         # handlers cache secrets per name for minutes: forget both, so that the next LocalBot
         # in this process can create the same stack afresh.

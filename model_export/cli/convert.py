@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from model_export.cli import own as cli_own
 from model_export.cli import tournament as cli_tournament
 from model_export.cli.commands import COMMANDS
 from model_export.cli.common import (
@@ -52,6 +53,15 @@ from model_export.features import (
 )
 from model_export.metadata import read_metadata
 from model_export.native import native_predict
+from model_export.own_data import (
+    DATE,
+    DEFAULT_TARGET,
+    TARGET_SOURCES,
+    newest_rows,
+    rows_table,
+    target_source,
+    training_data,
+)
 from model_export.parity import LAMBDA_THREAD_COUNTS, check_parity
 from model_export.scoring import era_sort_key
 from model_export.string_features import (
@@ -70,6 +80,8 @@ from model_export.tournament_data import (
 )
 from model_export.train import (
     EXAMPLE_PARAMS,
+    TrainingData,
+    every_nth_era,
     load_training_data,
     mean_era_spearman,
     train_booster,
@@ -97,10 +109,14 @@ def _add_train(commands: Any) -> None:
         description="Train LGBMRegressor-equivalent parameters (Numerai's example model) on a "
         "feature set and target (Classic: every 4th era; Signals/Crypto: numerai-cli's "
         "examples, every row and every feature_* column), check parity on validation (Classic) "
-        "or live (Signals/Crypto) rows and write the .onnx file.",
+        "or live (Signals/Crypto) rows and write the .onnx file. With --own-data (Signals, "
+        "Crypto): on your own table's features joined to Numerai's targets by date and id, "
+        "parity on the table's newest dates, a file that reads your own data.",
     )
     source = sub.add_argument_group("data")
-    cli_tournament.add_tournament_option(source, default="classic")
+    cli_tournament.add_tournament_option(
+        source, default=None, detected="the --own-data table's id column"
+    )
     source.add_argument(
         "--data-dir",
         type=Path,
@@ -129,6 +145,22 @@ def _add_train(commands: Any) -> None:
         "--era-step", type=int, help="train on every Nth era [Classic 4, Signals/Crypto 1]"
     )
     cli_tournament.add_string_options(source, train=True)
+    own = sub.add_argument_group(
+        "own data (Signals, Crypto; Numerai's targets from --data-dir / --download)"
+    )
+    cli_own.add_own_data(own, "train on its features joined to Numerai's targets")
+    cli_own.add_id_column(own)
+    own.add_argument(
+        "--features",
+        help="the table's feature columns, comma separated [every numeric column but the date "
+        "and ids]",
+    )
+    own.add_argument(
+        "--holdout-eras",
+        type=int,
+        default=0,
+        help="leave the last N joined eras out of training, to validate on them [%(default)s]",
+    )
     model = sub.add_argument_group("model (Numerai's example parameters by default)")
     for name, value in EXAMPLE_PARAMS.items():
         model.add_argument(
@@ -150,6 +182,17 @@ def _add_train(commands: Any) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Download or locate data → train → parity on a validation/live sample → write the file."""
+    if args.own_data is not None:
+        return _run_train_own(args)
+    own_options = {
+        "--features": args.features,
+        "--id-column": args.id_column,
+        "--holdout-eras": args.holdout_eras,
+    }
+    stray = [flag for flag, value in own_options.items() if value]
+    if stray:
+        verb = "go" if len(stray) > 1 else "goes"
+        raise CliError(f"{', '.join(stray)} {verb} with --own-data (your own table)")
     progress = not args.quiet
     chosen = tournament(args.tournament)
     plan = spec(chosen)
@@ -197,24 +240,10 @@ def run_train(args: argparse.Namespace) -> int:
     )
     say(args, f"read {len(data.target):,} rows in {time.perf_counter() - started:.1f} s")
 
-    overrides = {name: getattr(args, name) for name in EXAMPLE_PARAMS}
-    overrides.update(_parse_params(args.param))
-    started = time.perf_counter()
-    booster = train_booster(data, overrides, progress=progress)
-    say(
-        args,
-        f"trained {booster.current_iteration()} trees in {time.perf_counter() - started:.1f} s",
-    )
+    booster = _fit(args, data)
     train_eras = sorted({str(era) for era in data.eras}, key=era_sort_key)
     encoding = data.encoding
     del data
-    if args.save_native:
-        args.save_native.parent.mkdir(parents=True, exist_ok=True)
-        booster.save_model(str(args.save_native))
-        say(args, f"saved the native model to {args.save_native}")
-        if encoding is not None:
-            beside = encoding.save(sidecar_path(args.save_native))
-            say(args, f"saved the string vocabulary to {beside}")
 
     sample = parity_sample(
         args,
@@ -238,6 +267,75 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_train_own(args: argparse.Namespace) -> int:
+    """The user's table → joined to Numerai's targets → train (holding out the last eras if
+    asked) → parity on the table's newest dates → a file that reads own data."""
+    if args.feature_set or args.parity_file:
+        raise CliError(
+            "--feature-set and --parity-file choose Numerai's data; with --own-data the features "
+            "are your table's columns (--features) and parity runs on its newest dates"
+        )
+    chosen = cli_own.tournament_of(args)
+    args.input_type = args.input_type or tournament_input_type(chosen)
+    target = args.target or DEFAULT_TARGET
+    features = cli_own.parse_features(args.features)
+    own = cli_own.read_table(args, chosen, features, exclude=(target,))
+    version, folder = cli_own.targets_dir(args, chosen, args.data_version)
+    joined = cli_own.joined_rows(args, own, chosen, version, folder, target)
+    eras = sorted(joined[DATE].unique())
+    if args.holdout_eras < 0 or args.holdout_eras >= len(eras):
+        raise CliError(
+            f"--holdout-eras {args.holdout_eras}: the joined table has {len(eras)} eras; "
+            "hold out fewer to leave some to train on"
+        )
+    kept = len(eras) - args.holdout_eras
+    era_step = args.era_step or spec(chosen).era_step
+    train_eras = every_nth_era(eras[:kept], era_step)
+    data = training_data(joined[joined[DATE].isin(train_eras)], own.features, target)
+    say(args, f"training on {len(data.target):,} rows of {len(train_eras)} eras")
+    booster = _fit(args, data)
+    del data
+
+    sample = rows_table(newest_rows(own, args.parity_rows or None), own.features)
+    say(args, f"parity rows: {sample.rows:,} of the newest dates of {own.path.name}")
+    validation: dict[str, Any] = {"file": own.path.name, "rows": sample.rows}
+    if args.holdout_eras:
+        held = rows_table(joined[joined[DATE].isin(eras[kept:])], own.features, target)
+        validation = _validation_figures(booster, held.matrix, held, own.path.name, target, DATE)
+    validation.update(
+        train_eras=[train_eras[0], train_eras[-1]],
+        train_era_step=era_step,
+        own_data={**own.summary(), "joined_rows": len(joined), "eras": len(eras)},
+    )
+    result = _export(
+        args, wrap(booster, "lightgbm"), sample, own.features, version, target, validation,
+        tournament=chosen.name, model_input="own",
+    )  # fmt: skip
+    _print_result(result, validation)
+    return 0
+
+
+def _fit(args: argparse.Namespace, data: TrainingData) -> Any:
+    """The example model (with the command's parameters) fitted on ``data``; saved as text
+    (with its string vocabulary) when ``--save-native`` asks."""
+    overrides = {name: getattr(args, name) for name in EXAMPLE_PARAMS}
+    overrides.update(_parse_params(args.param))
+    started = time.perf_counter()
+    booster = train_booster(data, overrides, progress=not args.quiet)
+    say(
+        args,
+        f"trained {booster.current_iteration()} trees in {time.perf_counter() - started:.1f} s",
+    )
+    if args.save_native:
+        args.save_native.parent.mkdir(parents=True, exist_ok=True)
+        booster.save_model(str(args.save_native))
+        say(args, f"saved the native model to {args.save_native}")
+        if data.encoding is not None:
+            beside = data.encoding.save(sidecar_path(args.save_native))
+            say(args, f"saved the string vocabulary to {beside}")
+    return booster
+
+
 # --- export ------------------------------------------------------------------------------
 
 
@@ -251,21 +349,32 @@ def _add_export(commands: Any) -> None:
         "extension or the pickled object; --kind overrides it. The feature order comes from "
         "the model's own names, a features.json feature set, or a feature list file. Parity "
         "is checked on rows of --data; the file is written only if no row changes rank "
-        "(or within the tolerances given).",
+        "(or within the tolerances given). With --own-data (Signals, Crypto), parity runs on "
+        "your own table's newest dates and the file reads your own data.",
     )
     sub.add_argument("model", type=Path, help="the model file")
     sub.add_argument("--kind", choices=KINDS, help="model library [detected from the file]")
     _add_feature_options(sub)
-    sub.add_argument(
+    rows = sub.add_mutually_exclusive_group(required=True)
+    rows.add_argument(
         "--data",
         type=Path,
-        required=True,
         help="parquet file with the features (validation.parquet or live.parquet) for parity",
     )
-    sub.add_argument(
-        "--data-version", help="Numerai data version [from the --data/--features-json folder]"
+    cli_own.add_own_data(rows, "parity on its newest dates; the file reads your own data")
+    cli_own.add_id_column(sub)
+    defaults = ", ".join(
+        f"{name} {source.default_version(tournament(name))}"
+        for name, source in TARGET_SOURCES.items()
     )
-    cli_tournament.add_tournament_option(sub, default=None)
+    sub.add_argument(
+        "--data-version",
+        help="Numerai data version [from the --data/--features-json folder; with --own-data: "
+        f"the one whose targets it was trained on, {defaults}]",
+    )
+    cli_tournament.add_tournament_option(
+        sub, default=None, detected="the --data file's (or --own-data table's) id column"
+    )
     sub.add_argument(
         "--target", help="target it was trained on [target; Crypto: target_binned_return_20]"
     )
@@ -280,6 +389,10 @@ def run_export(args: argparse.Namespace) -> int:
     native = load(args.model, args.kind)
     say(args, f"loaded a {native.kind} model from {args.model}")
     features = graph_feature_order(native, _given_features(args))
+    if args.own_data is not None:
+        return _run_export_own(args, native, features)
+    if args.id_column:
+        raise CliError("--id-column goes with --own-data (your own table)")
     chosen = resolve_tournament(args.tournament, args.data)
     args.input_type = args.input_type or tournament_input_type(chosen)
     version = (
@@ -299,6 +412,25 @@ def run_export(args: argparse.Namespace) -> int:
     result = _export(
         args, native, sample, features, version, args.target or spec(chosen).target, None,
         args.num_iteration, tournament=chosen.name, encoding=encoding,
+    )  # fmt: skip
+    _print_result(result, None)
+    return 0
+
+
+def _run_export_own(args: argparse.Namespace, native: NativeModel, features: list[str]) -> int:
+    """Parity on the newest dates of the user's table → a file that reads own data."""
+    chosen = cli_own.tournament_of(args)
+    args.input_type = args.input_type or tournament_input_type(chosen)
+    own = cli_own.read_table(args, chosen, features)
+    version = args.data_version
+    if not version:
+        version = target_source(chosen).default_version(chosen)
+        say(args, f"recording data version {version} (--data-version if you joined another)")
+    sample = rows_table(newest_rows(own, args.parity_rows or None), features)
+    result = _export(
+        args, native, sample, features, version, args.target or DEFAULT_TARGET,
+        {"own_data": own.summary()}, args.num_iteration, tournament=chosen.name,
+        model_input="own",
     )  # fmt: skip
     _print_result(result, None)
     return 0
@@ -461,12 +593,14 @@ def _export(
     *,
     tournament: str = "classic",
     encoding: StringEncoding | None = None,
+    model_input: str = "numerai",
 ) -> ExportResult:
     say(args, f"exporting and checking parity on {sample.rows:,} rows")
     return export_model(
         native,
         sample.matrix,
         tournament=tournament,
+        model_input=model_input,
         strings=sample.strings,
         string_encoding=encoding,
         data_version=version,

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from model_export.cli import own as cli_own
 from model_export.cli.commands import COMMANDS
 from model_export.cli.common import (
     CliError,
@@ -30,6 +31,7 @@ from model_export.parity import ParityError
 from model_export.publish import publish, rollback
 from model_export.validate import validate_file
 from numerai_bot.adapters.model_store import open_model_store
+from numerai_bot.model_input import MISSING_POLICIES, SOURCES
 from numerai_bot.models_config import TRANSFORMS
 from numerai_bot.tournaments import TOURNAMENTS
 
@@ -144,10 +146,16 @@ def _add_validate(commands: Any) -> None:
         "(numerai-tools' definition: tie-kept rank, gaussianise, power 1.5 on predictions "
         "and centred target), its mean, standard deviation, Sharpe and max drawdown, and "
         "plot the cumulative correlation. Warns when training eras recorded in the file "
-        "overlap the validation eras.",
+        "overlap the validation eras. With --own-data: your own table joined to Numerai's "
+        "targets of the file's data version by date and id, era = date.",
     )
     sub.add_argument("onnx_file", type=Path, help="exported .onnx file")
-    sub.add_argument("--data", type=Path, required=True, help="validation.parquet")
+    rows = sub.add_mutually_exclusive_group(required=True)
+    rows.add_argument("--data", type=Path, help="validation.parquet")
+    cli_own.add_own_data(rows, "score the file on it, joined to Numerai's targets")
+    own = sub.add_argument_group("own data (with --own-data)")
+    cli_own.add_id_column(own)
+    cli_own.add_target_options(own)
     sub.add_argument("--target", help="target column [the one recorded in the file]")
     sub.add_argument("--era-step", type=int, default=1, help="score every Nth era [1]")
     sub.add_argument("--max-eras", type=int, help="only the last N eras")
@@ -170,16 +178,26 @@ def run_validate(args: argparse.Namespace) -> int:
     if not args.onnx_file.is_file():
         raise CliError(f"{args.onnx_file} does not exist")
     plot = None if args.no_plot else (args.plot or args.onnx_file.with_suffix(".validation.png"))
-    result = validate_file(
-        args.onnx_file,
-        args.data,
-        target=args.target,
-        era_step=args.era_step,
-        max_eras=args.max_eras,
-        plot=plot,
-        progress=not args.quiet,
-    )
-    figures = result.figures(args.data.name)
+    if args.own_data is not None:
+        result = cli_own.validate_own(args, plot)
+        data_name = args.own_data.name
+    else:
+        if read_metadata(args.onnx_file).input == "own":
+            raise CliError(
+                f"{args.onnx_file} reads your own data (its metadata says numerai.input own): "
+                "validate it with --own-data FILE.parquet"
+            )
+        result = validate_file(
+            args.onnx_file,
+            args.data,
+            target=args.target,
+            era_step=args.era_step,
+            max_eras=args.max_eras,
+            plot=plot,
+            progress=not args.quiet,
+        )
+        data_name = args.data.name
+    figures = result.figures(data_name)
     if args.json:
         print(
             json.dumps(
@@ -219,7 +237,9 @@ def _add_publish(commands: Any) -> None:
         help=COMMANDS["publish"],
         description="Check the file loads with its metadata, archive the file it replaces "
         "(<model>.onnx.<timestamp>, listed in <model>.onnx.history.json), upload it with its "
-        "SHA-256 and point models.json at it.",
+        "SHA-256 and point models.json at it. The entry's input is the file's own "
+        "(numerai.input: own data or Numerai's live file), keeping the model's current "
+        "settings; a file exported for other data than the entry gives it is refused.",
     )
     sub.add_argument("onnx_file", type=Path, help="exported .onnx file")
     _add_store_options(sub)
@@ -236,7 +256,48 @@ def _add_publish(commands: Any) -> None:
         action="store_true",
         help="publish a file whose metadata records a failed parity check",
     )
+    _add_input_options(sub.add_argument_group("input (models.json 'input'; docs/own-data.md)"))
     sub.set_defaults(run=run_publish)
+
+
+def _add_input_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--input",
+        choices=SOURCES,
+        help="what the worker feeds the model: Numerai's live file or your own table; must be "
+        "what the file was exported for [the model's current input, else the file's]",
+    )
+    group.add_argument(
+        "--table", help="own data: the table's name in the bucket [the model's name]"
+    )
+    group.add_argument(
+        "--id-column", help="own data: the table's id column [the first accepted one present]"
+    )
+    group.add_argument(
+        "--missing",
+        choices=MISSING_POLICIES,
+        help="own data: universe ids the table lacks are fed as NaN or left out [nan]",
+    )
+    group.add_argument(
+        "--feature-function",
+        action="store_true",
+        help="own data: the stack's feature function computes the table",
+    )
+
+
+def input_setting(args: argparse.Namespace) -> str | dict[str, Any] | None:
+    """The ``input`` the publish options ask for, as in models.json (None: not asked); any
+    own-data option means own data."""
+    own = {
+        "table": args.table,
+        "id_column": args.id_column,
+        "missing": args.missing,
+        "feature_function": args.feature_function or None,
+    }
+    own = {key: value for key, value in own.items() if value is not None}
+    if not own:
+        return args.input
+    return {"source": args.input or "own", **own}
 
 
 def run_publish(args: argparse.Namespace) -> int:
@@ -257,11 +318,14 @@ def run_publish(args: argparse.Namespace) -> int:
         args.onnx_file.read_bytes(),
         args.transform,
         tournament=args.tournament,
+        model_input=input_setting(args),
     )
+    read = done.entry.input
     print(
         f"Published {args.onnx_file} as {done.entry.artifact} for {args.model} in {store.uri} "
         f"(sha256 {done.sha256[:16]}…, transform {done.entry.transform}, "
-        f"{done.entry.tournament.name} data {done.entry.data_version})"
+        f"{done.entry.tournament.name} data {done.entry.data_version}, input "
+        + (f"own table {read.table!r})" if read.own else "Numerai's live file)")
     )
     if done.archived:
         print(f"Previous file kept as {done.archived}; `rollback` restores it")

@@ -29,9 +29,14 @@ from numerai_bot.tournaments import Tournament
 STRING_CHOICES = ("encode", "drop", "refuse")
 
 
-def add_tournament_option(sub: argparse.ArgumentParser, *, default: str | None) -> None:
-    """``--tournament {classic,signals,crypto}``."""
-    detected = "" if default else " [from the --data file's id column, else classic]"
+def add_tournament_option(
+    sub: argparse._ActionsContainer,
+    *,
+    default: str | None,
+    detected: str = "the --data file's id column",
+) -> None:
+    """``--tournament {classic,signals,crypto}`` (without a default: found from ``detected``)."""
+    detected = "" if default else f" [from {detected}, else classic]"
     sub.add_argument(
         "--tournament",
         choices=TOURNAMENT_NAMES,

@@ -383,7 +383,7 @@ def _out_of_range(column: str) -> Callable[[pa.Table], pa.Table]:
     return change
 
 
-def _as_text(column: str) -> Callable[[pa.Table], pa.Table]:
+def as_text(column: str) -> Callable[[pa.Table], pa.Table]:
     def change(table: pa.Table) -> pa.Table:
         return _with_column(table, column, table.column(column).cast(pa.string()))
 
@@ -406,7 +406,7 @@ def test_live_data_unfit_for_some_models_fails_only_those_models(
     changes = {
         "missing-columns": lambda t: t.drop_columns(extra[:5]),
         "out-of-range": _out_of_range(extra[0]),
-        "text-column": _as_text(extra[0]),
+        "text-column": as_text(extra[0]),
     }
     rewrite_live(bot, changes[case])
     outcome = run_worker(bot)

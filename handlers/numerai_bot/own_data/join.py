@@ -88,7 +88,7 @@ def join_to_universe(
             f"table by one of {', '.join(present)}"
         )
     _check_columns(table, features, string_features)
-    keys = _as_text(table.column(key))
+    keys = as_text(table.column(key))
     if keys.null_count:
         raise OwnDataError(f"{keys.null_count} row(s) of the table have no {key!r} value")
     unique = pc.unique(keys)
@@ -96,7 +96,7 @@ def join_to_universe(
         counts = pc.value_counts(keys)
         twice = next(str(v["values"]) for v in counts.to_pylist() if v["counts"] > 1)
         raise OwnDataError(f"the table lists {key} {twice!r} more than once")
-    universe_keys = _as_text(universe.column(key))
+    universe_keys = as_text(universe.column(key))
     rows = pc.index_in(universe_keys, value_set=keys)  # null where the table lacks the id
     covered_mask = pc.is_valid(rows)
     covered = int(pc.sum(covered_mask).as_py() or 0)
@@ -138,7 +138,7 @@ def _check_columns(
             raise OwnDataError(f"feature {name} must be numeric, the table has {kind}")
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.Array:
+def as_text(column: pa.ChunkedArray) -> pa.Array:
     """Ids compared as text (a symbol read as a dictionary, a sedol read as an integer)."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if pa.types.is_dictionary(array.type):
