@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +30,10 @@ from onnx import TensorProto
 
 from model_export.publish import publish
 from numerai_bot.model_store import open_model_store
+from numerai_bot_cli.main import main
 from standins.local_bot import LocalBot
 from standins.onnx_models import linear_model
+from standins.synthetic_prices import price_history, reference_features
 
 OWN = "own_sig"
 TABLE = "momentum"
@@ -224,3 +230,85 @@ def test_put_live_refuses_a_model_that_reads_numerais_live_file(bot, signals, cl
     assert cli("put-live", str(path), "--model", "nobody") == 1
     assert "nobody is not in models.json" in capsys.readouterr().err
     assert bucket_object(bot, signals.key()) is None
+
+
+# --- init --feature-function -----------------------------------------------------------------
+
+
+def scaffold(folder: Path) -> Path:
+    """``numerai-bot init --feature-function`` into ``folder``."""
+    assert main(["init", "--feature-function", "--features-dir", str(folder)]) == 0
+    return folder
+
+
+def run_function(folder: Path, event: dict, env: dict[str, str]) -> dict:
+    """The scaffolded handler run as Lambda runs it: in a Python of its own, with only the
+    function's environment (the checkout is not on its path)."""
+    code = "import json, sys, app; print(json.dumps(app.handler(json.loads(sys.argv[1]), None)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(event)],
+        cwd=folder,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(folder), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_init_writes_a_feature_function_whose_handler_computes_the_reference_features(
+    tmp_path, capsys
+):
+    folder = scaffold(tmp_path / "features")
+    out, err = capsys.readouterr()
+    assert f"wrote {folder / 'app.py'} and {folder / 'requirements.txt'}" in out
+    assert "PRICES_URI" in err and "numerai-bot deploy" in err
+    requirements = (folder / "requirements.txt").read_text()
+    assert all(name in requirements for name in ("pandas==", "pyarrow==", "numpy=="))
+    app = (folder / "app.py").read_text()
+    assert "def handler(event" in app and "FEATURE_SECRET_ID" in app and "secretsmanager" in app
+
+    data_date = dt.date(2029, 11, 9)
+    ids = [f"T{n:03d} US" for n in range(150)]
+    prices = price_history(ids, data_date, days=45, tournament="signals", seed=3)
+    prices.to_parquet(tmp_path / "prices.parquet", index=False)
+    universe = pd.DataFrame({"numerai_ticker": [*ids[:120], "NEW US"], "date": str(data_date)})
+    universe.to_parquet(tmp_path / "universe.parquet", index=False)
+    output = tmp_path / "own-data" / "signals" / TABLE / f"{data_date}.parquet"
+    event = {
+        "tournament": "signals",
+        "round": 701,
+        "data_date": str(data_date),
+        "table": TABLE,
+        "universe": str(tmp_path / "universe.parquet"),
+        "output": str(output),
+    }
+    answer = run_function(folder, event, {"PRICES_URI": str(tmp_path / "prices.parquet")})
+    assert answer == {"output": str(output), "rows": 120}  # the universe's ids with prices
+    written = pd.read_parquet(output)
+    expected = reference_features(prices, data_date)
+    expected = expected[expected["numerai_ticker"].isin(ids[:120])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(written[list(expected.columns)], expected)
+    assert written[list(FEATURES)].notna().all().all()
+
+
+def test_init_keeps_an_existing_feature_function_unless_forced(tmp_path, capsys):
+    folder = scaffold(tmp_path / "features")
+    (folder / "app.py").write_text("# my features\n")
+    assert main(["init", "--feature-function", "--features-dir", str(folder)]) == 1
+    assert "requirements.txt already exist" in capsys.readouterr().err
+    assert (folder / "app.py").read_text() == "# my features\n"
+    assert main(["init", "--feature-function", "--features-dir", str(folder), "--force"]) == 0
+    assert "def handler(event" in (folder / "app.py").read_text()
+
+
+def test_the_feature_function_template_ships_with_the_package():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    shipped = project["package-data"]["numerai_bot_cli"]
+    package = ROOT / "numerai_bot_cli"
+    files = [p.relative_to(package) for p in (package / "templates").rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"app.py", "requirements.txt"}
+    for path in files:
+        assert any(path.match(pattern) for pattern in shipped), (path, shipped)
