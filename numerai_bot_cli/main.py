@@ -19,6 +19,7 @@ from numerai_bot_cli.commands import (
     logs,
     models,
     plan,
+    put_live,
     status,
     trigger,
     webhooks,
@@ -36,6 +37,8 @@ a first deployment, in order:
   numerai-bot register-webhooks            Numerai calls the stack when a round opens
   numerai-bot trigger my_model             a test round, end to end
 then: numerai-bot status [--plot scores.png], numerai-bot logs --round N
+own data (Signals, Crypto): numerai-bot put-live FILE --model NAME, or a feature function
+  written by numerai-bot init --feature-function (docs/own-data.md)
 
 `numerai-bot COMMAND --help` explains each command. AWS calls use your AWS credentials and
 honour AWS_ENDPOINT_URL; Numerai calls honour NUMERAI_API_URL (both for local stand-ins).
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.register(commands)
     logs.register(commands)
     plan.register(commands)
+    put_live.register(commands)
     return parser
 
 

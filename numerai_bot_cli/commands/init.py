@@ -1,12 +1,15 @@
-"""``numerai-bot init``: write a commented ``numerai-bot.toml`` for the operator's models.
+"""``numerai-bot init``: write a commented ``numerai-bot.toml`` for the operator's models, or
+(``--feature-function``) a working feature function in ``features/`` to start from.
 
 Each model is in one Numerai tournament: ``--models my_model signals:my_sig crypto:my_coin``
-(a bare name is Classic); with keys in the environment, the account says.
+(a bare name is Classic); with keys in the environment, the account says. The feature
+function's files are package data (``numerai_bot_cli/templates/feature_function/``).
 """
 
 from __future__ import annotations
 
 import argparse
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.numerai import api_url, env_keys, make_client, numerai_errors
 
 ModelSpec = tuple[str, Tournament]
+TEMPLATE = ("templates", "feature_function")  # inside the numerai_bot_cli package
+FEATURE_FILES = ("app.py", "requirements.txt")
 
 
 def register(commands: Any) -> None:
@@ -47,7 +52,21 @@ def register(commands: Any) -> None:
     sub.add_argument(
         "-o", "--output", type=Path, default=DEFAULT_CONFIG, help="file to write [%(default)s]"
     )
-    sub.add_argument("--force", action="store_true", help="overwrite an existing file")
+    sub.add_argument("--force", action="store_true", help="overwrite existing files")
+    sub.add_argument(
+        "--feature-function",
+        action="store_true",
+        help="instead of numerai-bot.toml, write a working feature function (app.py, "
+        "requirements.txt) to --features-dir: your own features for Signals or Crypto, "
+        "computed by a Lambda of the stack (docs/own-data.md)",
+    )
+    sub.add_argument(
+        "--features-dir",
+        type=Path,
+        default=Path("features"),
+        metavar="DIR",
+        help="where --feature-function writes [%(default)s]",
+    )
     sub.set_defaults(run=run)
 
 
@@ -81,6 +100,8 @@ def account_specs(keys: tuple[str, str], url: str) -> list[ModelSpec]:
 
 def run(args: argparse.Namespace) -> int:
     """Write the file; refuse to overwrite one without --force."""
+    if args.feature_function:
+        return scaffold_feature_function(args.features_dir, args.force)
     if args.output.exists() and not args.force:
         raise CliError(
             f"{args.output} already exists", "edit it, or pass --force to write a new one"
@@ -112,3 +133,25 @@ def _counted(specs: list[ModelSpec]) -> str:
     per = {t.name: sum(1 for _, chosen in specs if chosen == t) for t in TOURNAMENTS.values()}
     parts = ", ".join(f"{count} {name}" for name, count in per.items() if count)
     return f"{len(specs)} models: {parts}"
+
+
+def scaffold_feature_function(folder: Path, force: bool = False) -> int:
+    """Copy the feature function's template into ``folder``; refuse to overwrite without
+    ``force``."""
+    template = resources.files("numerai_bot_cli").joinpath(*TEMPLATE)
+    existing = [folder / name for name in FEATURE_FILES if (folder / name).exists()]
+    if existing and not force:
+        raise CliError(
+            f"{', '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}",
+            "edit them, or pass --force to write the example again",
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FEATURE_FILES:
+        (folder / name).write_bytes(template.joinpath(name).read_bytes())
+    print(f"wrote {folder / 'app.py'} and {folder / 'requirements.txt'} (a feature function)")
+    say(
+        f"next: try it on a price file (PRICES_URI, see {folder / 'app.py'}), replace the "
+        'example with your features, set "feature_function": true in the model\'s models.json '
+        "input, then `numerai-bot deploy`"
+    )
+    return 0
