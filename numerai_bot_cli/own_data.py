@@ -19,19 +19,18 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.config import WorkerSettings
-from numerai_bot.errors import RoundClosed
+from numerai_bot.errors import ObjectMissing, RoundClosed
 from numerai_bot.inference import load_model
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.model_input import ModelInput
 from numerai_bot.model_metadata import ModelMetadata
-from numerai_bot.model_store import ObjectMissing, StoredObject
 from numerai_bot.models_config import ModelConfig
-from numerai_bot.numerai_client import NumeraiClient
 from numerai_bot.own_data.join import Coverage, Joined, join_to_universe
 from numerai_bot.own_data.tables import OwnTable, OwnTables
 from numerai_bot.own_data.universe import universe_dataset, universe_date, universe_table
-from numerai_bot.ports import ModelStore
+from numerai_bot.ports import ModelStore, StoredObject
 from numerai_bot.round.window import data_date_before
 from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.errors import CliError

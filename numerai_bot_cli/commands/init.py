@@ -23,6 +23,8 @@ from numerai_bot_cli.numerai import api_url, env_keys, make_client, numerai_erro
 
 ModelSpec = tuple[str, Tournament]
 TEMPLATE = ("templates", "feature_function")  # inside the numerai_bot_cli package
+# What the checkout's features/ skeleton says until the user writes a feature function.
+SKELETON_MARK = "features/app.py is still the skeleton"
 FEATURE_FILES = ("app.py", "requirements.txt")
 
 
@@ -135,11 +137,22 @@ def _counted(specs: list[ModelSpec]) -> str:
     return f"{len(specs)} models: {parts}"
 
 
+def _yours(path: Path) -> bool:
+    """Whether ``path`` holds something of the user's (the checkout's untouched skeleton, which
+    lets ``sam build`` run before there is a feature function, is not)."""
+    if not path.exists():
+        return False
+    text = path.read_text(errors="replace")
+    if path.name == "requirements.txt":
+        return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
+    return SKELETON_MARK not in text
+
+
 def scaffold_feature_function(folder: Path, force: bool = False) -> int:
     """Copy the feature function's template into ``folder``; refuse to overwrite without
     ``force``."""
     template = resources.files("numerai_bot_cli").joinpath(*TEMPLATE)
-    existing = [folder / name for name in FEATURE_FILES if (folder / name).exists()]
+    existing = [folder / name for name in FEATURE_FILES if _yours(folder / name)]
     if existing and not force:
         raise CliError(
             f"{', '.join(map(str, existing))} already exist{'s' if len(existing) == 1 else ''}",

@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from numerai_bot.adapters.model_store import open_model_store
 from numerai_bot.errors import BotError, ConfigError, NumeraiError
-from numerai_bot.model_store import open_model_store
 from numerai_bot.models_config import ModelConfig, load_models_entries
 from numerai_bot.own_data.tables import table_key
 from numerai_bot_cli.aws import aws_errors, session

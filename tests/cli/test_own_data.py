@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from onnx import TensorProto
 
 from model_export.publish import publish
-from numerai_bot.model_store import open_model_store
+from numerai_bot.adapters.model_store import open_model_store
 from numerai_bot_cli.main import main
 from standins.local_bot import LocalBot
 from standins.onnx_models import linear_model
@@ -312,3 +312,16 @@ def test_the_feature_function_template_ships_with_the_package():
     assert {p.name for p in files} >= {"app.py", "requirements.txt"}
     for path in files:
         assert any(path.match(pattern) for pattern in shipped), (path, shipped)
+
+
+def test_init_replaces_the_checkouts_skeleton_with_a_working_function(tmp_path):
+    """The checkout ships features/ as a skeleton (so `sam build` runs without one): init
+    writes the example over it without --force."""
+    root = Path(__file__).resolve().parents[2] / "features"
+    folder = tmp_path / "features"
+    folder.mkdir()
+    for name in ("app.py", "requirements.txt"):
+        (folder / name).write_bytes((root / name).read_bytes())
+    assert main(["init", "--feature-function", "--features-dir", str(folder)]) == 0
+    assert "def compute_features" in (folder / "app.py").read_text()
+    assert "pandas" in (folder / "requirements.txt").read_text()
