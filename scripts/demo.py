@@ -29,12 +29,16 @@ from numerai_bot.errors import BotError, ConfigError
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
 from standins.local_bot import LocalBot
 
-# The stand-in's demo account: one model per tournament.
+# The stand-in's demo account: one model per tournament on Numerai's data, and a Crypto model
+# on the participant's own features, computed by a feature function when the round opens.
 DEMO_MODELS = {
     "demo_classic": ("classic", "4d1a0b3c-0001-4000-8000-00000000d001"),
     "demo_signals": ("signals", "4d1a0b3c-0002-4000-8000-00000000d002"),
     "demo_crypto": ("crypto", "4d1a0b3c-0003-4000-8000-00000000d003"),
 }
+OWN_MODEL = "demo_own_crypto"
+OWN_MODEL_ID = "4d1a0b3c-0004-4000-8000-00000000d004"
+OWN_TABLE = "demo_momentum"
 
 
 def train(bot: LocalBot, workdir: Path, name: str, which: Tournament, trees: int) -> bytes:
@@ -67,6 +71,53 @@ def train(bot: LocalBot, workdir: Path, name: str, which: Tournament, trees: int
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    return output.read_bytes()
+
+
+def own_data(bot: LocalBot, workdir: Path) -> tuple[Path, Path]:
+    """The participant's side of bringing their own data: a price history (synthetic here; a
+    data vendor in real life), their features computed from it for every era with targets
+    (the training table), and the example feature function from `numerai-bot init`.
+
+    Returns the training table and the price file the feature function reads."""
+    from numerai_bot_cli.main import main as numerai_bot
+    from standins.synthetic_prices import reference_features, standin_prices, standin_targets
+
+    folder = workdir / "own"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = workdir / "training-data"  # Numerai's universe and targets, as numerapi saves them
+    crypto = tournament("crypto")
+    for name in ("live_universe.parquet", "historical_targets.parquet"):
+        dataset = crypto.dataset("v1.0", name)
+        bot.numerai.download_dataset(dataset, data / dataset, None, crypto)
+    prices = standin_prices(data, "crypto")
+    prices_path = folder / "prices.parquet"
+    prices.to_parquet(prices_path)
+    eras = sorted(standin_targets(data, "crypto")["date"].astype(str).unique())
+    history = reference_features(prices, eras).dropna()
+    history_path = folder / "history.parquet"
+    history.to_parquet(history_path, index=False)
+    if numerai_bot(["init", "--feature-function", "--features-dir", str(workdir / "features")]):
+        raise SystemExit("could not write the example feature function")
+    return history_path, prices_path
+
+
+def train_own(bot: LocalBot, workdir: Path, history: Path, trees: int) -> bytes:
+    """Train on the participant's own table joined to Numerai's Crypto targets; export."""
+    output = workdir / f"{OWN_MODEL}.onnx"
+    args = ["train", "--own-data", str(history), "--download", "--data-dir"]
+    args += [str(workdir / "training-data"), "--n-estimators", str(trees), "--name", OWN_MODEL]
+    args += ["-o", str(output), "--quiet"]
+    previous = os.environ.get("NUMERAI_API_URL")
+    os.environ["NUMERAI_API_URL"] = bot.numerai.api_url
+    try:
+        if model_export(args) != 0:
+            raise SystemExit(f"training {OWN_MODEL} on own data failed")
+    finally:
+        if previous is None:
+            os.environ.pop("NUMERAI_API_URL", None)
+        else:
+            os.environ["NUMERAI_API_URL"] = previous
     return output.read_bytes()
 
 
@@ -151,9 +202,17 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(args.workdir, ignore_errors=True)
     args.workdir.mkdir(parents=True)
     started = time.monotonic()
-    standin_models = {n: m for n, (_, m) in DEMO_MODELS.items()}
+    standin_models = {n: m for n, (_, m) in DEMO_MODELS.items()} | {OWN_MODEL: OWN_MODEL_ID}
     owners = {n: tournament(t).id for n, (t, _) in DEMO_MODELS.items() if t != "classic"}
-    options = {} if external else {"model_tournaments": owners}
+    owners[OWN_MODEL] = tournament("crypto").id
+    options: dict = {}
+    if not external:  # the participant's feature function, run as Lambda runs it
+        prices = (args.workdir / "own" / "prices.parquet").resolve()
+        options = {
+            "model_tournaments": owners,
+            "feature_function": args.workdir / "features",
+            "feature_env": {"PRICES_URI": str(prices)},
+        }
     try:
         with LocalBot(args.workdir, standin_models, external, **options) as bot:
             log_file = quiet_logs(args.workdir / "bot.log")
@@ -166,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
             for name, which in models.items():
                 print(f"training {name} for {which.name} …", flush=True)
                 bot.publish(name, train(bot, args.workdir, name, which, args.trees))
+            if not external:
+                print(f"training {OWN_MODEL} for crypto on its own features …", flush=True)
+                history, _ = own_data(bot, args.workdir)
+                own_input = {"source": "own", "table": OWN_TABLE, "feature_function": True}
+                trained = train_own(bot, args.workdir, history, args.trees)
+                bot.publish(OWN_MODEL, trained, model_input=own_input)
+                models[OWN_MODEL] = tournament("crypto")
             print(f"published to s3://{bot.stack.bucket}/models; webhook at {bot.webhook_base_url}")
             bot.register_webhooks(list(models))
             triggers = {name: bot.trigger(name) for name in models}
@@ -193,12 +259,11 @@ def report(
     account = bot.numerai.account_models()
     print("\nSubmissions recorded by Numerai:")
     print(
-        f"{'model':<14}{'tournament':<11}{'round':>7}{'rows':>7}  {'trigger id':<38}"
-        f"{'status':<10}worker s"
+        f"{'model':<17}{'tournament':<11}{'input':<8}{'coverage':>9}{'round':>7}{'rows':>7}  "
+        f"{'trigger id':<38}{'status':<10}worker s"
     )
-    timings = {
-        o["model"]: o["seconds"] for r in results if isinstance(r, dict) for o in r["outcomes"]
-    }
+    outcomes = {o["model"]: o for r in results if isinstance(r, dict) for o in r["outcomes"]}
+    timings = {name: o["seconds"] for name, o in outcomes.items()}
     failures = 0
     for name, trigger_id in triggers.items():
         which = models[name]
@@ -208,18 +273,21 @@ def report(
             for s in numerai_submissions(bot, account[name].id, which)
             if s["round"] == round_number
         ]
+        outcome = outcomes.get(name, {})
+        source = outcome.get("input", "-")
+        coverage = "-" if outcome.get("coverage") is None else f"{outcome['coverage']:.0%}"
+        lead = f"{name:<17}{which.name:<11}{source:<8}{coverage:>9}"
         if not found:
             failures += 1
-            print(
-                f"{name:<14}{which.name:<11}{round_number:>7}{'-':>7}  {trigger_id:<38}"
-                f"{'MISSING':<10}"
-            )
+            print(f"{lead}{round_number:>7}{'-':>7}  {trigger_id:<38}{'MISSING':<10}")
+            if outcome.get("detail"):
+                print(f"  {outcome['detail']}")
             continue
         last = found[-1]
         ok = last["status"] == "accepted" and last["trigger_id"] == trigger_id
         failures += not ok
         print(
-            f"{name:<14}{which.name:<11}{last['round']:>7}{last['rows'] or '-':>7}  "
+            f"{lead}{last['round']:>7}{last['rows'] or '-':>7}  "
             f"{last['trigger_id'] or '-':<38}{last['status']:<10}"
             f"{timings.get(name, float('nan')):.2f}"
         )

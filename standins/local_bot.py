@@ -144,11 +144,19 @@ class LocalBot:
             query["model"] = model_name
         return f"{self.webhook_base_url}?{urlencode(query)}"
 
-    def publish(self, model_name: str, onnx_bytes: bytes, transform: str = "rank") -> None:
-        """Publish an ONNX file to the local bucket (with history); point ``model_name`` at it."""
+    def publish(
+        self,
+        model_name: str,
+        onnx_bytes: bytes,
+        transform: str = "rank",
+        model_input: str | dict[str, Any] | None = None,
+    ) -> None:
+        """Publish an ONNX file to the local bucket (with history); point ``model_name`` at it
+        (``model_input``: the entry's ``input``, e.g. the model's own table)."""
         from numerai_bot.adapters.model_store import open_model_store
 
-        publish(open_model_store(os.environ["MODEL_STORE_URI"]), model_name, onnx_bytes, transform)
+        store = open_model_store(os.environ["MODEL_STORE_URI"])
+        publish(store, model_name, onnx_bytes, transform, model_input=model_input)
 
     def unpublish(self, model_name: str) -> None:
         """Take ``model_name`` out of models.json (its file stays): the bot stops running it."""
