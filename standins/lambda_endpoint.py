@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from standins.local_lambda import LocalContext
@@ -321,6 +321,15 @@ class Invocation:
     seconds: float | None = None
 
 
+class Call(NamedTuple):
+    """What one Invoke asked for, without how it went: a test compares calls whole."""
+
+    function_name: str
+    qualifier: str | None
+    invocation_type: str
+    payload: Any
+
+
 @dataclass(frozen=True)
 class _Forced:
     status: int
@@ -397,6 +406,20 @@ class LambdaEndpoint:
         """Every call so far, in arrival order."""
         with self._lock:
             return list(self._invocations)
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every call so far as (function name, qualifier, invocation type, payload)."""
+        return [
+            Call(call.function_name, call.qualifier, call.invocation_type, call.event)
+            for call in self.invocations
+        ]
+
+    def clear(self) -> None:
+        """Forget the calls and unused forced answers, so a shared endpoint starts a test empty."""
+        with self._lock:
+            self._invocations.clear()
+            self._forced.clear()
 
     def wait(self, timeout: float = 60.0) -> list[Invocation]:
         """Join the queued (Event) runs started so far; every call's record."""

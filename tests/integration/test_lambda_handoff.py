@@ -2,8 +2,8 @@
 
 The deployed entry points themselves run here: ``webhook.handler`` behind the local Function
 URL and ``worker.handler``, each building its ``LambdaInvoker`` from the environment as in
-Lambda. Lambda's Invoke API is a local endpoint (``AWS_ENDPOINT_URL_LAMBDA``) that records
-what botocore sent, and queues nothing: the worker runs that follow are other tests' story.
+Lambda. Lambda's Invoke API is the local endpoint (``AWS_ENDPOINT_URL_LAMBDA``) recording
+what botocore sent, its worker a no-op: the worker runs that follow are other tests' story.
 
 Both entry points keep what they built for the life of the process, as a warm container
 does, so they are used in this module only, all against the same endpoint.
@@ -20,15 +20,26 @@ import pytest
 import webhook
 import worker
 from numerai_bot.adapters.model_store import open_model_store
+from standins.lambda_endpoint import Call, LambdaEndpoint
 from standins.local_lambda import LocalContext
 from tests.integration.conftest import MODELS, accepted
-from tests.lambda_endpoint import Answer, Invoke, LambdaEndpoint, lambda_answer
+
+
+def worker_arn() -> str:
+    """The worker the stack's functions are told to invoke (LocalBot sets it as SAM does)."""
+    return os.environ["WORKER_FUNCTION_ARN"]
+
+
+def worker_name() -> str:
+    """That worker's function name, as Lambda (and the endpoint's record) names it."""
+    return worker_arn().rpartition(":function:")[2]
 
 
 @pytest.fixture(scope="module")
 def lambda_api(local_bot) -> Iterator[LambdaEndpoint]:
     """Lambda's Invoke API for this module, and shards of one typical model each."""
     with LambdaEndpoint() as endpoint, pytest.MonkeyPatch.context() as patch:
+        endpoint.register(worker_name(), lambda event, context: None)
         patch.setenv("AWS_ENDPOINT_URL_LAMBDA", endpoint.url)
         patch.setenv("SHARD_SIZE", "1")
         yield endpoint
@@ -36,16 +47,10 @@ def lambda_api(local_bot) -> Iterator[LambdaEndpoint]:
 
 @pytest.fixture
 def lambda_answers(lambda_api: LambdaEndpoint) -> Iterator[LambdaEndpoint]:
-    """The endpoint with Lambda's own answers and an empty record at the start of a test."""
-    lambda_api.answer = lambda_answer
-    lambda_api.invokes.clear()
+    """The endpoint with no calls and no forced answers at the start of a test."""
+    lambda_api.clear()
     yield lambda_api
-    lambda_api.answer = lambda_answer
-
-
-def worker_arn() -> str:
-    """The worker the stack's functions are told to invoke (LocalBot sets it as SAM does)."""
-    return os.environ["WORKER_FUNCTION_ARN"]
+    lambda_api.clear()
 
 
 def numerai_calls_the_webhook(bot, model: str) -> tuple[str, dict]:
@@ -71,16 +76,16 @@ def test_numerai_s_webhook_call_reaches_the_worker_as_a_queued_lambda_event(
         "triggerId": trigger_id,
         "models": ["alpha"],
     }
-    assert lambda_answers.recorded() == [Invoke(worker_arn(), None, "Event", expected)]
+    assert lambda_answers.calls == [Call(worker_name(), None, "Event", expected)]
     assert accepted(bot) == []  # queued for the worker, not run by the webhook
 
 
 def test_a_webhook_call_lambda_did_not_queue_is_answered_500(bot, lambda_answers, monkeypatch):
     monkeypatch.setattr(bot, "webhook_handler", webhook.handler)
-    lambda_answers.answer = lambda invoke: Answer(200, {}, b"null")  # ran, was not queued
+    lambda_answers.answer_next(worker_name(), 200)  # ran, was not queued
     _, delivery = numerai_calls_the_webhook(bot, "beta")
     assert delivery["status"] == 500  # Numerai's record shows the miss; the schedule catches up
-    assert len(lambda_answers.recorded()) == 1
+    assert len(lambda_answers.calls) == 1
 
 
 def measured_as_typical(bot) -> None:
@@ -96,9 +101,9 @@ def test_the_fan_out_queues_one_worker_event_per_shard(bot, lambda_answers):
     measured_as_typical(bot)
     result = worker.handler({"source": "schedule"}, LocalContext("worker"))
     assert result["status"] == "fanned_out" and "3 shards" in result["message"]
-    invokes = lambda_answers.recorded()
+    invokes = lambda_answers.calls
     assert {(i.function_name, i.qualifier, i.invocation_type) for i in invokes} == {
-        (worker_arn(), None, "Event")
+        (worker_name(), None, "Event")
     }
     assert sorted(name for i in invokes for name in i.payload["models"]) == sorted(MODELS)
     for sent in invokes:
@@ -109,7 +114,7 @@ def test_the_fan_out_queues_one_worker_event_per_shard(bot, lambda_answers):
 
 def test_a_shard_lambda_did_not_queue_fails_the_run_so_lambda_retries_it(bot, lambda_answers):
     measured_as_typical(bot)
-    lambda_answers.answer = lambda invoke: Answer(200, {}, b"null")
+    lambda_answers.answer_next(worker_name(), 200)
     with pytest.raises(RuntimeError, match="worker invoke returned 200"):
         worker.handler({"source": "schedule"}, LocalContext("worker"))
-    assert len(lambda_answers.recorded()) == 1  # the first refusal stops the hand-off
+    assert len(lambda_answers.calls) == 1  # the first refusal stops the hand-off

@@ -3,7 +3,8 @@
 ``LambdaInvoker`` (the webhook's and the fan-out's) asks for ``InvocationType=Event`` with the
 request's JSON, and only Lambda's 202 ("queued") counts as handed off: any other answer is
 an error, so the webhook answers 500 and a fan-out fails (Lambda retries it) rather than a
-round being lost quietly. Lambda here is a local endpoint recording each Invoke.
+round being lost quietly. Lambda here is the local endpoint, recording each Invoke, with a
+worker that does nothing.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import pytest
 
 from numerai_bot.adapters.lambda_invoker import LambdaInvoker
 from numerai_bot.events import WorkerRequest
-from tests.lambda_endpoint import Answer, Invoke, LambdaEndpoint
+from standins.lambda_endpoint import Call, LambdaEndpoint, function_arn
 
-WORKER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:numerai-bot-worker"
+WORKER = "numerai-bot-worker"
+WORKER_ARN = function_arn(WORKER)  # the worker's ARN in the stand-in's account and region
 
 
 @pytest.fixture
 def lambda_api() -> Iterator[LambdaEndpoint]:
     with LambdaEndpoint() as endpoint:
+        endpoint.register(WORKER, lambda event, context: None)
         yield endpoint
 
 
@@ -46,7 +49,7 @@ def test_a_webhook_request_reaches_the_worker_as_a_queued_event(lambda_api, aws_
         "triggerId": "trig-1",
         "models": ["alpha"],
     }
-    assert lambda_api.recorded() == [Invoke(WORKER_ARN, None, "Event", expected)]
+    assert lambda_api.calls == [Call(WORKER, None, "Event", expected)]
 
 
 def test_a_shard_request_carries_its_models_and_the_webhook_s_trigger(lambda_api):
@@ -60,8 +63,8 @@ def test_a_shard_request_carries_its_models_and_the_webhook_s_trigger(lambda_api
     LambdaInvoker(WORKER_ARN, client).invoke(
         WorkerRequest("shard", None, "trig-2", False, ("beta", "gamma"), force=True)
     )
-    (sent,) = lambda_api.recorded()
-    assert (sent.function_name, sent.invocation_type) == (WORKER_ARN, "Event")
+    (sent,) = lambda_api.calls
+    assert (sent.function_name, sent.invocation_type) == (WORKER, "Event")
     assert sent.payload == {
         "source": "shard",
         "isTest": False,
@@ -76,7 +79,7 @@ def test_a_shard_request_carries_its_models_and_the_webhook_s_trigger(lambda_api
     [(200, "run synchronously, not queued"), (204, "an answer Lambda never gives to Event")],
 )
 def test_an_invoke_lambda_did_not_queue_is_an_error(lambda_api, aws_env, status, why):
-    lambda_api.answer = lambda invoke: Answer(status, {}, b"null" if status == 200 else b"")
+    lambda_api.answer_next(WORKER, status)
     with pytest.raises(RuntimeError, match=f"worker invoke returned {status}"):
         LambdaInvoker(WORKER_ARN).invoke(WorkerRequest("webhook", 1021, "trig-3"))
-    assert len(lambda_api.recorded()) == 1, why  # asked once, and said so
+    assert len(lambda_api.calls) == 1, why  # asked once, and said so
