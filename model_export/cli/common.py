@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from model_export.parity import ParityThresholds
 
@@ -45,7 +46,7 @@ def parse_threads(raw: str) -> tuple[int, ...]:
     return counts
 
 
-def add_threshold_options(group: argparse._ArgumentGroup) -> None:
+def add_threshold_options(group: Any) -> None:
     """Explicit parity tolerances (defaults: the strict limits for tree models)."""
     strict = ParityThresholds()
     group.add_argument(

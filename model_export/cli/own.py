@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -38,14 +39,14 @@ OWN_DATA_HELP = (
 )
 
 
-def add_own_data(container: argparse._ActionsContainer, purpose: str) -> None:
+def add_own_data(container: Any, purpose: str) -> None:
     """``--own-data FILE.parquet`` with what it is for in this command."""
     container.add_argument(
         "--own-data", type=Path, metavar="FILE.parquet", help=f"{OWN_DATA_HELP}: {purpose}"
     )
 
 
-def add_id_column(container: argparse._ActionsContainer) -> None:
+def add_id_column(container: Any) -> None:
     """``--id-column``: the table's id column, as the worker chooses it."""
     accepted = "; ".join(
         f"{t.name}: {', '.join(t.rules.id_columns)}" for t in TOURNAMENTS.values() if t.own_data
@@ -56,7 +57,7 @@ def add_id_column(container: argparse._ActionsContainer) -> None:
     )
 
 
-def add_target_options(container: argparse._ActionsContainer) -> None:
+def add_target_options(container: Any) -> None:
     """Where Numerai's targets are (for ``validate``; ``train`` has these options already)."""
     container.add_argument(
         "--data-dir",

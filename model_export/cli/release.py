@@ -256,11 +256,12 @@ def _add_publish(commands: Any) -> None:
         action="store_true",
         help="publish a file whose metadata records a failed parity check",
     )
-    _add_input_options(sub.add_argument_group("input (models.json 'input'; docs/own-data.md)"))
+    add_input_options(sub.add_argument_group("input (models.json 'input'; docs/own-data.md)"))
     sub.set_defaults(run=run_publish)
 
 
-def _add_input_options(group: argparse._ArgumentGroup) -> None:
+def add_input_options(group: Any) -> None:
+    """``--input`` and the own-data options of ``publish`` (every front end's)."""
     group.add_argument(
         "--input",
         choices=SOURCES,

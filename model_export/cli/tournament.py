@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import onnx
 import pyarrow.parquet as pq
@@ -30,7 +31,7 @@ STRING_CHOICES = ("encode", "drop", "refuse")
 
 
 def add_tournament_option(
-    sub: argparse._ActionsContainer,
+    sub: Any,
     *,
     default: str | None,
     detected: str = "the --data file's id column",

@@ -86,11 +86,15 @@ def register(commands: Any) -> None:
         choices=tuple(TOURNAMENTS),
         help="refuse a file exported for another tournament [config's, else the file's own]",
     )
+    from model_export.cli.release import add_input_options
+
+    add_input_options(sub.add_argument_group("input (models.json 'input'; docs/own-data.md)"))
     sub.set_defaults(run=run_publish)
 
 
 def run_publish(args: argparse.Namespace) -> int:
     """Publish every chosen model; stop at the first failure, saying which."""
+    from model_export.cli.release import input_setting
     from model_export.publish import publish
     from numerai_bot.adapters.model_store import open_model_store
     from numerai_bot.errors import BotError
@@ -110,7 +114,14 @@ def run_publish(args: argparse.Namespace) -> int:
         expected = job.tournament.name if job.tournament else None
         with aws_errors(f"upload {job.name} to", store_uri):
             try:
-                entry = publish(store, job.name, data, job.transform, tournament=expected).entry
+                entry = publish(
+                    store,
+                    job.name,
+                    data,
+                    job.transform,
+                    tournament=expected,
+                    model_input=input_setting(args),
+                ).entry
             except BotError as error:
                 raise CliError(
                     f"{job.name}: {job.path} was refused: {error}",
