@@ -243,6 +243,12 @@ def test_publish_refuses_a_file_without_metadata(workspace, cli, capsys):
     assert "refused" in capsys.readouterr().err
 
 
+def test_publish_refuses_to_feed_a_numerai_data_file_the_users_own_table(workspace, cli, capsys):
+    assert cli("publish", "alpha", "--input", "own", "--table", "momentum") == 1
+    err = capsys.readouterr().err
+    assert "alpha" in err and "refused" in err and "numerai.input numerai" in err
+
+
 # --- stack outputs -----------------------------------------------------------------------
 
 
