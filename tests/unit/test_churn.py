@@ -10,6 +10,7 @@ from numerai_tools.signals import churn as tools_churn
 from numerai_tools.signals import turnover as tools_turnover
 
 from numerai_bot.churn import churn, turnover, weights
+from tests.conftest import examples
 
 
 @st.composite
@@ -27,7 +28,7 @@ def two_weeks(draw):
     return first, second
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)  # 1.5x: a differential against numerai_tools
 @given(two_weeks())
 def test_churn_and_turnover_equal_numerai_tools(weeks):
     first, second = weeks
