@@ -38,6 +38,7 @@ SHORT_SEASON = [
 ]
 
 
+@pytest.mark.slow
 def test_a_short_season_that_kills_workers_and_breaks_aws_keeps_every_promise(
     tmp_path: Path,
 ) -> None:
@@ -224,6 +225,7 @@ def aws(tmp_path_factory: pytest.TempPathFactory):
         clients["secretsmanager"].delete_secret(SecretId="s", ForceDeleteWithoutRecovery=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("service", "kind", "code", "call"),
     [

@@ -92,6 +92,7 @@ def test_a_signals_webhook_while_only_classic_is_open_submits_nothing_and_says_s
     assert accepted(bot, "signals_m", 11) == []
 
 
+@pytest.mark.slow
 def test_the_churn_alert_fires_on_a_reshuffled_submission_and_not_on_a_near_identical_one(bot):
     churn = {}
     for step, seed in enumerate((0, 0, 1)):
