@@ -1,4 +1,4 @@
-# Two commands for a fresh machine: `make demo` and `make test`.
+# Two commands for a fresh machine: `make demo` and `make test`; `make test-all` is what CI runs.
 SHELL := /bin/bash
 VENV ?= .venv
 # Lambda runs python3.12; use it when the machine has it (pyenv here), else the default python3.
@@ -6,7 +6,7 @@ PYTHON_BOOT ?= $(shell scripts/find_python.sh)
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
-.PHONY: venv demo test audit lint format bench bench-quick bench-scaling season clean
+.PHONY: venv demo check test test-all audit lint format bench bench-quick bench-scaling season clean
 
 $(VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt
 	$(PYTHON_BOOT) -m venv $(VENV)
@@ -19,11 +19,19 @@ venv: $(VENV)/.installed
 demo: venv
 	$(PY) -m scripts.demo
 
-test: venv
+# Lint, format check and bandit: the part both test targets share.
+check: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m bandit -q -r handlers -ll
-	$(PY) -m pytest -q
+
+# The fast tier: tests not marked slow, hypothesis' dev profile (a few examples per property).
+test: check
+	$(PY) -m pytest -q -m "not slow and not bench"
+
+# Every test CI runs (slow ones too), hypothesis' ci profile (today's example counts).
+test-all: check
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
 
 # Known-vulnerability check of the deployed dependencies; needs PyPI's JSON API (it cannot
 # audit anything on a machine that only reaches a package mirror, and says so).

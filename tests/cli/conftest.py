@@ -2,6 +2,8 @@
 HTTP) for the whole package, a stack-outputs file and a numerai-bot.toml pointing at it.
 
 Each test that submits opens a new round, so ledger and idempotency records never leak.
+The bot lives as long as this package's tests: moto's resources are process-wide, so the
+integration tests' bot (and ``mock_aws``) must not run while this one holds the stack's names.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from numerai_bot_cli.main import main
 from standins.local_bot import LocalBot
 from standins.onnx_models import linear_model
-from tests.conftest import SMALL
+from tests.conftest import SMALL, reset_moto
 
 MODELS = {
     "alpha": "0b2f6a52-0001-4000-8000-00000000c001",
@@ -31,8 +33,9 @@ _rounds = itertools.count(3000)
 
 @pytest.fixture(scope="package")
 def local_bot(tmp_path_factory: pytest.TempPathFactory):
-    """moto, the Numerai stand-in and the two handlers, for every CLI test."""
+    """moto, the Numerai stand-in and the two handlers, from an empty moto, for every CLI test."""
     workdir: Path = tmp_path_factory.mktemp("cli-bot")
+    reset_moto()
     with LocalBot(workdir, models=MODELS, round_number=2999, **SMALL) as bot:
         yield bot
 

@@ -1,6 +1,8 @@
 """One local bot (moto + Numerai stand-in + handlers over HTTP) for the integration tests.
 
 Each test opens a new round, so ledgers and idempotency records never leak between tests.
+The bot lives as long as this package's tests: moto's resources are process-wide, so the
+CLI tests' bot (and ``mock_aws``) must not run while this one holds the stack's names.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import pytest
 
 from standins.local_bot import LocalBot
 from standins.onnx_models import linear_model
-from tests.conftest import SMALL
+from tests.conftest import SMALL, reset_moto
 
 MODELS = {
     "alpha": "0b2f6a52-0001-4000-8000-000000000001",
@@ -23,15 +25,18 @@ MODELS = {
 _rounds = itertools.count(2000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def local_bot(tmp_path_factory: pytest.TempPathFactory):
+    """moto, the Numerai stand-in and the two handlers, from an empty moto, for this package."""
     workdir: Path = tmp_path_factory.mktemp("local-bot")
+    reset_moto()
     with LocalBot(workdir, models=MODELS, round_number=1999, **SMALL) as bot:
         yield bot
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def feature_sets(local_bot: LocalBot) -> dict[str, list[str]]:
+    """The feature sets of the stand-in's v5.2 data."""
     path = local_bot.workdir / "numerai-data" / "v5.2" / "features.json"
     return json.loads(path.read_text())["feature_sets"]
 

@@ -13,6 +13,8 @@ import pytest
 from standins.numerai import TournamentSizes
 from standins.numerai.server import NumeraiStandin
 
+pytestmark = pytest.mark.slow
+
 KEYS = {"NUMERAI_PUBLIC_ID": "PUBLICID12345678", "NUMERAI_SECRET_KEY": "SECRETKEY1234567890"}
 
 

@@ -464,6 +464,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_duplicate_runs_reading_the_same_live_file_at_once_do_not_crash_the_process() -> None:
     # Duplicate deliveries run side by side in one process locally (and could share a warm
     # runner): pyarrow's ParquetFile crashed (SIGSEGV/SIGABRT) when read from two threads.
@@ -833,6 +834,7 @@ def test_a_timeout_on_create_submission_after_numerai_stored_it_does_not_submit_
     assert_submitted_once(bot, *MODELS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("operation", "stage"),
     [("rounds", "start"), ("dataset", "model"), ("submission_upload_auth", "model")],

@@ -39,6 +39,7 @@ SHORT_SEASON = [
 ]
 
 
+@pytest.mark.slow
 def test_a_short_season_that_kills_workers_and_breaks_aws_keeps_every_promise(
     tmp_path: Path,
 ) -> None:
@@ -248,6 +249,7 @@ def aws(tmp_path_factory: pytest.TempPathFactory):
         clients["secretsmanager"].delete_secret(SecretId="s", ForceDeleteWithoutRecovery=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("service", "kind", "code", "call"),
     [

@@ -36,6 +36,7 @@ from standins.numerai import (
 )
 from standins.numerai import __main__ as standin_main
 from standins.numerai.validation import SubmissionInvalid
+from tests.conftest import examples
 
 CLASSIC_SIZES = {
     "live_rows": 120,
@@ -671,7 +672,8 @@ def our_verdict(frame: pd.DataFrame, crypto: bool) -> str:
     return "ok"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 0.6x the profile: each example validates a whole submission twice (ours and numerai_tools).
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     crypto=st.booleans(),
     id_column=st.sampled_from(["numerai_ticker", "ticker", "symbol", "id"]),

@@ -17,6 +17,7 @@ from numerai_tools.signals import churn as tools_churn
 from numerai_tools.signals import turnover as tools_turnover
 
 from numerai_bot.churn import churn, turnover
+from tests.conftest import examples
 
 
 @st.composite
@@ -40,7 +41,7 @@ def tools_weights(predictions: dict[str, float]) -> pd.Series:
     return weight_normalize(center(tie_kept_rank(pd.Series(predictions).sort_index())))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)  # 1.5x: a differential against numerai_tools
 @given(two_weeks())
 def test_churn_matches_numerai_tools_on_raw_predictions(weeks):
     first, second = weeks
@@ -49,7 +50,7 @@ def test_churn_matches_numerai_tools_on_raw_predictions(weeks):
     assert ours is not None and np.isclose(ours, theirs, atol=1e-12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)  # 1.5x: a differential against numerai_tools
 @given(two_weeks())
 def test_turnover_matches_numerai_tools_on_raw_predictions(weeks):
     first, second = weeks

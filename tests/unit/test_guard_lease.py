@@ -156,6 +156,7 @@ def test_a_killed_upload_is_retried_once_the_lease_expires_not_after_the_lambda_
     assert uploads == ["killed run", "second retry"]
 
 
+@pytest.mark.slow
 def test_a_live_upload_slower_than_its_lease_keeps_its_lock(table):
     lease = 1.5
     holder, duplicate = IdempotencyGuard(table, lease_seconds=lease), IdempotencyGuard(table)

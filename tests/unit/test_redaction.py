@@ -20,6 +20,7 @@ from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.errors import NumeraiError, NumeraiUnavailable, UploadError
 from numerai_bot.redact import RedactingFilter, install_redaction, redact
 from numerai_bot.retry import RetryPolicy
+from tests.conftest import examples
 
 secrets = st.text(string.ascii_letters + string.digits, min_size=16, max_size=40)
 url_encoded = st.builds(lambda a, b: f"{a}%2F{b}%2B%3D", secrets, secrets)
@@ -168,7 +169,8 @@ PATHS = sorted(logging_paths("x"))
 
 
 @pytest.mark.parametrize("path", PATHS)
-@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+# 0.4x the profile per logging path: the paths together try more than one property would.
+@settings(max_examples=examples(40), suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(CARRIERS)), secrets, url_encoded, secrets)
 def test_secrets_fed_through_any_logging_path_never_reach_the_output(path, carrier, a, b, c):
     message = CARRIERS[carrier](a, b, c)

@@ -33,6 +33,7 @@ from numerai_bot.submission import (
     validate_submission,
 )
 from numerai_bot.tournaments import CLASSIC, CRYPTO, SIGNALS, TOURNAMENTS, Tournament
+from tests.conftest import examples
 
 NUMERAI_TOOLS: dict[str, Callable[..., tuple]] = {
     "classic": validate_submission_numerai,
@@ -152,8 +153,9 @@ def same_verdict(tournament: Tournament, body: bytes, live_ids: list[str]) -> No
     assert ours == theirs, body.decode()[:2000]
 
 
+# Differentials against numerai_tools: 2x the profile, so that every refusal rule is met.
 DIFFERENTIAL = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -175,7 +177,7 @@ def test_any_crypto_submission_gets_numerai_tools_verdict(case):
     same_verdict(CRYPTO, *case)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)  # a differential against pandas
 @given(st.text(alphabet="0123456789.eE+-_ \tinfatyINFATYNLlu#/<>", max_size=10))
 def test_any_value_text_is_a_number_exactly_when_pandas_reads_one(text):
     column = pd.read_csv(io.StringIO(f'a,b\nx,"{text}"\ny,0.5\n'))["b"]

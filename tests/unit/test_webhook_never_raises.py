@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import webhook
 from numerai_bot.events import WorkerRequest
 from standins.local_lambda import LocalContext, function_url_event
+from tests.conftest import examples
 
 TOKEN = "never-raises-token-0123456789abcdef"
 
@@ -156,7 +157,8 @@ def events(draw: st.DrawFn) -> Any:
     return draw(st.just(shaped) | values)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+# 4x the profile: events are a wide space, and each example is cheap.
+@settings(max_examples=examples(400), suppress_health_check=[HealthCheck.too_slow])
 @given(events())
 def test_any_event_gets_an_answer_and_200_only_with_the_token(handler, crafted):
     webhook.to_http_request(crafted, 4096)  # reads any event itself, not via the catch-all
