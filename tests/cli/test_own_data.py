@@ -247,6 +247,27 @@ def test_put_live_refuses_a_model_that_reads_numerais_live_file(bot, signals, cl
     assert bucket_object(bot, signals.key()) is None
 
 
+def test_put_live_refuses_a_model_file_exported_for_numerais_data(bot, signals, cli, capsys):
+    store = open_model_store(f"s3://{bot.stack.bucket}/models")
+    publish(store, OWN, linear_model(FEATURES, data_version="v2.1", tournament="signals"), "rank")
+    set_input(bot, {"source": "own", "table": TABLE})
+    assert cli("put-live", str(write(signals, user_table(signals))), "--model", OWN) == 1
+    err = capsys.readouterr().err
+    assert f"the worker would refuse {OWN}: {OWN}.onnx was exported to read numerai data" in err
+    assert bucket_object(bot, signals.key()) is None
+
+
+def test_between_rounds_put_live_dates_the_table_by_the_universe_numerai_serves_now(
+    bot, signals, cli, capsys
+):
+    bot.standin.close_round(tournament="signals")
+    path = write(signals, user_table(signals))
+    assert cli("put-live", str(path), "--model", OWN) == 0
+    out = capsys.readouterr().out
+    assert f"signals round (none open), data date {signals.data_date}" in out
+    assert bucket_object(bot, signals.key()) == path.read_bytes()
+
+
 # --- init --feature-function -----------------------------------------------------------------
 
 
