@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from numerai_bot.round.window import data_date_before
 from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.stack import Stack
+from numerai_bot_cli.table import percent
 
 # Optional stack outputs: an OWN_DATA_URI the stack was deployed with, and its feature function.
 OWN_DATA_OUTPUT = "OwnDataUri"
@@ -208,11 +208,6 @@ def coverage_line(coverage: Coverage, key_column: str) -> str:
     if coverage.outside:
         line += f"; {coverage.outside:,} ids not in the universe are ignored"
     return line
-
-
-def percent(share: float) -> str:
-    """``83 %``, rounded down so that a table missing an id never shows 100 %."""
-    return f"{math.floor(share * 100 + 1e-9)} %"
 
 
 def below_alert(coverage: Coverage, setting: ModelInput) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 
@@ -24,3 +25,8 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: s
 def number(value: float | int | None, fmt: str = "{:+.4f}") -> str:
     """``fmt`` applied, or ``-`` for None."""
     return "-" if value is None else fmt.format(value)
+
+
+def percent(share: float | None) -> str:
+    """``83 %`` (rounded down, so that a share short of 1 never shows 100 %), or ``-``."""
+    return "-" if share is None else f"{math.floor(share * 100 + 1e-9)} %"

@@ -2,8 +2,8 @@
 
 The checks live in ``numerai_bot_cli/doctor/``, each registered with what it proves and
 the next step when it fails (:mod:`numerai_bot_cli.doctor.core`); this module only parses
-the options, runs them all and prints. Exit 0 only when every line is ✓; 1 when any is ✗;
-2 when nothing failed but something could not be verified (?).
+the options, runs them all and prints. Exit 0 only when every line is ✓ (or ! : passes with a
+warning); 1 when any is ✗; 2 when nothing failed but something could not be verified (?).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from numerai_bot_cli.common import (
     say,
     stack_options,
 )
-from numerai_bot_cli.doctor import aws, ledger, model_files, numerai, webhooks
+from numerai_bot_cli.doctor import aws, ledger, model_files, numerai, own_data, webhooks
 from numerai_bot_cli.doctor.core import CHECKS, exit_code, render_json, render_text, run_checks
 from numerai_bot_cli.doctor.env import DoctorEnv, Probes
 
 # The check modules register themselves on import; named here so the import is not unused.
-CHECK_MODULES = (numerai, webhooks, model_files, aws, ledger)
+CHECK_MODULES = (numerai, webhooks, model_files, aws, ledger, own_data)
 # What the checks ask the outside world; tests replace it (see doctor.env.Probes).
 PROBES = Probes()
 
@@ -47,7 +47,8 @@ def register(commands: Any) -> None:
             ),
             numerai_options(),
         ],
-        help="check a deployment end to end before a round (keys, models, webhooks, AWS, ledger)",
+        help="check a deployment end to end before a round (keys, models, webhooks, AWS, "
+        "ledger, own data)",
         description="Check the deployed stack and the Numerai account, each fact a ✓ or ✗ line "
         "with the next step: \n" + listing + "\nExit 0 only when everything passes (1: "
         "something failed, 2: something could not be verified). Nothing is changed, except "
@@ -68,7 +69,9 @@ def register(commands: Any) -> None:
     sub.add_argument(
         "--interval", type=float, default=5, help="seconds between --fire's checks [%(default)s]"
     )
-    sub.add_argument("--json", action="store_true", help="print [{check, ok, detail, next_step}]")
+    sub.add_argument(
+        "--json", action="store_true", help="print [{check, ok, detail, next_step, warning}]"
+    )
     sub.set_defaults(run=run)
 
 

@@ -57,7 +57,9 @@ def register(commands: Any) -> None:
         help="a table per tournament: last round, latency, trigger, churn, scores, stake",
         description="One table per tournament (Classic, Signals, Crypto) with, for each model: "
         "its last round in that tournament, when its submission arrived (minutes after the "
-        "round opened), its trigger id, the ledger's record (with churn and turnover), whether "
+        "round opened), its trigger id, the ledger's record (with churn and turnover; waiting: "
+        "for its own data, with the reason), its input (numerai, or own with the coverage of "
+        "Numerai's universe in that round), whether "
         "Numerai lists it, rows, the latest resolved scores (CORR, MMC), a payout score from "
         "the round's own multipliers and the stake. Says when Numerai serves a newer data "
         "version than a model's. Reads the ledger table (Scan, or GetItem when Scan is denied), "
@@ -218,9 +220,19 @@ def collect(ctx: Context, asked: list[str], only: Tournament | None = None) -> R
         records = read_records(ctx, _wanted(sections, groups, views))
     for section in sections:
         section.statuses = [
-            build_status(name, records, views.get(name, NumeraiView(None)), section.tournament)
+            build_status(
+                name,
+                records,
+                views.get(name, NumeraiView(None)),
+                section.tournament,
+                configured[name].input.source if name in configured else None,
+            )
             for name in groups[section.tournament]
         ]
+        for status in section.statuses:
+            status.round_open = section.current is not None and (
+                status.round == section.current.number
+            )
     warning = reader.warning() if reader is not None else None
     return Report(sections, [line for line in lines if line] + ([warning] if warning else []))
 

@@ -5,7 +5,8 @@ name, what it proves and the usual next step; it yields :class:`Finding` lines (
 where that is the unit). Nothing here knows what a check does, so adding one is one function.
 
 A finding is ✓ (``ok=True``), ✗ (``ok=False``) or ? (``ok=None``: not verified, e.g. Numerai
-has no query for it or an earlier check failed); only ✓ everywhere exits 0.
+has no query for it or an earlier check failed); only ✓ everywhere exits 0. A ✓ may carry a
+warning (!, with a next step): the round works, but something deserves the operator's eye.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from numerai_bot.errors import BotError, NumeraiAuthError, NumeraiError
 from numerai_bot_cli.errors import CliError
 
 MARKS = {True: "✓", False: "✗", None: "?"}
+WARNING_MARK = "!"
 EXIT_ALL_PASSED, EXIT_FAILED, EXIT_UNVERIFIED = 0, 1, 2
 
 
@@ -33,6 +35,7 @@ class Finding:
     ok: bool | None
     detail: str
     next_step: str = ""
+    warning: bool = False  # passes, but deserves the operator's eye (printed as !)
 
 
 class Blocked(Exception):
@@ -76,6 +79,11 @@ def passed(name: str, detail: str) -> Finding:
 def failed(name: str, detail: str, next_step: str) -> Finding:
     """A ✗ line with what to do about it."""
     return Finding(name, False, detail, next_step)
+
+
+def warned(name: str, detail: str, next_step: str) -> Finding:
+    """A ! line: passes (the round works), with what deserves a look and what to do."""
+    return Finding(name, True, detail, next_step, warning=True)
 
 
 def unverified(name: str, detail: str, next_step: str = "") -> Finding:
@@ -131,17 +139,22 @@ def render_text(findings: list[Finding]) -> str:
     width = max((len(f.check) for f in findings), default=0)
     lines = []
     for f in findings:
-        lines.append(f"{MARKS[f.ok]} {f.check:<{width}}  {f.detail}")
-        if f.ok is not True and f.next_step:
+        mark = WARNING_MARK if f.warning else MARKS[f.ok]
+        lines.append(f"{mark} {f.check:<{width}}  {f.detail}")
+        if (f.ok is not True or f.warning) and f.next_step:
             lines.append(f"  {'':<{width}}  next: {f.next_step}")
     counts = {mark: sum(f.ok is ok for f in findings) for ok, mark in MARKS.items()}
+    warnings = sum(f.warning for f in findings)
     lines.append(
-        f"{counts['✓']} passed, {counts['✗']} failed, {counts['?']} not verified"
+        f"{counts['✓']} passed"
+        + (f" ({warnings} with a warning)" if warnings else "")
+        + f", {counts['✗']} failed, {counts['?']} not verified"
         + (": ready for the round" if exit_code(findings) == EXIT_ALL_PASSED else "")
     )
     return "\n".join(lines)
 
 
 def render_json(findings: list[Finding]) -> str:
-    """``[{"check", "ok", "detail", "next_step"}, ...]`` (ok is null when not verified)."""
+    """``[{"check", "ok", "detail", "next_step", "warning"}, ...]`` (ok is null when not
+    verified)."""
     return json.dumps([asdict(f) for f in findings], indent=2, ensure_ascii=False)

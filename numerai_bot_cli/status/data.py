@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
+from numerai_bot.outcomes import WAITING
 from numerai_bot.tournaments import CLASSIC, Tournament
 from numerai_bot_cli.status.payout import PayoutRule, payout_score, rule_from_performance
 
@@ -60,12 +61,23 @@ class ModelStatus:
     payout: float | None = None
     payout_unknown: bool = False  # scored, but Numerai gave no multipliers for the round
     stake: float | None = None
+    input: str = "-"  # numerai (Numerai's live file), own (the user's table), - (unknown)
+    coverage: float | None = None  # own data: share of the universe the latest round covered
+    round_open: bool = False  # its latest round is the tournament's open one
     history: list[RoundPoint] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        """The ledger says the latest round waits for the model's own data."""
+        return self.ledger_status == WAITING
 
     @property
     def failed(self) -> bool:
         """Not submitted in its latest round: Numerai does not list it, or (when Numerai
-        cannot say) the ledger says it failed."""
+        cannot say) the ledger says it failed; waiting for its own data while the round is
+        open is not failing (the next scheduled check tries again)."""
+        if self.waiting and self.numerai_status != ACCEPTED:
+            return not self.round_open
         if self.numerai_status == MISSING:
             return True
         return self.numerai_status == "-" and self.ledger_status == FAILED
@@ -92,6 +104,8 @@ class ModelStatus:
             "mmc": self.mmc,
             "payout_score": self.payout,
             "stake": self.stake,
+            "input": None if self.input == "-" else self.input,
+            "coverage": self.coverage,
             "history": [vars(p) for p in self.history],
         }
 
@@ -113,8 +127,10 @@ def build_status(
     records: Iterable[LedgerRecord],
     view: NumeraiView,
     tournament: Tournament = CLASSIC,
+    input_source: str | None = None,
 ) -> ModelStatus:
-    """Combine the model's ledger records in its tournament with Numerai's view."""
+    """Combine the model's ledger records in its tournament with Numerai's view;
+    ``input_source`` is models.json's (else the latest record's is shown)."""
     ledger = {
         r.round_number: r for r in records if r.model_name == name and r.tournament == tournament.id
     }
@@ -155,6 +171,7 @@ def build_status(
         )
         status.payout_unknown = last.payout is None
     status.stake = view.stake if view.stake is not None else _latest_at_risk(view.performances)
+    status.input = input_source or status.input
     return status
 
 
@@ -171,8 +188,9 @@ def _fill_latest(
         status.trigger_id = record.trigger_id
         status.rows = record.rows or None
         status.churn, status.turnover = record.churn, record.turnover
+        status.input, status.coverage = record.input or status.input, record.coverage
         status.submitted_at = _time(record.updated_at) if record.status == SUBMITTED else None
-        if record.status == FAILED:
+        if record.status in (FAILED, WAITING):
             status.error = record.error
     if listed is not None:
         status.numerai_status = ACCEPTED

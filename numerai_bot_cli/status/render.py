@@ -6,10 +6,11 @@ import textwrap
 from dataclasses import dataclass, field
 
 from numerai_bot.ledger import FAILED, SUBMITTED
+from numerai_bot.model_input import OWN
 from numerai_bot.ports import RoundInfo
 from numerai_bot.tournaments import Tournament
 from numerai_bot_cli.status.data import MISSING, ModelStatus
-from numerai_bot_cli.table import number, render_table
+from numerai_bot_cli.table import number, percent, render_table
 
 LEGEND = (
     "+MIN: minutes after the round opened. LEDGER: the bot's record of that round (forced: a "
@@ -17,7 +18,9 @@ LEGEND = (
     "TURNOVER: against the model's previous submission (Numerai zeroes a stake from 15 % churn "
     "or 25 % turnover). SCORED: latest resolved round. PAYOUT: the round's payout factor x "
     "(multiplier x score, summed) with the multipliers Numerai gives for that round, before "
-    "its clip; unknown when Numerai gives none. STAKE: NMR (current, else at risk)."
+    "its clip; unknown when Numerai gives none. STAKE: NMR (current, else at risk). INPUT "
+    "(Signals, Crypto): numerai (Numerai's live file) or own (your table); COVERAGE: the share "
+    "of Numerai's universe your table covered in that round."
 )
 
 
@@ -36,10 +39,13 @@ def columns(section: Section) -> list[tuple[str, bool]]:
     churn = section.tournament.churn_gate or any(
         s.churn is not None or s.turnover is not None for s in section.statuses
     )
-    names = ["MODEL", "ROUND", "SUBMITTED (UTC)", "+MIN", "TRIGGER", "LEDGER", "NUMERAI", "ROWS"]
+    own = any(s.input == OWN or s.coverage is not None for s in section.statuses)
+    names = ["MODEL"] + (["INPUT"] if section.tournament.own_data or own else [])
+    names += ["ROUND", "SUBMITTED (UTC)", "+MIN", "TRIGGER", "LEDGER", "NUMERAI", "ROWS"]
+    names += ["COVERAGE"] if own else []
     names += ["CHURN", "TURNOVER"] if churn else []
     names += ["SCORED", "CORR", "MMC", "PAYOUT", "STAKE"]
-    left = {"MODEL", "SUBMITTED (UTC)", "TRIGGER", "LEDGER", "NUMERAI"}
+    left = {"MODEL", "INPUT", "SUBMITTED (UTC)", "TRIGGER", "LEDGER", "NUMERAI"}
     return [(name, name not in left) for name in names]
 
 
@@ -49,6 +55,7 @@ def cells(s: ModelStatus, wide: bool) -> dict[str, str]:
     ledger = "forced" if s.forced and s.ledger_status == SUBMITTED else s.ledger_status
     return {
         "MODEL": s.name,
+        "INPUT": s.input,
         "ROUND": number(s.round, "{}"),
         "SUBMITTED (UTC)": s.submitted_at.strftime("%Y-%m-%d %H:%M") if s.submitted_at else "-",
         "+MIN": number(s.minutes_after_open, "{:.1f}"),
@@ -56,6 +63,7 @@ def cells(s: ModelStatus, wide: bool) -> dict[str, str]:
         "LEDGER": ledger,
         "NUMERAI": s.numerai_status,
         "ROWS": number(s.rows, "{:,}"),
+        "COVERAGE": percent(s.coverage),
         "CHURN": number(s.churn, "{:.3f}"),
         "TURNOVER": number(s.turnover, "{:.3f}"),
         "SCORED": number(s.scored_round, "{}"),
@@ -92,7 +100,13 @@ def notes(sections: list[Section]) -> list[str]:
     for section in sections:
         open_round = section.current.number if section.current else None
         for s in section.statuses:
-            if s.failed and s.ledger_status == FAILED:
+            if s.waiting:
+                state = "waits" if s.round_open else "closed while it waited"
+                found.append(
+                    f"{s.name}: {s.tournament} round {s.round} {state} for its own data: "
+                    f"{s.error or 'no reason recorded'}"
+                )
+            elif s.failed and s.ledger_status == FAILED:
                 found.append(f"{s.name}: {s.tournament} round {s.round} failed: {s.error}")
             elif s.numerai_status == MISSING and s.ledger_status == SUBMITTED:
                 found.append(

@@ -12,11 +12,13 @@ reference_features`); each test gets models.json with it and a fresh Signals rou
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import subprocess
 import sys
 import tomllib
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +31,18 @@ from botocore.exceptions import ClientError
 from onnx import TensorProto
 
 from model_export.publish import publish
+from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
 from numerai_bot.adapters.model_store import open_model_store
+from numerai_bot.ledger import SUBMITTED
+from numerai_bot.outcomes import WAITING
+from numerai_bot.own_data.feature_function import FeatureRequest, check_answer
+from numerai_bot.tournaments import SIGNALS
 from numerai_bot_cli.main import main
 from standins.local_bot import LocalBot
 from standins.onnx_models import linear_model
 from standins.synthetic_prices import price_history, reference_features
+from tests.cli.test_doctor import run_doctor
+from tests.cli.test_status_and_logs import parse_sections
 
 OWN = "own_sig"
 TABLE = "momentum"
@@ -56,9 +65,16 @@ class Round:
 
 
 @pytest.fixture(scope="module")
-def own_account(local_bot: LocalBot) -> str:
-    """``own_sig``, a Signals model of the account (made once)."""
-    return local_bot.standin.create_model(OWN, tournament="signals")
+def own_account(local_bot: LocalBot) -> Iterator[str]:
+    """``own_sig``, a Signals model of the account for this module only: later tests list
+    the account's models (the stand-in has no knob to delete one, so its state is undone)."""
+    model_id = local_bot.standin.create_model(OWN, tournament="signals")
+    yield model_id
+    state = local_bot.standin.state
+    with state.lock:
+        del state.models[OWN]
+        state.model_tournaments.pop(model_id, None)
+        state.webhooks.pop(model_id, None)
 
 
 @pytest.fixture
@@ -232,6 +248,27 @@ def test_put_live_refuses_a_model_that_reads_numerais_live_file(bot, signals, cl
     assert bucket_object(bot, signals.key()) is None
 
 
+def test_put_live_refuses_a_model_file_exported_for_numerais_data(bot, signals, cli, capsys):
+    store = open_model_store(f"s3://{bot.stack.bucket}/models")
+    publish(store, OWN, linear_model(FEATURES, data_version="v2.1", tournament="signals"), "rank")
+    set_input(bot, {"source": "own", "table": TABLE})
+    assert cli("put-live", str(write(signals, user_table(signals))), "--model", OWN) == 1
+    err = capsys.readouterr().err
+    assert f"the worker would refuse {OWN}: {OWN}.onnx was exported to read numerai data" in err
+    assert bucket_object(bot, signals.key()) is None
+
+
+def test_between_rounds_put_live_dates_the_table_by_the_universe_numerai_serves_now(
+    bot, signals, cli, capsys
+):
+    bot.standin.close_round(tournament="signals")
+    path = write(signals, user_table(signals))
+    assert cli("put-live", str(path), "--model", OWN) == 0
+    out = capsys.readouterr().out
+    assert f"signals round (none open), data date {signals.data_date}" in out
+    assert bucket_object(bot, signals.key()) == path.read_bytes()
+
+
 # --- init --feature-function -----------------------------------------------------------------
 
 
@@ -312,6 +349,221 @@ def test_the_feature_function_template_ships_with_the_package():
     assert {p.name for p in files} >= {"app.py", "requirements.txt"}
     for path in files:
         assert any(path.match(pattern) for pattern in shipped), (path, shipped)
+
+
+# --- doctor ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def feature_function(local_bot: LocalBot) -> str:
+    """The scaffolded feature function deployed in moto (created, never invoked there)."""
+    role = boto3.client("iam").create_role(
+        RoleName="numerai-bot-features-test", AssumeRolePolicyDocument="{}"
+    )
+    code = io.BytesIO()
+    template = ROOT / "numerai_bot_cli" / "templates" / "feature_function" / "app.py"
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", template.read_text())
+    boto3.client("lambda").create_function(
+        FunctionName="numerai-bot-features",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="app.handler",
+        Code={"ZipFile": code.getvalue()},
+        Timeout=300,
+    )
+    return "numerai-bot-features"
+
+
+def outputs_with(workspace: Path, tmp_path: Path, **extra: str) -> Path:
+    """The stack's outputs, plus ``extra`` ones (e.g. the feature function's name)."""
+    outputs = json.loads((workspace / "stack-outputs.json").read_text())
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({**outputs, **extra}))
+    return path
+
+
+def own_lines(cli, capsys, outputs: Path) -> dict[str, dict]:
+    """``doctor --json``'s own-data lines for own_sig, by what they check."""
+    _, findings, _ = run_doctor(cli, capsys, outputs)
+    prefix = f"own-data/{OWN}/"
+    return {k[len(prefix) :]: v for k, v in findings.items() if k.startswith(prefix)}
+
+
+def put_object(bot: LocalBot, key: str, frame: pd.DataFrame) -> None:
+    """A table dropped straight into the bucket (as the user's own job would)."""
+    sink = io.BytesIO()
+    frame.to_parquet(sink, index=False)
+    boto3.client("s3").put_object(Bucket=bot.stack.bucket, Key=key, Body=sink.getvalue())
+
+
+def test_a_table_the_scaffolded_function_writes_to_s3_passes_doctor(
+    bot, signals, cli, capsys, workspace, tmp_path, feature_function
+):
+    folder = scaffold(tmp_path / "features")
+    ids = signals.universe["numerai_ticker"].tolist()
+    put_object(bot, "vendor/prices.parquet", price_history(ids, signals.data_date, days=30))
+    universe_key = f"own-data/signals/_universe/{signals.data_date}.parquet"
+    put_object(bot, universe_key, signals.universe.drop(columns=["data_type"]))
+    request = FeatureRequest(
+        "signals",
+        signals.number,
+        signals.data_date,
+        TABLE,
+        f"s3://{bot.stack.bucket}/{universe_key}",
+        f"s3://{bot.stack.bucket}/{signals.key()}",
+    )
+    aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    prices = {"PRICES_URI": f"s3://{bot.stack.bucket}/vendor/prices.parquet"}
+    answer = run_function(folder, request.to_event(), {**aws, **prices})
+    check_answer(request, answer)  # the worker accepts the answer
+    assert answer["rows"] == len(ids)
+
+    set_input(bot, {"source": "own", "table": TABLE, "feature_function": True})
+    outputs = outputs_with(workspace, tmp_path, FeatureFunctionName=feature_function)
+    lines = own_lines(cli, capsys, outputs)
+    assert {name: line["ok"] for name, line in lines.items()} == {
+        "function": True,
+        "table": True,
+        "coverage": True,
+    }
+    assert f"feature function {feature_function} is deployed" in lines["function"]["detail"]
+    assert (
+        f"{signals.key()}: for {signals.data_date}, the round's data date"
+        in (lines["table"]["detail"])
+    )
+    total = f"{len(ids):,}"
+    assert (
+        f"covers {total} of {total} ids (100 %) joined on numerai_ticker"
+        in (lines["coverage"]["detail"])
+    )
+
+
+def test_doctor_warns_below_coverage_alert_and_fails_a_table_of_fewer_than_100_ids(
+    bot, signals, cli, capsys, workspace, tmp_path
+):
+    total = len(signals.universe)
+    covered = total * 4 // 5
+    assert cli("put-live", str(write(signals, user_table(signals, covered))), "--model", OWN) == 0
+    outputs = outputs_with(workspace, tmp_path)
+    capsys.readouterr()
+    cli("doctor", "--stack-outputs", str(outputs))
+    text = capsys.readouterr().out
+    share = floor_percent(covered, total)
+    assert (
+        f"! own-data/{OWN}/coverage  covers {covered:,} of {total:,} ids ({share}) joined on "
+        f"ticker of signals/v2.1/live.parquet: {share} is below the model's coverage_alert 0.9"
+    ) in text
+    assert "next: add the missing ids to your table, or lower coverage_alert" in text
+    assert "with a warning)" in text.splitlines()[-1]
+
+    put_object(bot, signals.key(), user_table(signals, rows=60))
+    coverage = own_lines(cli, capsys, outputs)["coverage"]
+    assert coverage["ok"] is False and "Numerai needs at least 100" in coverage["detail"]
+    assert f"numerai-bot put-live FILE --model {OWN}" in coverage["next_step"]
+
+
+def test_doctor_fails_a_model_without_a_fresh_table_naming_the_newest_it_found(
+    bot, signals, cli, capsys, workspace, tmp_path
+):
+    older = signals.data_date - dt.timedelta(days=3)
+    put_object(bot, signals.key(older), user_table(signals))
+    outputs = outputs_with(workspace, tmp_path)
+    lines = own_lines(cli, capsys, outputs)
+    assert lines["table"]["ok"] is False and "coverage" not in lines
+    where = f"s3://{bot.stack.bucket}/{signals.key()}"
+    assert lines["table"]["detail"] == (
+        f"no table for the round's data date {signals.data_date} at {where}; the newest is for "
+        f"{older}, 3 days older than the data date {signals.data_date}, too old (max_age_days 0)"
+    )
+    assert lines["table"]["next_step"].startswith(
+        f"drop the round's table: `numerai-bot put-live FILE --model {OWN}`, or allow older"
+    )
+
+    set_input(bot, {"source": "own", "table": TABLE, "max_age_days": 3})
+    lines = own_lines(cli, capsys, outputs)
+    assert lines["table"]["ok"] is True and lines["coverage"]["ok"] is True
+    assert f"for {older}, 3 days older than the data date" in lines["table"]["detail"]
+
+
+def test_doctor_fails_a_model_asking_for_a_feature_function_the_stack_does_not_have(
+    bot, signals, cli, capsys, workspace, tmp_path
+):
+    set_input(bot, {"source": "own", "table": TABLE, "feature_function": True})
+    lines = own_lines(cli, capsys, outputs_with(workspace, tmp_path))
+    function = lines["function"]
+    assert function["ok"] is False
+    assert "the stack has none (no FeatureFunctionName output)" in function["detail"]
+    assert "numerai-bot init --feature-function" in function["next_step"]
+    # the table is not there yet, and that is the function's job when the round runs
+    assert (
+        lines["table"]["ok"] is True and "the feature function writes" in (lines["table"]["detail"])
+    )
+    elsewhere = outputs_with(workspace, tmp_path, FeatureFunctionName="numerai-bot-nowhere")
+    function = own_lines(cli, capsys, elsewhere)["function"]
+    assert function["ok"] is False and "Lambda has no such function" in function["detail"]
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+def fire(bot: LocalBot, cli, model_id: str) -> None:
+    """``numerai-bot trigger`` the model's webhook; wait until the worker's run is done."""
+    delivered = len(bot.standin.webhook_deliveries())
+    assert cli("trigger", OWN, "--no-wait") == 0
+    bot.standin.wait_for_deliveries(delivered + 1, 30)
+    bot.invoker.wait(timeout=120)
+
+
+def status_json(cli, capsys, *models: str) -> dict[str, dict]:
+    cli("status", "--json", *models)
+    out = capsys.readouterr().out
+    document = out[out.index("[\n") :]
+    return {row["model"]: row for row in json.loads(document[: document.index("\n]") + 2])}
+
+
+def test_status_shows_each_models_input_its_coverage_and_a_round_waiting_for_its_data(
+    bot, signals, cli, capsys, own_account
+):
+    total = len(signals.universe)
+    covered = total * 4 // 5
+    assert cli("put-live", str(write(signals, user_table(signals, covered))), "--model", OWN) == 0
+    bot.numerai.set_webhook(own_account, bot.webhook_url(OWN))
+    fire(bot, cli, own_account)
+    record = DynamoLedger(bot.stack.table, boto3.resource("dynamodb")).get(
+        signals.number, OWN, SIGNALS.id
+    )
+    assert (record.status, record.input) == (SUBMITTED, "own")
+    assert record.coverage == pytest.approx(covered / total, abs=1e-4)
+    capsys.readouterr()
+
+    rows = status_json(cli, capsys, OWN, "alpha")
+    assert (rows[OWN]["input"], rows[OWN]["coverage"]) == ("own", record.coverage)
+    assert (rows["alpha"]["input"], rows["alpha"]["coverage"]) == ("numerai", None)
+    assert cli("status", OWN) == 0
+    row = parse_sections(capsys.readouterr().out)["signals"][OWN]
+    assert (row["INPUT"], row["COVERAGE"], row["LEDGER"]) == (
+        "own",
+        floor_percent(covered, total),
+        "submitted",
+    )
+
+    # the next round, with no table: the run waits (not at all here), then records why
+    number = bot.standin.open_round(tournament="signals", trigger_webhooks=False)
+    set_input(bot, {"source": "own", "table": TABLE, "wait_seconds": 0})
+    fire(bot, cli, own_account)
+    capsys.readouterr()
+    assert cli("status", OWN) == 0  # waiting while the round is open is not failing
+    out = capsys.readouterr().out
+    row = parse_sections(out)["signals"][OWN]
+    assert (row["ROUND"], row["LEDGER"], row["INPUT"], row["COVERAGE"]) == (
+        str(number),
+        "waiting",
+        "own",
+        "-",
+    )
+    assert f"{OWN}: signals round {number} waits for its own data: own data not there yet" in out
+    assert status_json(cli, capsys, OWN)[OWN]["ledger_status"] == WAITING
 
 
 def test_init_replaces_the_checkouts_skeleton_with_a_working_function(tmp_path):
