@@ -250,8 +250,9 @@ def test_put_live_refuses_a_model_that_reads_numerais_live_file(bot, signals, cl
 
 def test_put_live_refuses_a_model_file_exported_for_numerais_data(bot, signals, cli, capsys):
     store = open_model_store(f"s3://{bot.stack.bucket}/models")
-    publish(store, OWN, linear_model(FEATURES, data_version="v2.1", tournament="signals"), "rank")
-    set_input(bot, {"source": "own", "table": TABLE})
+    numerai_file = linear_model(FEATURES, data_version="v2.1", tournament="signals")
+    publish(store, OWN, numerai_file, "rank", model_input="numerai")
+    set_input(bot, {"source": "own", "table": TABLE})  # models.json edited by hand
     assert cli("put-live", str(write(signals, user_table(signals))), "--model", OWN) == 1
     err = capsys.readouterr().err
     assert f"the worker would refuse {OWN}: {OWN}.onnx was exported to read numerai data" in err
