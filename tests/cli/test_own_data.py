@@ -44,6 +44,9 @@ from standins.synthetic_prices import price_history, reference_features
 from tests.cli.test_doctor import run_doctor
 from tests.cli.test_status_and_logs import parse_sections
 
+# The operator commands for own data end to end against the stand-ins (~45 s): make test-all
+pytestmark = pytest.mark.slow
+
 OWN = "own_sig"
 TABLE = "momentum"
 FEATURES = ("momentum_20", "volatility_20")

@@ -26,6 +26,9 @@ from standins.numerai.scores import metric_value
 from standins.onnx_models import linear_model
 from tests.cli.conftest import MODELS, WORKER_FUNCTION, open_round_minutes_ago
 
+# Status and logs over a shared multi-round setup (~25 s): make test-all
+pytestmark = pytest.mark.slow
+
 LATENCY = {0: 4.0, 1: 9.0, 2: 14.0}  # minutes after the open, per round of the season
 
 
