@@ -17,6 +17,7 @@ from onnx import TensorProto
 
 from numerai_bot.adapters.model_store import open_model_store
 from numerai_bot.config import WorkerSettings
+from numerai_bot.errors import ObjectMissing
 from numerai_bot.events import WorkerRequest
 from numerai_bot.tournaments import CRYPTO, SIGNALS
 from numerai_bot.wiring import build_runner
@@ -36,7 +37,13 @@ INPUTS = {
 
 @pytest.fixture(scope="module")
 def bot(local_bot: LocalBot):
-    """The local bot with an own-data Signals and Crypto model published."""
+    """The local bot with an own-data Signals and Crypto model published; models.json as
+    found after."""
+    store = open_model_store(os.environ["MODEL_STORE_URI"])
+    try:
+        found: bytes | None = store.read("models.json").data
+    except ObjectMissing:
+        found = None  # this module runs first: the other modules' bot publishes afresh
     known = local_bot.numerai.account_models()
     for name, tournament in (("own_signals", 11), ("own_crypto", 12)):
         if name not in known:
@@ -54,8 +61,10 @@ def bot(local_bot: LocalBot):
         )
     set_inputs(INPUTS)
     yield local_bot
-    for name in MODELS:
-        local_bot.unpublish(name)
+    if found is None:
+        store.delete("models.json")
+    else:
+        store.write("models.json", found)
 
 
 def set_inputs(inputs: dict[str, dict]) -> None:

@@ -7,6 +7,7 @@ tell cheaply when a model was replaced.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -62,17 +63,27 @@ class S3ModelStore:
         # imported lazily: the local store must not need boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
-        if client is None:
-            import boto3
-
-            client = boto3.client("s3")
         # ClientError: S3 answered with an error; BotoCoreError: no answer (connection
         # refused, timeout, credentials), which must not escape as an untyped exception.
         self._errors: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client
+        # Made on first use: a run that never touches this store (the churn archive of a
+        # Classic-only account, own data nobody reads) pays nothing for a client (~50 ms).
+        self._client = client
+        self._client_lock = threading.Lock()
         self.uri = f"s3://{bucket}/{self.prefix}"
+
+    @property
+    def client(self) -> Any:
+        """The S3 client, made once (boto3's default session is not thread-safe)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    import boto3
+
+                    self._client = boto3.client("s3")
+        return self._client
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
