@@ -13,6 +13,7 @@ is ever held.
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import threading
@@ -327,7 +328,10 @@ class LiveDataCache:
             try:
                 if not path.exists():
                     self._forget_other_rounds(tournament, round_number)
-                    downloaded = self._fetch(tournament, round_number, version, path)
+                    try:
+                        downloaded = self._fetch(tournament, round_number, version, path)
+                    except OSError as error:  # /tmp full or unwritable: say so, once
+                        raise LiveDataError(_disk_error(error, path)) from None
                 name = tournament.dataset(data_version, filename)
                 live = LiveData(path, round_number, data_version, tournament, name)
             except BotError as error:
@@ -406,3 +410,13 @@ def _dataset(tournament: Tournament, version: str) -> str:
     """Numerai's name of the file ``version`` stands for (see :func:`_shared_key`)."""
     data_version, _, filename = version.partition("/")
     return tournament.dataset(data_version, filename or LIVE_FILE)
+
+
+def _disk_error(error: OSError, path: Path) -> str:
+    """Why a live file could not be written to local disk, and what to change."""
+    if error.errno == errno.ENOSPC:
+        return (
+            f"no space left on {path.anchor}{path.parts[1] if len(path.parts) > 1 else ''} for "
+            "the round's live file: raise the stack's WorkerEphemeralStorage"
+        )
+    return f"cannot write the round's live file to {path.parent}: {error.strerror or error}"

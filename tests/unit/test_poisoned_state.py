@@ -4,6 +4,7 @@ only costs that round's churn comparison."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,20 @@ def test_a_corrupt_archived_submission_only_skips_the_churn_comparison(tmp_path,
     archive.keep("signals", "m", 699, corrupt)
     assert movement(archive, "signals", "m", 700, body) is None
     assert any(getattr(r, "file", "") == "signals/m/699.csv" for r in caplog.records)
+
+
+class FullDisk(Source):
+    """/tmp is full: every download fails writing its file."""
+
+    def download_dataset(self, filename, dest: Path, round_number, tournament) -> Path:
+        self.downloads += 1
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_tmp_is_one_clear_error_and_the_runs_other_models_do_not_download_again(tmp_path):
+    source = FullDisk()
+    cache = LiveDataCache(tmp_path / "live", source, clock=lambda: 0.0)
+    for _ in range(3):  # three models of the run
+        with pytest.raises(LiveDataError, match="WorkerEphemeralStorage"):
+            cache.get(700, "v2.1", SIGNALS)
+    assert source.downloads == 1
