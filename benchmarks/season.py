@@ -59,7 +59,6 @@ from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
 from numerai_bot.adapters.model_store import open_model_store
 from numerai_bot.ledger import SUBMITTED
 from numerai_bot.ports import Ledger
-from numerai_bot.round.window import MIN_SECONDS_PER_MODEL
 from standins.aws_faults import AwsFaultProxy
 from standins.local_bot import LocalBot
 from standins.onnx_models import linear_model
@@ -378,7 +377,7 @@ KINDS: dict[str, FaultKind] = {
     ),
     "late-open": FaultKind(
         "numerai",
-        f"the round opens with 10 s left (< {MIN_SECONDS_PER_MODEL:.0f} s)",
+        "staking closes 10 s after the round opens: late (scored, not staked) beats none",
         0.03,
         _plain("late-open"),
         recoverable=False,
@@ -440,6 +439,7 @@ class SeasonReport:
     on_time: int = 0
     by_schedule: int = 0
     late: int = 0
+    late_instead: int = 0  # late where on time was impossible (better than none: not a fault)
     missed: int = 0
     missed_unrecoverable: Counter = field(default_factory=Counter)
     duplicates: int = 0
@@ -513,7 +513,10 @@ class SeasonReport:
             got = [r for r in mine if r["model_name"] == name and r["status"] == "accepted"]
             in_time = [r for r in got if not r.get("late")]
             why = unrecoverable.get((number, name))
-            self.late += len(got) - len(in_time)
+            if why and not in_time:  # on time was impossible: late is better than none
+                self.late_instead += len(got)
+            else:
+                self.late += len(got) - len(in_time)
             if not in_time:
                 self.missed += 1
                 if why:
@@ -566,6 +569,7 @@ class SeasonReport:
             "on_time": self.on_time,
             "by_schedule": self.by_schedule,
             "late": self.late,
+            "late_instead": self.late_instead,
             "missed": self.missed,
             "missed_unrecoverable": dict(self.missed_unrecoverable),
             "missed_recoverable": self.missed_recoverable,
@@ -621,6 +625,7 @@ class SeasonReport:
             ("  by a fallback check", self.by_schedule),
             ("  missed (target 0)", self.missed_recoverable),
             ("late, at Numerai: after the staking close (target 0)", self.late),
+            ("  late where on time was impossible (better than none)", self.late_instead),
             ("duplicates (target 0)", self.duplicates),
             ("invalid uploads (target 0)", self.invalid),
             ("uploads from a corrupt model (target 0)", self.corrupt_uploads),

@@ -46,6 +46,15 @@ class RoundInfo:
         now = now or dt.datetime.now(dt.UTC)
         return (close - now).total_seconds()
 
+    def seconds_to_close(self, now: dt.datetime | None = None) -> float | None:
+        """Seconds until the round takes no submission at all, late ones included: after
+        the staking close and before this, Numerai scores a submission but does not stake it."""
+        close = self.close_time or self.close_staking_time
+        if close is None:
+            return None
+        now = now or dt.datetime.now(dt.UTC)
+        return (close - now).total_seconds()
+
 
 @dataclass(frozen=True)
 class StoredObject:

@@ -35,7 +35,8 @@ class FakeNumerai:
         self.uploads: list[dict] = []
         self.downloads = 0
         self.fail_uploads_for: set[str] = set()
-        self.close_in = dt.timedelta(hours=1)
+        self.close_in = dt.timedelta(hours=1)  # until the staking close
+        self.late_window = dt.timedelta(0)  # after it, the round still takes late submissions
         self.served: frozenset[str] | None = None
         self.closed: dict[int, RoundInfo] = {}  # tournament id -> its last closed round
 
@@ -53,7 +54,7 @@ class FakeNumerai:
             raise RoundClosed("Current round not open for submissions")
         now = dt.datetime.now(dt.UTC)
         close = now + self.close_in
-        return RoundInfo(number, now - dt.timedelta(minutes=5), close, close)
+        return RoundInfo(number, now - dt.timedelta(minutes=5), close + self.late_window, close)
 
     def set_deadline(self, deadline: float | None) -> None:
         self.deadline = deadline

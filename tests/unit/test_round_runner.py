@@ -133,14 +133,29 @@ def test_replaced_model_file_is_picked_up_without_a_new_container(bot, small_fea
     assert first != second
 
 
-def test_after_the_close_nothing_is_uploaded_and_the_result_says_it_would_be_queued(bot):
+def test_after_the_round_closes_nothing_is_uploaded_and_the_result_says_why(bot):
     runner, numerai, _, _ = bot
     import datetime as dt
 
     numerai.close_in = dt.timedelta(minutes=-3)
     result = runner.run(WorkerRequest("schedule"))
-    assert result.status == "closed" and "queued for round 501" in result.message
+    assert result.status == "closed"
+    assert "closed for submissions 3 min ago, late ones included" in result.message
     assert numerai.uploads == []
+
+
+def test_after_the_staking_close_a_late_submission_is_better_than_none(bot):
+    """Numerai still takes the round's submissions after closeStakingTime (scored, not
+    staked); a Signals or Crypto week without one zeroes the stake."""
+    runner, numerai, _, _ = bot
+    import datetime as dt
+
+    numerai.close_in = dt.timedelta(minutes=-3)
+    numerai.late_window = dt.timedelta(hours=1)
+    result = runner.run(WorkerRequest("schedule"))
+    assert result.status == "complete" and len(numerai.uploads) == len(result.submitted) > 0
+    assert all(o.detail.startswith("late: after the staking close") for o in result.submitted)
+    assert {u["round"] for u in numerai.uploads} == {500}
 
 
 def test_models_that_cannot_finish_before_the_deadline_are_not_started(bot):

@@ -28,6 +28,7 @@ class ModelJob:
     data_date: dt.date | None = None  # the round's data date (own data's freshness)
     deadline: float | None = None  # clock() seconds when this run must stop for the round
     coverage: Coverage | None = None  # own data: how much of the universe the table covered
+    late: bool = False  # submitted after the staking close: scored, not staked
 
     @property
     def tournament(self) -> Tournament:

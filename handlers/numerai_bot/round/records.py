@@ -136,13 +136,14 @@ class RoundRecords:
                 "seconds": seconds,
             },
         )
-        result = outcome(job, SUBMITTED, "", done.submission_id, done.rows, seconds)
+        detail = "late: after the staking close; scored, not staked" if job.late else ""
+        result = outcome(job, SUBMITTED, detail, done.submission_id, done.rows, seconds)
         reasons = []
         if moved is not None:
             result.churn, result.turnover = moved.churn, moved.turnover
             alert = churn_alert(job, moved)
             if alert:
-                result.detail = alert
+                result.detail = "; ".join(filter(None, [result.detail, alert]))
                 reasons.append(f"churn {_figure(moved.churn)}, turnover {_figure(moved.turnover)}")
         low = coverage_alert(job)
         if low:

@@ -49,6 +49,7 @@ from numerai_bot.round.selection import account_model, select
 from numerai_bot.round.window import (
     closed_for_submissions,
     data_date_before,
+    late_submission,
     prediction_budget,
     run_deadline,
     too_late_to_start,
@@ -73,6 +74,7 @@ class OpenRound:
 
     info: RoundInfo
     deadline: float | None
+    late: bool = False  # staking has closed; the round still takes (unstaked) submissions
 
 
 @dataclass(frozen=True)
@@ -221,19 +223,23 @@ class RoundRunner:
         except BotError as error:
             logger.error("cannot ask Numerai for the round", extra={"error": str(error)})
             return f"cannot ask Numerai which {tournament.name} round is open: {error}"
-        seconds_left = current.seconds_left()
-        if seconds_left is not None:
-            if seconds_left <= 0 and not request.force:
-                message = closed_for_submissions(tournament.name, current.number, seconds_left)
+        round_left = current.seconds_to_close()
+        if round_left is not None:
+            if round_left <= 0 and not request.force:
+                message = closed_for_submissions(tournament.name, current.number, round_left)
                 logger.warning(message)
                 return message
-            deadline = run_deadline(self.clock(), seconds_left, deadline)
+            deadline = run_deadline(self.clock(), round_left, deadline)
+        staking_left = current.seconds_left()
+        late = staking_left is not None and staking_left <= 0
+        if late:
+            logger.warning(late_submission(tournament.name, current.number, staking_left))
         if request.round_number is not None and request.round_number != current.number:
             logger.info(
                 "payload round differs from the open round; using Numerai's",
                 extra={"payload_round": request.round_number, "open_round": current.number},
             )
-        return OpenRound(current, deadline)
+        return OpenRound(current, deadline, late)
 
     def _run_tournament(
         self,
@@ -256,6 +262,7 @@ class RoundRunner:
                 started=self.clock(),
                 data_date=data_date,
                 deadline=found.deadline,
+                late=found.late,
             )
             skipped = self._prepare(job, account, request)
             if skipped is None:

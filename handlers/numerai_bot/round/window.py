@@ -19,12 +19,20 @@ def run_deadline(now: float, seconds_left: float, deadline: float | None) -> flo
 
 
 def closed_for_submissions(tournament: str, number: int, seconds_left: float) -> str:
-    """Why nothing is uploaded when the round's submission window has passed."""
+    """Why nothing is uploaded when the round takes no submission any more."""
     return (
         f"no {tournament} round is open: round {number} closed for "
-        f"submissions {-seconds_left / 60:.0f} min ago; a submission now would be "
-        f"queued for round {number + 1}, so nothing was uploaded "
-        "(use force to do it)"
+        f"submissions {-seconds_left / 60:.0f} min ago, late ones included; nothing was "
+        "uploaded (the next round's webhook or scheduled check submits)"
+    )
+
+
+def late_submission(tournament: str, number: int, staking_left: float) -> str:
+    """What a submission after the staking close is worth: scored, not staked, and better
+    than none (a Signals or Crypto week without one zeroes the stake)."""
+    return (
+        f"late: staking for {tournament} round {number} closed {-staking_left / 60:.0f} min "
+        "ago; Numerai scores this submission but does not stake it (better than none)"
     )
 
 
