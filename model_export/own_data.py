@@ -26,6 +26,7 @@ from model_export.data import Table
 from model_export.train import TrainingData
 from numerai_bot.own_data.join import OwnDataError, key_column
 from numerai_bot.own_data.join import as_text as ids_as_text  # the worker's id matching
+from numerai_bot.own_data.universe import as_day
 from numerai_bot.tournaments import TOURNAMENTS, Tournament
 
 DATE = "date"
@@ -170,26 +171,14 @@ def era_dates(values: pd.Series, where: str) -> pd.Series:
     if values.isna().any():
         raise OwnDataError(f"{int(values.isna().sum())} row(s) of {where} have no date")
     codes, uniques = pd.factorize(values)
-    distinct = pd.Series(uniques)
-    if pd.api.types.is_datetime64_any_dtype(distinct):
-        if getattr(distinct.dt, "tz", None) is not None:
-            distinct = distinct.dt.tz_localize(None)
-        parsed = distinct.dt.normalize()
-    else:
-        if pd.api.types.is_integer_dtype(distinct):
-            text = distinct.astype("int64").astype(str)
-        else:
-            text = distinct.map(str).str.strip()
-        compact = text.str.fullmatch(r"\d{8}")
-        text = text.where(~compact, text.str[:4] + "-" + text.str[4:6] + "-" + text.str[6:8])
-        parsed = pd.to_datetime(text.str[:10], format="%Y-%m-%d", errors="coerce")
-        bad = parsed.isna().to_numpy()
-        if bad.any():
-            raise OwnDataError(
-                f"{where}: {uniques[bad.argmax()]!r} is not a date (write YYYY-MM-DD, YYYYMMDD, "
-                "a date or a timestamp)"
-            )
-    days = parsed.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    # The worker's own rule (one reader of a date cell), once per distinct value.
+    parsed = [as_day(value) for value in uniques]
+    bad = [value for value, day in zip(uniques, parsed, strict=True) if day is None]
+    if bad:
+        raise OwnDataError(
+            f"{where}: {bad[0]!r} is not a date (write YYYY-MM-DD, YYYYMMDD, a date or a timestamp)"
+        )
+    days = np.array([day.isoformat() for day in parsed], dtype=object)
     return pd.Series(days[codes], index=values.index, dtype=object)
 
 

@@ -12,6 +12,8 @@ import copy
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,3 +301,26 @@ class Evaluator:
             target = role["Fn::GetAtt"]
             return target.split(".")[0] if isinstance(target, str) else target[0]
         raise AssertionError(f"{function_id} does not use a role declared in the template")
+
+
+def build_feature_function_as_sam(
+    folder: Path, artifacts: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """What ``sam build`` does for the feature function: the Makefile of its ContextPath
+    (handlers/) run in a scratch copy of its CodeUri, ``ARTIFACTS_DIR`` set."""
+    return subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "--makefile",
+            str(REPO / "handlers" / "Makefile"),
+            "build-FeatureFunctionLambda",
+            f"PYTHON={sys.executable}",
+        ],
+        cwd=folder,
+        env={**os.environ, "ARTIFACTS_DIR": str(artifacts)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )

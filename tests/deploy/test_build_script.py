@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from scripts import build_lambda as bl
-from tests.deploy.sam_template import REPO
+from tests.deploy.sam_template import REPO, build_feature_function_as_sam
 
 pyarrow = pytest.importorskip("pyarrow")
 PYARROW_DIR = Path(pyarrow.__file__).parent
@@ -393,22 +393,7 @@ def test_the_makefile_builds_the_feature_function_as_sam_runs_it(tmp_path: Path)
     (handlers/) there: ``make --makefile handlers/Makefile build-FeatureFunctionLambda``."""
     scratch = shutil.copytree(_feature_folder(tmp_path), tmp_path / "scratch")
     artifacts = tmp_path / "artifacts"
-    result = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "--makefile",
-            str(REPO / "handlers" / "Makefile"),
-            "build-FeatureFunctionLambda",
-            f"PYTHON={sys.executable}",
-        ],
-        cwd=scratch,
-        env={**os.environ, "ARTIFACTS_DIR": str(artifacts)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = build_feature_function_as_sam(scratch, artifacts, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert (artifacts / "app.py").read_text() == FEATURE_APP
     assert (artifacts / "helpers.py").is_file()

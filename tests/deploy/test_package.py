@@ -30,7 +30,7 @@ from scripts.build_lambda import (
     find_python,
     tree_size,
 )
-from tests.deploy.sam_template import REPO
+from tests.deploy.sam_template import REPO, build_feature_function_as_sam
 
 pytestmark = pytest.mark.slow
 
@@ -388,22 +388,7 @@ def test_a_feature_function_and_its_requirements_are_packaged_and_run_in_isolati
     )
     (scratch / "requirements.txt").write_text("six==1.17.0\nboto3==1.44.5\n")
     artifacts = tmp_path / "artifacts"
-    result = subprocess.run(
-        [
-            "make",
-            "--no-print-directory",
-            "--makefile",
-            str(REPO / "handlers" / "Makefile"),
-            "build-FeatureFunctionLambda",
-            f"PYTHON={sys.executable}",
-        ],
-        cwd=scratch,
-        env={**os.environ, "ARTIFACTS_DIR": str(artifacts)},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    result = build_feature_function_as_sam(scratch, artifacts, timeout=1800)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     assert (artifacts / "six.py").is_file()
     assert not (artifacts / "boto3").exists()  # the runtime's

@@ -27,6 +27,7 @@ from numerai_bot.own_data.feature_function import (
     check_answer,
 )
 from numerai_bot.own_data.join import OwnDataError
+from numerai_bot.own_data.universe import as_day
 from numerai_bot.ports import ModelStore
 from numerai_bot.tournaments import Tournament
 
@@ -233,25 +234,11 @@ def _check_date(table: pa.Table, where: str, day: dt.date, data_date: dt.date) -
     """A ``date`` column, if any, must hold the key's date only."""
     if "date" not in table.column_names:
         return
-    dates = {_day(v) for v in pc.unique(table.column("date")).to_pylist() if v is not None}
+    cells = [v for v in pc.unique(table.column("date")).to_pylist() if v is not None]
+    dates = {as_day(v) or str(v) for v in cells}
     if dates != {day}:
         shown = ", ".join(sorted(str(d) for d in dates)[:3]) or "nothing"
         raise OwnDataError(
             f"{where} holds data for {shown}, but its key says {day} and the round's data date "
             f"is {data_date}: write the round's table under its own date"
         )
-
-
-def _day(value: object) -> dt.date | str:
-    """A date cell as a date, read leniently (date, timestamp, 'YYYY-MM-DD', YYYYMMDD)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    for pattern in ("%Y-%m-%d", "%Y%m%d"):
-        try:
-            return dt.datetime.strptime(text[:10] if "-" in text else text, pattern).date()
-        except ValueError:
-            continue
-    return text

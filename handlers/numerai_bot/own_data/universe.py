@@ -57,12 +57,17 @@ def universe_date(table: pa.Table) -> dt.date | None:
     """The data date the universe file states (its newest ``date``), if it has one."""
     if "date" not in table.column_names or table.num_rows == 0:
         return None
-    newest = pc.max(table.column("date")).as_py()
-    if isinstance(newest, dt.datetime):
-        return newest.date()
-    if isinstance(newest, dt.date):
-        return newest
-    text = str(newest).strip()
+    return as_day(pc.max(table.column("date")).as_py())
+
+
+def as_day(value: object) -> dt.date | None:
+    """A date cell as a date, read leniently: a date, a timestamp, 'YYYY-MM-DD' (with any
+    time after it) or YYYYMMDD as text or a number; None when it is none of these."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
     for pattern, size in (("%Y-%m-%d", 10), ("%Y%m%d", 8)):
         try:
             return dt.datetime.strptime(text[:size], pattern).date()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from numerai_bot.data_versions import check_served
@@ -31,6 +32,7 @@ from numerai_bot.own_data.universe import (
     universe_table,
 )
 from numerai_bot.round.job import ModelJob
+from numerai_bot.tournaments import Tournament
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class OwnInput:
         self.tables = tables
         self.root = Path(root)
         self._joined: dict[tuple, ModelInputData] = {}
+        self._universes: dict[Path, pa.Table] = {}  # read once per live file, not per model
         self._lock = threading.Lock()
 
     def read(
@@ -87,7 +90,7 @@ class OwnInput:
         tournament, setting = job.tournament, job.config.input
         version, filename = universe_dataset(tournament, served, metadata.data_version)
         live = self.live_data.get(job.round_number, version, tournament, filename)
-        universe = universe_table(str(live.path), tournament)
+        universe = self._universe(live, tournament)
         data_date = universe_date(universe) or job.data_date
         if data_date is None:
             raise ConfigError("the round's data date is unknown: Numerai gave no open time")
@@ -128,9 +131,22 @@ class OwnInput:
         data = ModelInputData(
             LiveData(path, job.round_number, version, tournament, name=own.key), joined.coverage
         )
-        with self._lock:
+        with self._lock:  # a warm container keeps only each tournament's latest round
+            self._joined = {
+                k: v for k, v in self._joined.items() if k[0] != key[0] or k[1] == key[1]
+            }
             self._joined[key] = data
         return data
+
+    def _universe(self, live: LiveData, tournament: Tournament) -> pa.Table:
+        """The universe's id columns, read from the live file once for every model."""
+        with self._lock:
+            found = self._universes.get(live.path)
+        if found is None:
+            found = universe_table(str(live.path), tournament)
+            with self._lock:
+                self._universes = {live.path: found}  # the round's only; older ones go
+        return found
 
 
 class ModelInputs:

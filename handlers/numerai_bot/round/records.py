@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from numerai_bot.churn import Movement
 from numerai_bot.events import WorkerRequest
@@ -48,45 +49,14 @@ class RoundRecords:
             return outcome(job, status, detail)
         logger.info("model waiting for its own data", extra={"model": job.name, "why": detail})
         seconds = round(self.clock() - job.started, 3)
-        self._write(
-            LedgerRecord(
-                job.round_number,
-                job.name,
-                WAITING,
-                model_id=job.model_id,
-                trigger_id=request.trigger_id or "",
-                error=detail,
-                artifact=job.config.artifact,
-                source=request.source,
-                seconds=seconds,
-                tournament=job.tournament.id,
-                started_at=job.started_at,
-                input=job.config.input.source,
-            )
-        )
+        self._write(_record(job, request, WAITING, seconds, error=detail))
         return outcome(job, status, detail, seconds=seconds)
 
     def failed(self, job: ModelJob, request: WorkerRequest, error: str) -> ModelOutcome:
         """Log and record why the model was not submitted."""
         seconds = round(self.clock() - job.started, 3)
         logger.error("model not submitted", extra={"model": job.name, "error": error})
-        self._write(
-            LedgerRecord(
-                job.round_number,
-                job.name,
-                FAILED,
-                model_id=job.model_id,
-                trigger_id=request.trigger_id or "",
-                error=error,
-                artifact=job.config.artifact,
-                source=request.source,
-                seconds=seconds,
-                tournament=job.tournament.id,
-                started_at=job.started_at,
-                input=job.config.input.source,
-                coverage=_share(job),
-            )
-        )
+        self._write(_record(job, request, FAILED, seconds, error=error))
         return outcome(job, FAILED, error, seconds=seconds)
 
     def submitted(
@@ -96,25 +66,17 @@ class RoundRecords:
         seconds = round(self.clock() - job.started, 3)
         moved = moved if done.by_this_run else None
         self._write(
-            LedgerRecord(
-                job.round_number,
-                job.name,
+            _record(
+                job,
+                request,
                 SUBMITTED,
-                model_id=job.model_id,
+                seconds,
                 submission_id=done.submission_id,
-                trigger_id=request.trigger_id or "",
                 rows=done.rows,
-                artifact=job.config.artifact,
                 artifact_version=job.version,
-                source=request.source,
                 forced=request.force and done.by_this_run,
-                seconds=seconds,
-                tournament=job.tournament.id,
-                started_at=job.started_at,
                 churn=moved.churn if moved else None,
                 turnover=moved.turnover if moved else None,
-                input=job.config.input.source,
-                coverage=_share(job),
             )
         )
         if not done.by_this_run:  # another invocation, or a killed one: Numerai has it
@@ -172,6 +134,27 @@ class RoundRecords:
                 "ledger already holds a newer or successful record; kept it",
                 extra={"model": record.model_name, "status": record.status},
             )
+
+
+def _record(
+    job: ModelJob, request: WorkerRequest, status: str, seconds: float, **fields: Any
+) -> LedgerRecord:
+    """The model's ledger record for this attempt, with what every status records."""
+    return LedgerRecord(
+        job.round_number,
+        job.name,
+        status,
+        model_id=job.model_id,
+        trigger_id=request.trigger_id or "",
+        artifact=job.config.artifact,
+        source=request.source,
+        seconds=seconds,
+        tournament=job.tournament.id,
+        started_at=job.started_at,
+        input=job.config.input.source,
+        coverage=_share(job),
+        **fields,
+    )
 
 
 def churn_alert(job: ModelJob, moved: Movement) -> str | None:
