@@ -108,7 +108,10 @@ class NumeraiPort(CloseNumerai, Protocol):
         tournament: Tournament,
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
-    ) -> str: ...
+        proof: Callable[[], None] = ...,
+    ) -> str:
+        """Upload a checked file; ``proof`` runs before each send and raises to stop."""
+        ...
 
 
 # -- storage ---------------------------------------------------------------------------------
@@ -170,6 +173,10 @@ class SubmissionGuard(Protocol):
         self, round_number: int, model: str, action: Callable[[], dict], tournament: int = 8
     ) -> dict:
         """Run or return the stored result; ``AlreadyInProgress`` if another holds it."""
+        ...
+
+    def prove_held(self) -> None:
+        """Inside ``action``: raise ``LeaseLost`` unless the lock is surely still held."""
         ...
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,9 @@ class FakeNumerai:
         tournament: Tournament = CLASSIC,
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
+        proof: Callable[[], None] = lambda: None,
     ) -> str:
+        proof()
         if model_id in self.fail_uploads_for:
             raise UploadError("upload PUT got HTTP 403; nothing was stored")
         submission_id = f"sub-{len(self.uploads) + 1}"
