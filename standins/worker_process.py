@@ -129,7 +129,7 @@ def _kill_at_put(after: bool) -> Callable[[KillSpec], None]:
 
         upload, put = NumeraiClient.upload_submission, NumeraiClient._put_once
 
-        def upload_submission(self: Any, model_id: str, *args: Any, **kwargs: Any) -> str:
+        def upload_submission(self: Any, model_id: str, *args: Any, **kwargs: Any) -> Any:
             _state.model_id = model_id
             try:
                 return upload(self, model_id, *args, **kwargs)
@@ -155,8 +155,8 @@ def _kill_after_create(spec: KillSpec) -> None:
 
     send = NumeraiClient._graphql_once
 
-    def graphql_once(self: Any, query: str, variables: Any, authorization: bool) -> Any:
-        payload = send(self, query, variables, authorization)
+    def graphql_once(self: Any, query: str, variables: Any, authorization: bool, *rest: Any) -> Any:
+        payload = send(self, query, variables, authorization, *rest)
         creates = query.lstrip().startswith("mutation") and "filename" in (variables or {})
         if creates and (variables or {}).get("modelId") == spec.model_id:
             data = payload.get("data") or {}

@@ -22,6 +22,15 @@ from numerai_bot.tournaments import Tournament
 
 
 @dataclass(frozen=True)
+class Created:
+    """What an upload's create left at Numerai: the submission's id, and whether the
+    create's answer was lost and the id read from Numerai's list instead."""
+
+    submission_id: str
+    answered_late: bool = False
+
+
+@dataclass(frozen=True)
 class AccountModel:
     """One model of the account: its id and the tournament it belongs to."""
 
@@ -109,7 +118,7 @@ class NumeraiPort(CloseNumerai, Protocol):
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
         proof: Callable[[], None] = ...,
-    ) -> str:
+    ) -> Created:
         """Upload a checked file; ``proof`` runs before each send and raises to stop."""
         ...
 

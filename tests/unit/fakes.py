@@ -11,7 +11,7 @@ from typing import Any
 
 from numerai_bot.errors import RoundClosed, UploadError
 from numerai_bot.ledger import CLASSIC_ID, LedgerRecord, ledger_key, may_replace
-from numerai_bot.ports import AccountModel, RoundInfo
+from numerai_bot.ports import AccountModel, Created, RoundInfo
 from numerai_bot.tournaments import CLASSIC, Tournament
 
 
@@ -102,7 +102,7 @@ class FakeNumerai:
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
         proof: Callable[[], None] = lambda: None,
-    ) -> str:
+    ) -> Created:
         proof()
         if model_id in self.fail_uploads_for:
             raise UploadError("upload PUT got HTTP 403; nothing was stored")
@@ -117,7 +117,7 @@ class FakeNumerai:
                 "tournament": tournament.id,
             }
         )
-        return submission_id
+        return Created(submission_id)
 
 
 class MemoryLedger:

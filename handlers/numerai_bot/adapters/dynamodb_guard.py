@@ -390,10 +390,12 @@ class IdempotencyGuard:
         table_name: str,
         expires_after_seconds: int = 3 * 86_400,
         lease_seconds: float = GUARD_LEASE_SECONDS,
+        safety_margin: float = LEASE_SAFETY_MARGIN_SECONDS,
     ) -> None:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
         self.lease_seconds = lease_seconds
+        self.safety_margin = safety_margin
         self.persistence = _owned_records_class()(table_name)
         self.config = IdempotencyConfig(
             event_key_jmespath="[tournament, round, model]",
@@ -412,8 +414,9 @@ class IdempotencyGuard:
     def prove_held(self) -> None:
         """Raise :class:`LeaseLost` unless the ``run_once`` call running in this thread can
         prove it still holds its lock: its last successful put or renewal plus the lease
-        lies beyond now plus :data:`LEASE_SAFETY_MARGIN_SECONDS`. Called right before each
-        step that sends something to Numerai; outside ``run_once`` there is nothing to prove.
+        lies beyond now plus the safety margin (:data:`LEASE_SAFETY_MARGIN_SECONDS`).
+        Called right before each step that sends something to Numerai; outside
+        ``run_once`` there is nothing to prove.
         """
         holding = _HOLDING.get()
         if holding is not None and not holding.proves(

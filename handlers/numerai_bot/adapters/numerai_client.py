@@ -32,7 +32,7 @@ from numerai_bot.errors import (
     SubmissionUnconfirmed,
     UploadError,
 )
-from numerai_bot.ports import AccountModel, RoundInfo
+from numerai_bot.ports import AccountModel, Created, RoundInfo
 from numerai_bot.retry import RetryPolicy, call_with_retry
 from numerai_bot.tournaments import CLASSIC, Tournament
 
@@ -339,7 +339,7 @@ class NumeraiClient:
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
         proof: Callable[[], None] = _nothing,
-    ) -> str:
+    ) -> Created:
         """numerapi's three steps (auth → PUT → create) for the model's tournament, with
         the PUT's status checked.
 
@@ -385,7 +385,7 @@ class NumeraiClient:
         create_args: dict,
         lost: _LostAnswer,
         proof: Callable[[], None] = _nothing,
-    ) -> str:
+    ) -> Created:
         """``create_submission``, sent at most once while it may still land.
 
         A create that never reached Numerai (connection refused, connect timeout, 429) is
@@ -415,11 +415,11 @@ class NumeraiClient:
 
         sent_at = time.monotonic()
         try:
-            return call_with_retry(attempt, self.retry, retry_on=(NumeraiNotReached,))
+            return Created(call_with_retry(attempt, self.retry, retry_on=(NumeraiNotReached,)))
         except _AnswerLost as error:
             return self._settle(lost, sent_at, str(error))
 
-    def _settle(self, lost: _LostAnswer, sent_at: float, why: str) -> str:
+    def _settle(self, lost: _LostAnswer, sent_at: float, why: str) -> Created:
         """The id of the submission a create with a lost answer made, once Numerai lists
         it; :class:`SubmissionUnconfirmed` if it does not within the polling time."""
         give_up = time.monotonic() + self.settle.within
@@ -435,7 +435,7 @@ class NumeraiClient:
                     "create answered late; found at Numerai",
                     extra={"submission_id": found, "lost_answer": why},
                 )
-                return found
+                return Created(found, answered_late=True)
             if time.monotonic() + self.settle.every >= give_up:
                 break
             time.sleep(self.settle.every)

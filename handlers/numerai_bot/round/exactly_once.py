@@ -25,6 +25,8 @@ from numerai_bot.round.job import CheckedFile, ModelJob
 
 logger = logging.getLogger(__name__)
 
+LATE_NOTE = "create answered late; found at Numerai"
+
 
 class NoGuard:
     """No cross-invocation guard: for unit tests and single-process local runs."""
@@ -81,7 +83,7 @@ class ExactlyOnceUpload:
                 return found[0].to_record()
             earlier = frozenset({str(held["id"])}) if held is not None else frozenset()
             sending.append(True)
-            submission_id = self.numerai.upload_submission(
+            created = self.numerai.upload_submission(
                 job.model_id,
                 file.body,
                 f"{job.name}-{tournament.name}-round{job.round_number}.csv",
@@ -91,7 +93,8 @@ class ExactlyOnceUpload:
                 earlier,
                 proof=self.guard.prove_held,
             )
-            sent.append(Uploaded(submission_id, file.rows, True))
+            note = LATE_NOTE if created.answered_late else ""
+            sent.append(Uploaded(created.submission_id, file.rows, True, note=note))
             return sent[0].to_record()
 
         try:
@@ -135,6 +138,5 @@ class ExactlyOnceUpload:
                 "pending: a create reached Numerai but Numerai has not confirmed it; "
                 "will reconcile next run"
             )
-        note = "create answered late; found at Numerai"
-        logger.warning(note, extra={"model": job.name, "submission_id": str(held["id"])})
-        return Uploaded(str(held["id"]), file.rows, by_this_run, not by_this_run, note)
+        logger.warning(LATE_NOTE, extra={"model": job.name, "submission_id": str(held["id"])})
+        return Uploaded(str(held["id"]), file.rows, by_this_run, not by_this_run, LATE_NOTE)
