@@ -419,9 +419,7 @@ class IdempotencyGuard:
         ``run_once`` there is nothing to prove.
         """
         holding = _HOLDING.get()
-        if holding is not None and not holding.proves(
-            LEASE_SAFETY_MARGIN_SECONDS, time.monotonic()
-        ):
+        if holding is not None and not holding.proves(self.safety_margin, time.monotonic()):
             logger.warning("the guard's lease cannot be proven; nothing more is sent")
             raise LeaseLost(LEASE_LOST_MESSAGE)
 
