@@ -175,6 +175,29 @@ def _slow(season: Season, fault: Fault) -> None:
     season.standin.set_put_behaviour("slow", delay=fault.options["put_delay"])
 
 
+def _late_create(reuse: str) -> Callable[[Season, Fault], None]:
+    def arrange(season: Season, fault: Fault) -> None:
+        late = season.config.timeout + fault.options["after"]
+        season.standin.slow_creates(late, times=1, reuse=reuse)
+
+    return arrange
+
+
+# Numerai faults that stop the webhook phase's uploads before their create: a fault that
+# needs a create (or a PUT) to happen does not share a round with them.
+BEFORE_CREATE = ("timeout", "5xx-burst", "put-reject", "put-drop")
+# A lease short enough that a slow PUT spans several renewals (the deployed one is 120 s).
+OUTAGE_LEASE = 2.0
+
+
+def _renewal_outage(season: Season, fault: Fault) -> None:
+    season.lambda_.settings.guard_lease = OUTAGE_LEASE
+    season.standin.set_put_behaviour("slow", delay=OUTAGE_LEASE, times=1)
+    season.proxy.fail_next(
+        "dynamodb", "5xx", fault.options["count"], operation="UpdateItem", contains="SET #lease"
+    )
+
+
 def _put(mode: str) -> Callable[[Season, Fault], None]:
     def arrange(season: Season, fault: Fault) -> None:
         o = fault.options
@@ -309,6 +332,40 @@ KINDS: dict[str, FaultKind] = {
         0.1,
         _with("slow", delay=lambda r: round(r.uniform(0.05, 0.4), 2), put_delay=lambda r: 1.0),
         _slow,
+    ),
+    "create-late": FaultKind(
+        "numerai",
+        "a create is recorded and answered after the client's timeout (a reused upload "
+        "filename would be accepted as a second submission)",
+        0.06,
+        _with("create-late", after=lambda r: round(r.uniform(0.5, 6.0), 1)),
+        _late_create("accept"),
+        excludes=("create-late-refused-reuse", *BEFORE_CREATE),
+    ),
+    "create-late-refused-reuse": FaultKind(
+        "numerai",
+        "a create is recorded and answered after the client's timeout (a reused upload "
+        "filename is refused)",
+        0.04,
+        _with("create-late-refused-reuse", after=lambda r: round(r.uniform(0.5, 6.0), 1)),
+        _late_create("refuse"),
+        excludes=BEFORE_CREATE,
+    ),
+    "renewal-outage": FaultKind(
+        "aws",
+        "every guard lease renewal fails while a slow PUT outlasts the lease",
+        0.04,
+        _with("renewal-outage", count=lambda r: 1000),
+        _renewal_outage,
+        excludes=("slow", "renewal-outage-partial", *BEFORE_CREATE),
+    ),
+    "renewal-outage-partial": FaultKind(
+        "aws",
+        "the guard's first lease renewals fail (within botocore's retries) during a slow PUT",
+        0.04,
+        _with("renewal-outage-partial", count=lambda r: r.randint(1, 3)),
+        _renewal_outage,
+        excludes=("slow", *BEFORE_CREATE),
     ),
     "put-reject": FaultKind(
         "numerai",
@@ -964,6 +1021,7 @@ class Season:
         self.webhook_state, self.armed = {}, {}
         self.lambda_.round, self.lambda_.origin = self.number, "webhook"
         self.lambda_.duplicate = set()
+        self.lambda_.settings.guard_lease = None
         for fault in faults:
             KINDS[fault.kind].arrange(self, fault)
         self.kills += [(self.number, spec) for spec in self.armed.values()]
