@@ -36,10 +36,10 @@ from numerai_bot.errors import AlreadyInProgress, BotError, LeaseLost, Submissio
 logger = logging.getLogger(__name__)
 
 # How long an IN_PROGRESS record outlives its holder's last sign of life. Not a bound on
-# the upload itself: by numerai_client's figures a guarded upload may take 4 GraphQL calls
-# of 5 attempts x (5 s connect + 30 s read) + 7.5 s backoff each (create_submission's
-# attempts also look for a lost answer: x2), and a PUT of 5 x (5 + 120) s + 7.5 s, about
-# 1,350 s in the worst case, more than the Lambda's 900 s: a lease that covered it would be
+# the upload itself: by numerai_client's figures a guarded upload may take 2 GraphQL calls
+# of 5 attempts x (5 s connect + 30 s read) + 7.5 s backoff each, a PUT of 5 x (5 + 120) s
+# + 7.5 s and a create of 125 s plus 60 s of polling for a lost answer, about 1,200 s in the
+# worst case, more than the Lambda's 900 s: a lease that covered it would be
 # the Lambda's timeout again. So the holder renews its lease every quarter lease while the
 # upload runs, and the lease only has to cover a renewal that is late: 120 s lets one
 # renewal hang for botocore's 60 s read timeout and be retried (90 s after the last one)
