@@ -293,8 +293,9 @@ AWS_FAULTS: tuple[tuple[Any, ...], ...] = (
      "dynamodb", "timeout", (1, 1)),
     ("idempotency-answer-lost", "the guard's IN_PROGRESS put is stored, its answer lost", 0.05,
      "dynamodb", "lost-answer", (1, 1), "PutItem", "INPROGRESS"),
-    ("ledger-write-fail", "a model's ledger write is throttled past the retries (4x)", 0.06,
-     "dynamodb", "throttle", (4, 4), "PutItem", "ledger#{round}#{model}", THROTTLES),
+    ("ledger-write-fail", "a model's ledger write is throttled past botocore's 4 attempts and the "
+     "bot's 4 tries (16x): 'submitted, not recorded'", 0.06,
+     "dynamodb", "throttle", (16, 16), "PutItem", "ledger#{round}#{model}", THROTTLES),
     ("secrets-5xx", "Secrets Manager answers 500 to the next 1-2 requests", 0.06,
      "secretsmanager", "5xx", (1, 2)),
     ("secrets-throttle", "Secrets Manager answers ThrottlingException 1-2 times", 0.06,
