@@ -214,6 +214,14 @@ def _archive_corrupt(season: Season, fault: Fault) -> None:
         season.archive.write(f"classic/{name}/{key.format(round=season.number - 1)}", body)
 
 
+# Ids a live file built from a null or empty id column holds, as text.
+UNUSABLE_IDS = ("", "nan", "None")
+
+
+def _unusable_live_ids(season: Season, fault: Fault) -> None:
+    season.standin.serve_unusable_live_ids(tuple(fault.options["ids"]))
+
+
 def _put(mode: str) -> Callable[[Season, Fault], None]:
     def arrange(season: Season, fault: Fault) -> None:
         o = fault.options
@@ -452,6 +460,17 @@ KINDS: dict[str, FaultKind] = {
             (("how", rng.choice(sorted(ARCHIVE_CORRUPTIONS))),),
         ),
         _archive_corrupt,
+    ),
+    "live-ids-unusable": FaultKind(
+        "numerai",
+        "the live file has rows with blank, 'nan' or 'None' ids until Numerai replaces it "
+        "(after the webhook phase)",
+        0.04,
+        _with(
+            "live-ids-unusable",
+            ids=lambda r: tuple(r.sample(UNUSABLE_IDS, r.randint(1, len(UNUSABLE_IDS)))),
+        ),
+        _unusable_live_ids,
     ),
     "model-corrupt": FaultKind(
         "bucket",

@@ -77,6 +77,7 @@ class Faults:
         self._calls: Counter[str] = Counter()
         self._slow_creates: list[SlowCreate] = []
         self.reuse = REUSE_MODES[0]
+        self.live_placeholders: tuple[str, ...] = ()  # ids the served live files get
 
     def reset(self) -> None:
         """Drop every knob and zero the counters."""
@@ -87,6 +88,7 @@ class Faults:
             self._calls.clear()
             self._slow_creates.clear()
             self.reuse = REUSE_MODES[0]
+            self.live_placeholders = ()
 
     # -- failures and delays ------------------------------------------------------------------
 
@@ -205,6 +207,7 @@ class Faults:
                 "put": vars(self._put).copy(),
                 "slow_creates": [vars(slow).copy() for slow in self._slow_creates],
                 "reuse": self.reuse,
+                "live_placeholders": list(self.live_placeholders),
             }
 
 
@@ -231,6 +234,10 @@ def _slow_create(faults: Faults, a: Arguments) -> None:
     faults.slow_creates(float(a["seconds"]), int(a.get("times", 1)), a.get("reuse"))
 
 
+def _live_ids(faults: Faults, a: Arguments) -> None:
+    faults.live_placeholders = tuple(str(i) for i in a.get("ids", ()))
+
+
 def _reset(faults: Faults, a: Arguments) -> None:
     faults.reset()
 
@@ -241,6 +248,7 @@ FAULT_KINDS: dict[str, Callable[[Faults, Arguments], None]] = {
     "delay": _delay,
     "put": _put,
     "slow-create": _slow_create,
+    "live-ids": _live_ids,
     "reset": _reset,
 }
 
@@ -281,6 +289,11 @@ class FaultControls(ABC):
         """The next ``times`` createSubmission calls are recorded and answered only after
         ``seconds``; ``reuse`` ("refuse"/"accept"): what a reused upload filename does."""
         self.apply_fault("slow-create", {"seconds": seconds, "times": times, "reuse": reuse})
+
+    def serve_unusable_live_ids(self, ids: tuple[str, ...]) -> None:
+        """Serve live files whose first rows' ids are ``ids`` (blank, "nan", "None" ...);
+        an empty tuple serves them as they are."""
+        self.apply_fault("live-ids", {"ids": list(ids)})
 
     def reset_knobs(self) -> None:
         """Remove failures, delays and the PUT behaviour; zero the call counters."""
