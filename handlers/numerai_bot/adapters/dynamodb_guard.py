@@ -189,23 +189,23 @@ def _owned_records_class() -> type:
                 return
             stored = self._owned(
                 holding,
-                lambda condition: self.client.update_item(
+                lambda owned: self.client.update_item(
                     TableName=self.table_name,
                     Key=self._get_key(data_record.idempotency_key),
                     UpdateExpression="SET #data = :data, #expiry = :expiry, #status = :status",
+                    ConditionExpression=owned["ConditionExpression"],
                     ExpressionAttributeNames={
                         "#data": self.data_attr,
                         "#expiry": self.expiry_attr,
                         "#status": self.status_attr,
-                        **condition[0],
+                        **owned["ExpressionAttributeNames"],
                     },
                     ExpressionAttributeValues={
                         ":data": {"S": data_record.response_data},
                         ":expiry": {"N": str(data_record.expiry_timestamp)},
                         ":status": {"S": data_record.status},
-                        **condition[1],
+                        **owned["ExpressionAttributeValues"],
                     },
-                    ConditionExpression=condition[2],
                 ),
             )
             if not stored:
@@ -230,26 +230,24 @@ def _owned_records_class() -> type:
                 return
             removed = self._owned(
                 holding,
-                lambda condition: self.client.delete_item(
+                lambda owned: self.client.delete_item(
                     TableName=self.table_name,
                     Key=self._get_key(data_record.idempotency_key),
-                    ExpressionAttributeNames=condition[0],
-                    ExpressionAttributeValues=condition[1],
-                    ConditionExpression=condition[2],
+                    **owned,
                 ),
             )
             if not removed:
                 logger.warning("the guard's record is another run's now; left it in place")
 
         @staticmethod
-        def _owned(holding: _Holding, write: Callable[[tuple], Any]) -> bool:
-            """Run ``write`` with the owner condition (names, values, expression); False if
-            the record is no longer ``holding``'s."""
-            condition = (
-                {"#owner": OWNER_ATTR},
-                {":owner": {"S": holding.owner}},
-                "#owner = :owner",
-            )
+        def _owned(holding: _Holding, write: Callable[[dict[str, Any]], Any]) -> bool:
+            """Run ``write`` with the owner condition (DynamoDB's condition arguments);
+            False if the record is no longer ``holding``'s."""
+            condition = {
+                "ConditionExpression": "#owner = :owner",
+                "ExpressionAttributeNames": {"#owner": OWNER_ATTR},
+                "ExpressionAttributeValues": {":owner": {"S": holding.owner}},
+            }
             try:
                 write(condition)
             except ClientError as error:

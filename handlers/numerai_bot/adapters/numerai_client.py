@@ -491,9 +491,7 @@ def _never_sent(error: requests.RequestException) -> bool:
     if isinstance(error, requests.ConnectTimeout):
         return True
     reason = getattr(error.args[0], "reason", None) if error.args else None
-    return isinstance(
-        reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError
-    )
+    return isinstance(reason, NOT_CONNECTED)
 
 
 @dataclass(frozen=True)
