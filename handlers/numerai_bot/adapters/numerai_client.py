@@ -392,9 +392,10 @@ class NumeraiClient:
         sent again. One whose answer was lost after it was sent (read timeout, 5xx, dropped
         connection) may be recorded anyway, now or later: it is never sent again, with this
         filename or another. Numerai's own list settles it (:meth:`_settle`). What Numerai
-        does with a reused upload filename is not documented (numerapi asks for a fresh
-        upload slot each time and never reuses one): accepting it would make a second
-        submission, refusing it would report a failure while Numerai holds the file. Never
+        does with a reused upload filename is not documented: numerapi 3.1.1 asks for a
+        fresh upload slot per upload, but its ``raw_query`` re-sends a create answered with
+        a 5xx, filename and all, so Numerai meets reuses; whether it accepts one as a second
+        submission or refuses it (a failure reported while Numerai holds the file), never
         reusing it makes either harmless.
         """
 
