@@ -198,22 +198,6 @@ def _renewal_outage(season: Season, fault: Fault) -> None:
     )
 
 
-# What a corrupt kept submission (the churn guard's previous file) looks like: its key
-# under submissions/classic/<model>/ and its bytes.
-ARCHIVE_CORRUPTIONS: dict[str, tuple[str, bytes]] = {
-    "random-bytes": ("{round}.csv", bytes(range(256)) * 4),
-    "truncated": ("{round}.csv", b"id,prediction\nn000,0."),
-    "no-prediction-column": ("{round}.csv", b"id,value\nn000,0.5\n"),
-    "index-not-json": ("index.json", b'{"rounds": [1, 2'),
-}
-
-
-def _archive_corrupt(season: Season, fault: Fault) -> None:
-    key, body = ARCHIVE_CORRUPTIONS[fault.options["how"]]
-    for name in fault.models:
-        season.archive.write(f"classic/{name}/{key.format(round=season.number - 1)}", body)
-
-
 # Ids a live file built from a null or empty id column holds, as text.
 UNUSABLE_IDS = ("", "nan", "None")
 
@@ -449,28 +433,6 @@ KINDS: dict[str, FaultKind] = {
             operation=lambda r: r.choice((None, *OPERATIONS)),
         ),
         later=_burst,
-    ),
-    "archive-corrupt": FaultKind(
-        "bucket",
-        "a model's kept submission of the last round (or the archive's index) is corrupt",
-        0.06,
-        lambda rng, models: Fault(
-            "archive-corrupt",
-            (rng.choice(models),),
-            (("how", rng.choice(sorted(ARCHIVE_CORRUPTIONS))),),
-        ),
-        _archive_corrupt,
-    ),
-    "live-ids-unusable": FaultKind(
-        "numerai",
-        "the live file has rows with blank, 'nan' or 'None' ids until Numerai replaces it "
-        "(after the webhook phase)",
-        0.04,
-        _with(
-            "live-ids-unusable",
-            ids=lambda r: tuple(r.sample(UNUSABLE_IDS, r.randint(1, len(UNUSABLE_IDS)))),
-        ),
-        _unusable_live_ids,
     ),
     "model-corrupt": FaultKind(
         "bucket",
@@ -969,10 +931,6 @@ class Season:
         assert bot.standin is not None
         self.standin = bot.standin
         self.store = open_model_store(bot.stack.env()["MODEL_STORE_URI"])
-        # The churn guard's kept submissions (WorkerSettings.submissions_uri): the bucket's
-        # submissions/.
-        bucket = bot.stack.env()["MODEL_STORE_URI"].removeprefix("s3://").split("/", 1)[0]
-        self.archive = open_model_store(f"s3://{bucket}/submissions")
         self.ledger = DynamoLedger(bot.stack.table)
         self.table = boto3.resource("dynamodb").Table(bot.stack.table)
         feature_sets = json.loads((self.standin.data.root / "v5.2" / "features.json").read_text())[
