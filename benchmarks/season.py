@@ -434,6 +434,17 @@ KINDS: dict[str, FaultKind] = {
         ),
         later=_burst,
     ),
+    "live-ids-unusable": FaultKind(
+        "numerai",
+        "the live file has rows with blank, 'nan' or 'None' ids until Numerai replaces it "
+        "(after the webhook phase)",
+        0.04,
+        _with(
+            "live-ids-unusable",
+            ids=lambda r: tuple(r.sample(UNUSABLE_IDS, r.randint(1, len(UNUSABLE_IDS)))),
+        ),
+        _unusable_live_ids,
+    ),
     "model-corrupt": FaultKind(
         "bucket",
         "a model file is corrupted in the bucket, fixed rounds later",
