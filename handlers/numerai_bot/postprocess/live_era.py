@@ -15,6 +15,7 @@ import numpy as np
 from numerai_bot.errors import BotError, LiveDataError, ModelError
 from numerai_bot.live_data import LiveData, LiveDataCache
 from numerai_bot.models_config import ModelConfig
+from numerai_bot.postprocess.neutralize import fill_missing_in_place
 from numerai_bot.postprocess.spec import ALL_FEATURES
 from numerai_bot.tournaments import Tournament
 
@@ -121,8 +122,9 @@ class LiveEra:
         self.served = served
         self.predictions_of = predictions_of  # a model's (ids, final predictions)
 
-    def exposures(self, against: str | tuple[str, ...]) -> np.ndarray:
-        """The ``against`` columns of the live file, float64 with NaN for missing values."""
+    def neutralizers(self, against: str | tuple[str, ...]) -> np.ndarray:
+        """The least-squares matrix of the ``against`` columns of the live file (read once,
+        only those columns), built a batch of rows at a time: no other full-size copy."""
         live = self.live
         if isinstance(against, tuple):
             names = against
@@ -142,7 +144,14 @@ class LiveEra:
             names = tuple(n for n in listed if n in numeric)  # string columns cannot count
         if not names:
             raise ModelError(f"no numeric columns to neutralize against in {against!r}")
-        return live.features(tuple(names)).dense(np.float64)
+        matrix = live.features(tuple(names))
+        rows, width = matrix.shape
+        design = np.empty((rows, width + 1), dtype=np.float64)
+        for first, block in matrix.batches(np.float64):
+            design[first : first + len(block), :width] = block
+        design[:, width] = 1.0
+        fill_missing_in_place(design[:, :width])
+        return design
 
     def benchmark(self, column: str) -> np.ndarray:
         """Benchmark model ``column``'s live predictions, one per live row."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from numerai_bot.errors import PredictionError
-from numerai_bot.postprocess.neutralize import neutralize
+from numerai_bot.postprocess.neutralize import neutralize_design
 from numerai_bot.postprocess.spec import BENCHMARK, BlendPart
 from numerai_bot.submission import rank_to_unit, to_predictions, zero_spread
 
@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 class EraInputs(Protocol):
     """What the steps read beside the predictions, aligned to the live rows."""
 
-    def exposures(self, against: str | tuple[str, ...]) -> np.ndarray:
-        """Rows x columns (float64, NaN for missing) to neutralize against."""
+    def neutralizers(self, against: str | tuple[str, ...]) -> np.ndarray:
+        """The least-squares matrix of the ``against`` columns (``neutralize.design_matrix``:
+        missing values filled, a column of ones appended), one row per live row."""
         ...
 
     def benchmark(self, column: str) -> np.ndarray:
@@ -54,7 +55,7 @@ class Neutralize:
     against: str | tuple[str, ...]
 
     def apply(self, values: np.ndarray, era: EraInputs) -> np.ndarray:
-        neutral = neutralize(values, era.exposures(self.against), self.proportion)
+        neutral = neutralize_design(values, era.neutralizers(self.against), self.proportion)
         if not np.isfinite(neutral).all() or zero_spread(neutral):
             raise PredictionError(
                 "the neutralized predictions have no spread left: the model's predictions are "
