@@ -39,8 +39,11 @@ def measure(rows: int, features: int, repeats: int, oracle: bool) -> dict:
     from numerai_bot.postprocess.neutralize import fill_missing_in_place, neutralize_design
 
     rng = np.random.default_rng(0)
-    values = rng.integers(0, 5, size=(rows, features), dtype=np.int8)
-    values[rng.random(values.shape) < MISSING_SHARE] = MISSING
+    values = np.empty((rows, features), dtype=np.int8)
+    for first in range(0, rows, 1024):  # in blocks: no full-size temporary inflates the peak
+        block = rng.integers(0, 5, size=(min(1024, rows - first), features), dtype=np.int8)
+        block[rng.random(block.shape) < MISSING_SHARE] = MISSING
+        values[first : first + len(block)] = block
     matrix = FeatureMatrix(values, True)
     predictions = values[:, :20].astype(np.float64) @ rng.normal(size=20) + rng.normal(size=rows)
     before = _peak_mib()
