@@ -3,9 +3,10 @@
 
 Neutralization dominates: the worker builds the rows x (columns + 1) float64 least-squares
 matrix, its Gram matrix and inverse (``neutralize.normal_equation_coefficients``), about
-``2·rows·n² + 2·n³`` floating-point operations for n = columns + 1. The rate below is
-measured by ``benchmarks/neutralization.py`` (all 2,748 features x 6,720 rows: 10.7 s on a
-2-core x86_64 VM shared with other work, CPython 3.12, numpy 2.5, OpenBLAS on both cores).
+``2·rows·n² + 2·n³`` floating-point operations for n = columns + 1, and those three float64
+matrices in memory. The rate and overhead below fit ``benchmarks/neutralization.py``'s
+figures (docs/post-processing.md: all 2,748 features x 6,720 rows, 10.7 s and +391 MiB;
+x 67,200 rows, 59 s and +1,677 MiB; 2-core x86_64 VM shared with other work, CPython 3.12).
 Ranking and blending cost under a millisecond per model; a blended model's own prediction
 costs what that model costs.
 """
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 # Floating-point operations per second of the Gram matrix and its inverse (2 cores).
 NEUTRALIZE_FLOPS_PER_SECOND = 1.4e10
+# Peak memory beside the three matrices (BLAS buffers, a batch of converted rows).
+NEUTRALIZE_OVERHEAD_MIB = 140.0
 # Columns of a feature set, where features.json is not at hand (Numerai's v5.x sizes);
 # an unknown set counts as every feature.
 TYPICAL_SET_COLUMNS = {"small": 42, "medium": 780, "quantum": 807, ALL_FEATURES: 2_748}
@@ -47,4 +50,4 @@ def neutralize_seconds(rows: int, columns: int) -> float:
 def neutralize_mib(rows: int, columns: int) -> float:
     """Peak memory the neutralization adds: the float64 matrix, its Gram matrix and inverse."""
     n = columns + 1
-    return (rows * n + 2 * n * n) * 8 / 2**20
+    return (rows * n + 2 * n * n) * 8 / 2**20 + NEUTRALIZE_OVERHEAD_MIB
