@@ -13,11 +13,13 @@ costs what that model costs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from numerai_bot.postprocess.spec import ALL_FEATURES, Neutralization
 
 if TYPE_CHECKING:
+    from numerai_bot.models_config import ModelConfig
     from numerai_bot.tournaments import Tournament
 
 # Floating-point operations per second of the Gram matrix and its inverse (2 cores).
@@ -51,3 +53,28 @@ def neutralize_mib(rows: int, columns: int) -> float:
     """Peak memory the neutralization adds: the float64 matrix, its Gram matrix and inverse."""
     n = columns + 1
     return (rows * n + 2 * n * n) * 8 / 2**20 + NEUTRALIZE_OVERHEAD_MIB
+
+
+def postprocess_seconds(
+    config: ModelConfig, model_seconds: Callable[[ModelConfig], float]
+) -> float:
+    """Seconds the model's post-processing adds to its round on 2 vCPUs: its neutralization,
+    and each blended model's whole cost (``model_seconds``), which the worker predicts
+    again unless it has that model's predictions this round already."""
+    post = config.postprocess
+    seconds = 0.0
+    if post.neutralization is not None:
+        rows = config.tournament.typical_live_rows
+        columns = neutralized_columns(post.neutralization, config.tournament)
+        seconds += neutralize_seconds(rows, columns)
+    return seconds + sum(model_seconds(p.model) for p in post.blend if p.model is not None)
+
+
+def postprocess_mib(config: ModelConfig) -> float:
+    """Peak memory the model's neutralization, or a blended model's, adds."""
+    post = config.postprocess
+    own = 0.0
+    if post.neutralization is not None:
+        rows = config.tournament.typical_live_rows
+        own = neutralize_mib(rows, neutralized_columns(post.neutralization, config.tournament))
+    return max([own, *(postprocess_mib(p.model) for p in post.blend if p.model is not None)])
