@@ -60,6 +60,8 @@ def test_blend_mixes_ranks_by_weight() -> None:
     ranks = [0.125, 0.375, 0.625, 0.875]
     mostly_own = (Blend(0.75, (BlendPart("benchmark", "b", 0.25),)), Rank())
     assert run_steps(mostly_own, np.array(ranks), era).tolist() == ranks
+    mixed = Blend(0.75, (BlendPart("benchmark", "b", 0.25),)).apply(np.array(ranks), era)
+    assert np.allclose(mixed, 0.75 * np.array(ranks) + 0.25 * np.array(ranks[::-1]))
     mostly_bench = (Blend(0.25, (BlendPart("benchmark", "b", 0.75),)), Rank())
     assert run_steps(mostly_bench, own, era).tolist() == ranks[::-1]
 
