@@ -11,6 +11,7 @@ from numerai_bot.postprocess.neutralize import (
     design_matrix,
     fill_missing,
     neutralize,
+    neutralize_design,
     normal_equation_coefficients,
 )
 from standins import synthetic_data, synthetic_tournaments
@@ -156,3 +157,12 @@ def test_rank_deficient_era_is_neutralized_as_numerai_tools_does(defect: str) ->
     difference = _difference(predictions, exposures)
     print(f"{defect}: max |ours - numerai_tools| = {difference:.2e}")
     assert difference < TOLERANCE
+
+
+def test_a_prebuilt_matrix_without_gaps_is_fitted_on_every_row() -> None:
+    exposures = fill_missing(ERAS["crypto"]())
+    predictions = np.random.default_rng(6).random(len(exposures))
+    design = np.hstack((exposures, np.ones((len(exposures), 1))))
+    assert np.allclose(
+        neutralize_design(predictions, design, 1.0), neutralize(predictions, exposures, 1.0)
+    )

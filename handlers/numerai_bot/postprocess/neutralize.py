@@ -99,12 +99,15 @@ def neutralize(predictions: np.ndarray, exposures: np.ndarray, proportion: float
 
 
 def neutralize_design(
-    predictions: np.ndarray, neutralizers: Neutralizers, proportion: float
+    predictions: np.ndarray, neutralizers: Neutralizers | np.ndarray, proportion: float
 ) -> np.ndarray:
-    """:func:`neutralize` with the least-squares matrix already built."""
+    """:func:`neutralize` with the least-squares matrix already built: :class:`Neutralizers`,
+    or a plain matrix without gaps (every row fitted), its last column the ones."""
     values = np.asarray(predictions, dtype=np.float64)
     single = values.ndim == 1
     matrix = values.reshape(-1, 1) if single else values
+    if isinstance(neutralizers, np.ndarray):
+        neutralizers = Neutralizers(neutralizers, np.ones(neutralizers.shape[0], dtype=bool))
     design, complete = neutralizers.design, neutralizers.complete
     if np.isnan(matrix).any():
         raise ValueError("predictions contain NaN: neutralization needs a value for every row")
