@@ -100,8 +100,11 @@ class LiveData:
         data_version: str,
         tournament: Tournament = CLASSIC,
         name: str | None = None,
+        on_bad_file: Callable[[LiveDataError], None] | None = None,
     ) -> None:
         self.path = path
+        # Told when a column read after loading shows the file is bad (the cache evicts it).
+        self.on_bad_file = on_bad_file
         self.round_number = round_number
         self.data_version = data_version
         self.tournament = tournament
@@ -161,17 +164,22 @@ class LiveData:
         loaded: dict[str, np.ndarray] = {}
         # A few hundred columns per read: pyarrow's decoded table and its buffers are held
         # for one slice at a time, not for all 2,748 columns at once.
-        for first in range(0, len(wanted), COLUMNS_PER_READ):
-            names = wanted[first : first + COLUMNS_PER_READ]
-            try:
-                # pyarrow's ParquetFile is not safe to read from two threads at once (it
-                # crashes the process); reads are short, so they take turns.
-                with self._read_lock:
-                    table = self._file.read(columns=names)
-            except (pa.ArrowException, OSError) as error:
-                raise LiveDataError(f"cannot read live features: {error}") from None
-            loaded.update((name, _column(name, table.column(name), integer)) for name in names)
-            del table  # the columns are copies; let pyarrow's pool have its buffers back
+        try:
+            for first in range(0, len(wanted), COLUMNS_PER_READ):
+                names = wanted[first : first + COLUMNS_PER_READ]
+                try:
+                    # pyarrow's ParquetFile is not safe to read from two threads at once (it
+                    # crashes the process); reads are short, so they take turns.
+                    with self._read_lock:
+                        table = self._file.read(columns=names)
+                except (pa.ArrowException, OSError) as error:
+                    raise LiveDataError(f"cannot read live features: {error}") from None
+                loaded.update((n, _column(n, table.column(n), integer)) for n in names)
+                del table  # the columns are copies; let pyarrow's pool have its buffers back
+        except LiveDataError as error:
+            if self.on_bad_file is not None:
+                self.on_bad_file(error)
+            raise
         with self._lock:
             self._columns.update(loaded)
 
@@ -333,7 +341,11 @@ class LiveDataCache:
                     except OSError as error:  # /tmp full or unwritable: say so, once
                         raise LiveDataError(_disk_error(error, path)) from None
                 name = tournament.dataset(data_version, filename)
-                live = LiveData(path, round_number, data_version, tournament, name)
+
+                def bad_file(error: LiveDataError) -> None:
+                    self._evict(key, live, tournament, round_number, version, error)
+
+                live = LiveData(path, round_number, data_version, tournament, name, bad_file)
             except BotError as error:
                 path.unlink(missing_ok=True)  # never reuse a bad file on the next try
                 if isinstance(error, LiveDataError):
@@ -345,6 +357,26 @@ class LiveDataCache:
                 self._share(tournament, round_number, version, path)
             self._loaded[key] = live
             return live
+
+    def _evict(
+        self,
+        key: tuple[str, int, str],
+        live: LiveData,
+        tournament: Tournament,
+        round_number: int,
+        version: str,
+        error: LiveDataError,
+    ) -> None:
+        """A cached file found bad after loading (a feature column): drop it from memory, disk
+        and the shared cache, and remember the error like a bad download's. A file already
+        replaced by a newer download of the same key is left alone."""
+        with self._lock:
+            if self._loaded.get(key) is not live:
+                return
+            del self._loaded[key]
+            self._failed[key] = (self.clock(), error)
+            live.path.unlink(missing_ok=True)
+        self._evict_shared(tournament, round_number, version)
 
     def _fetch(self, tournament: Tournament, round_number: int, version: str, path: Path) -> bool:
         """From the shared cache if it has the file, else from Numerai; True if downloaded."""
