@@ -78,6 +78,15 @@ class NativeModel:
             return catboost_onnx.resolve_iterations(self.obj, requested)
         return None
 
+    def refuse_unsupported(self, iterations: int | None = None) -> None:
+        """Refuse, before any data is read, a model the converter cannot reproduce, so the
+        first error is the one that matters (a LightGBM model with categorical splits is told
+        so, not asked for a string vocabulary that would not help)."""
+        if self.kind == "lightgbm":
+            from model_export.converters.lightgbm_onnx import check_supported
+
+            check_supported(self.obj.dump_model(num_iteration=self.iterations(iterations)))
+
     def to_onnx(
         self,
         graph_names: Sequence[str],

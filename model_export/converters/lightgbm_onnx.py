@@ -155,16 +155,46 @@ def check_supported(dump: dict[str, Any]) -> None:
         )
     if not dump.get("tree_info"):
         raise UnsupportedModelError("the model has no trees (num_iteration 0?)")
+    categorical = categorical_split_features(dump)
+    if categorical:
+        raise UnsupportedModelError(categorical_splits_message(categorical))
     for tree in dump["tree_info"]:
-        if tree.get("num_cat", 0):
-            raise UnsupportedModelError(
-                f"tree {tree.get('tree_index')} has categorical splits, which are not "
-                "supported: train with numeric features (Numerai's are numeric)"
-            )
         if tree.get("is_linear") or _has_linear_leaves(tree["tree_structure"]):
             raise UnsupportedModelError(
                 "linear trees (linear_tree=true) are not supported: retrain without them"
             )
+
+
+def categorical_split_features(dump: dict[str, Any]) -> list[str]:
+    """The features the model splits on as categories (LightGBM ``categorical_feature`` or a
+    pandas ``category`` column), in the model's order."""
+    names = list(dump.get("feature_names") or [])
+    found: set[int] = set()
+    for tree in dump.get("tree_info", []):
+        if not tree.get("num_cat", 0):
+            continue
+        stack = [tree["tree_structure"]]
+        while stack:
+            node = stack.pop()
+            if node.get("decision_type") == "==":
+                found.add(int(node["split_feature"]))
+            stack += [node[key] for key in ("left_child", "right_child") if key in node]
+    return [names[i] if i < len(names) else f"column {i}" for i in sorted(found)]
+
+
+def categorical_splits_message(features: Sequence[str]) -> str:
+    """Why a model with categorical splits is refused (the converter reproduces LightGBM's
+    numeric splits only, :mod:`.lightgbm_splits`), and the way to a file that exports."""
+    named = ", ".join(features)
+    return (
+        f"the model has categorical splits on {named} (LightGBM categorical_feature, or a "
+        "pandas category column), which are not exported. Retrain with the column(s) as "
+        "ordinary numeric features (categorical_feature=[]): for a string column, its codes in "
+        "a fixed vocabulary (sorted distinct training values → 0, 1, 2…, missing/unseen → NaN; "
+        "train --string-features encode does this), then export with --string-vocabulary (the "
+        "JSON vocabulary or the train.parquet the codes came from) so the graph encodes the "
+        "strings itself"
+    )
 
 
 def _has_linear_leaves(node: dict[str, Any]) -> bool:
