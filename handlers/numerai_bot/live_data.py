@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +34,7 @@ from numerai_bot.ports import DatasetSource, ModelStore
 from numerai_bot.tournaments import CLASSIC, Tournament
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ID_COLUMN = CLASSIC.id_column
 # Ids that stand for no id at all (what NaN, None or an empty cell become as text).
@@ -109,6 +111,7 @@ class LiveData:
         self.data_version = data_version
         self.tournament = tournament
         name = name or tournament.live_file(data_version)
+        self.name = name
         id_column = tournament.id_column
         try:
             self._file = pq.ParquetFile(path)
@@ -143,6 +146,19 @@ class LiveData:
         self._matrices: dict[tuple[tuple[str, ...], type], np.ndarray] = {}
         self._lock = threading.Lock()
         self._read_lock = threading.Lock()
+
+    def read_with(self, read: Callable[[Path], T]) -> T:
+        """``read(path)`` on this file, e.g. another column set (the own-data universe); a
+        pyarrow or OS error is the file's fault: a :class:`LiveDataError` naming it, and the
+        cache evicts the file (see ``on_bad_file``)."""
+        try:
+            with self._read_lock:
+                return read(self.path)
+        except (pa.ArrowException, OSError) as error:
+            bad = LiveDataError(f"{self.name} of round {self.round_number} is unreadable: {error}")
+            if self.on_bad_file is not None:
+                self.on_bad_file(bad)
+            raise bad from None
 
     @property
     def rows(self) -> int:
