@@ -203,7 +203,7 @@ def movement(
     except UnreadableSubmission as error:
         if max_churn is not None:
             raise PredictionError(
-                unreadable_with_limit(archive, key, str(error), max_churn)
+                _unreadable_with_limit(archive, key, str(error), max_churn)
             ) from None
         return Movement(number, None, None, 0, _set_aside(archive, key, previous_body, error))
     current = parse_submission(body)
@@ -211,7 +211,7 @@ def movement(
     return Movement(number, churn(previous, current), turnover(previous, current), shared)
 
 
-def unreadable_with_limit(archive: SubmissionArchive, key: str, why: str, limit: float) -> str:
+def _unreadable_with_limit(archive: SubmissionArchive, key: str, why: str, limit: float) -> str:
     """The error of a model with ``max_churn`` whose previous kept file cannot be read."""
     where = archive.location(key)
     return (

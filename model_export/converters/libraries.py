@@ -79,13 +79,13 @@ class NativeModel:
         return None
 
     def refuse_unsupported(self, iterations: int | None = None) -> None:
-        """Refuse, before any data is read, a model the converter cannot reproduce, so the
-        first error is the one that matters (a LightGBM model with categorical splits is told
-        so, not asked for a string vocabulary that would not help)."""
+        """Refuse, before any data is read, what the converter cannot reproduce and the data
+        options would not fix, so the first error is the one that matters (a LightGBM model
+        with categorical splits is told so, not asked for a string vocabulary)."""
         if self.kind == "lightgbm":
-            from model_export.converters.lightgbm_onnx import check_supported
+            from model_export.converters.lightgbm_onnx import refuse_categorical_splits
 
-            check_supported(self.obj.dump_model(num_iteration=self.iterations(iterations)))
+            refuse_categorical_splits(self.obj, int(self.iterations(iterations) or 0))
 
     def to_onnx(
         self,
