@@ -316,6 +316,9 @@ class LiveDataCache:
         self.shared = shared
         self._loaded: dict[tuple[str, int, str], LiveData] = {}
         self._failed: dict[tuple[str, int, str], tuple[float, BotError]] = {}
+        # Files found bad after loading (a column): kept for the run's other models, which may
+        # not need that column, and downloaded afresh by a later run (clock() when found).
+        self._stale: dict[tuple[str, int, str], float] = {}
         self.clock = clock
         self._lock = threading.Lock()
 
@@ -337,12 +340,13 @@ class LiveDataCache:
         afresh (Numerai may have fixed it). A failed download or a bad file is remembered
         for ``FAILURE_MEMORY_SECONDS``: the run's other models get the same error at once
         instead of repeating the download and its retries, and a later run (Lambda's async
-        retry, the schedule) tries afresh.
+        retry, the schedule) tries afresh. A file whose column turns out bad after loading
+        leaves the shared cache at once and this container's for the next run (``_evict``).
         """
         version = data_version if filename == LIVE_FILE else f"{data_version}/{filename}"
         key = (tournament.name, round_number, version)
         with self._lock:
-            if key in self._loaded:
+            if key in self._loaded and not self._expired(key):
                 return self._loaded[key]
             failed = self._failed.get(key)
             if failed is not None and self.clock() - failed[0] < FAILURE_MEMORY_SECONDS:
@@ -383,16 +387,25 @@ class LiveDataCache:
         version: str,
         error: LiveDataError,
     ) -> None:
-        """A cached file found bad after loading (a feature column): drop it from memory, disk
-        and the shared cache, and remember the error like a bad download's. A file already
-        replaced by a newer download of the same key is left alone."""
+        """A cached file found bad after loading (a column ``error`` names): out of the
+        shared cache at once, so no shard reads it again; this run's other models keep it
+        (the columns they need may be fine), and a later run downloads it afresh (see
+        :meth:`_expired`). A file already replaced by a newer download is left alone."""
         with self._lock:
             if self._loaded.get(key) is not live:
                 return
-            del self._loaded[key]
-            self._failed[key] = (self.clock(), error)
-            live.path.unlink(missing_ok=True)
+            self._stale.setdefault(key, self.clock())
+        logger.warning("live file found bad after loading", extra={"error": str(error)})
         self._evict_shared(tournament, round_number, version)
+
+    def _expired(self, key: tuple[str, int, str]) -> bool:
+        """Drop a stale file (see :meth:`_evict`) once this run is over: True if dropped."""
+        found = self._stale.get(key)
+        if found is None or self.clock() - found < FAILURE_MEMORY_SECONDS:
+            return False
+        del self._stale[key]
+        self._loaded.pop(key).path.unlink(missing_ok=True)
+        return True
 
     def _fetch(self, tournament: Tournament, round_number: int, version: str, path: Path) -> bool:
         """From the shared cache if it has the file, else from Numerai; True if downloaded."""
@@ -440,6 +453,7 @@ class LiveDataCache:
 
         self._loaded = {k: v for k, v in self._loaded.items() if keep(k)}
         self._failed = {k: v for k, v in self._failed.items() if keep(k)}
+        self._stale = {k: v for k, v in self._stale.items() if keep(k)}
         folder = self.root / mine
         if folder.exists():
             for child in folder.iterdir():
