@@ -78,6 +78,15 @@ class NativeModel:
             return catboost_onnx.resolve_iterations(self.obj, requested)
         return None
 
+    def refuse_unsupported(self, iterations: int | None = None) -> None:
+        """Refuse, before any data is read, what the converter cannot reproduce and the data
+        options would not fix, so the first error is the one that matters (a LightGBM model
+        with categorical splits is told so, not asked for a string vocabulary)."""
+        if self.kind == "lightgbm":
+            from model_export.converters.lightgbm_onnx import refuse_categorical_splits
+
+            refuse_categorical_splits(self.obj, int(self.iterations(iterations) or 0))
+
     def to_onnx(
         self,
         graph_names: Sequence[str],
