@@ -11,6 +11,11 @@ class ConfigError(BotError):
     """Settings or model configuration are missing or invalid; fix them and redeploy."""
 
 
+class KeysNotSet(ConfigError):
+    """The Numerai keys secret holds no keys yet (a new stack before ``put-keys``): scheduled
+    checks have nothing to do until then, which is not a failure."""
+
+
 class NumeraiError(BotError):
     """Numerai's API refused or failed a call."""
 

@@ -53,6 +53,38 @@ def redact(text: str) -> str:
     return _NUMERAI_SECRET.sub(REDACTED, text)
 
 
+class RedactedError(Exception):
+    """An error whose message (or a cause's) held a secret: its type's name and its message,
+    redacted, with the original traceback's frames."""
+
+
+def without_secrets(error: BaseException) -> BaseException:
+    """``error`` itself when no message in its chain needs redacting, else a
+    :class:`RedactedError` in its place: Lambda's runtime prints an escaping exception's
+    message unredacted, and tracebacks print the messages of its causes."""
+    if not any(redact(_text(e)) != _text(e) for e in _chain(error)):
+        return error
+    cleaned = RedactedError(f"{type(error).__name__}: {redact(_text(error))}")
+    cleaned.__suppress_context__ = True
+    return cleaned.with_traceback(error.__traceback__)
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not e for e in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # an exception whose __str__ fails says nothing, secrets included
+        return ""
+
+
 def redact_value(value: Any) -> Any:
     """Strings redacted, containers redacted inside, other objects by their text if needed."""
     if value is None or isinstance(value, bool | int | float):
