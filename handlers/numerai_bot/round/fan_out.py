@@ -90,5 +90,7 @@ class FanOut:
 
 
 def _why(error: Exception) -> str:
-    """Our own errors say what to do; anything else by its class (its text may quote a URL)."""
-    return redact(str(error)) if isinstance(error, BotError) else type(error).__name__
+    """Our own errors say what to do; anything else by its class too. Redacted either way:
+    a request error's text quotes the presigned URL it failed on."""
+    text = redact(str(error))
+    return text if isinstance(error, BotError) else f"{type(error).__name__}: {text}"
