@@ -1,15 +1,16 @@
 # Two commands for a fresh machine: `make demo` and `make test`; `make test-all` is what CI runs.
 SHELL := /bin/bash
 VENV ?= .venv
-# Lambda runs python3.12; use it when the machine has it (pyenv here), else the default python3.
-PYTHON_BOOT ?= $(shell scripts/find_python.sh)
+# Lambda runs python3.12: the venv is built with it (or PYTHON_BOOT=/path/to/python3.12);
+# without it, scripts/find_python.sh says so in one line before anything is installed.
+PYTHON_BOOT ?=
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/handlers:$(CURDIR)
 
 .PHONY: venv demo check test test-all audit lint format bench bench-quick bench-scaling season clean
 
 $(VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt
-	$(PYTHON_BOOT) -m venv $(VENV)
+	@boot=$$(scripts/find_python.sh $(PYTHON_BOOT)) && echo "$$boot -m venv $(VENV)" && "$$boot" -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@

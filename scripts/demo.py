@@ -12,7 +12,9 @@ was not submitted.
 
 With NUMERAI_API_URL (and NUMERAI_PUBLIC_ID / NUMERAI_SECRET_KEY) it plays against that
 endpoint instead, with the account's own models (or ``--models name[:tournament] ...``);
-the endpoint must be able to reach this machine's webhook.
+the endpoint must be able to reach this machine's webhook: on another machine, through the
+public URL given with ``--webhook-url`` (a tunnel to ``--webhook-bind HOST:PORT``; also
+DEMO_WEBHOOK_URL and DEMO_WEBHOOK_BIND, e.g. ``make demo DEMO_WEBHOOK_URL=…``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import time
 from pathlib import Path
 
 from model_export.cli.program import main as model_export
-from numerai_bot.errors import BotError, ConfigError
+from numerai_bot.errors import BotError, ConfigError, NumeraiAuthError
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
+from scripts.demo_endpoint import DEFAULT_BIND, keys_refused, webhook_address
 from standins.local_bot import LocalBot
 
 # The stand-in's demo account: one model per tournament on Numerai's data, and a Crypto model
@@ -184,6 +187,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME[:TOURNAMENT]",
         help="with NUMERAI_API_URL: which of the account's models to play (default: all)",
     )
+    parser.add_argument(
+        "--webhook-url",
+        default=os.environ.get("DEMO_WEBHOOK_URL"),
+        help="with NUMERAI_API_URL on another machine: the public URL reaching this webhook",
+    )
+    parser.add_argument(
+        "--webhook-bind",
+        default=os.environ.get("DEMO_WEBHOOK_BIND", DEFAULT_BIND),
+        metavar="HOST:PORT",
+        help=f"where the webhook listens (default {DEFAULT_BIND}: any free loopback port)",
+    )
     args = parser.parse_args(argv)
     external = os.environ.get("NUMERAI_API_URL")
     if external and not (
@@ -196,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         wanted = parse_models(args.models)
+        address = webhook_address(external, args.webhook_url, args.webhook_bind)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -205,10 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     standin_models = {n: m for n, (_, m) in DEMO_MODELS.items()} | {OWN_MODEL: OWN_MODEL_ID}
     owners = {n: tournament(t).id for n, (t, _) in DEMO_MODELS.items() if t != "classic"}
     owners[OWN_MODEL] = tournament("crypto").id
-    options: dict = {}
+    options: dict = {"webhook_bind": address.bind, "webhook_public_url": address.public_url}
     if not external:  # the participant's feature function, run as Lambda runs it
         prices = (args.workdir / "own" / "prices.parquet").resolve()
-        options = {
+        options |= {
             "model_tournaments": owners,
             "feature_function": args.workdir / "features",
             "feature_env": {"PRICES_URI": str(prices)},
@@ -243,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
             bot.invoker.wait_started(len(triggers))  # Numerai calls the webhooks in the background
             results = bot.invoker.wait(timeout=600)
             return report(bot, models, triggers, results, time.monotonic() - started)
+    except NumeraiAuthError as error:
+        print(
+            f"error: {keys_refused(str(external or 'the stand-in'), str(error))}", file=sys.stderr
+        )
+        return 2
     except (BotError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
