@@ -124,6 +124,8 @@ METRICS: dict[str, Callable[[EraRows], float]] = {
     "fnc": _fnc,
     "feature_exposure": _feature_exposure,
 }
+# Risks, not scores: their Sharpe and drawdown mean nothing and are not reported.
+RISKS = frozenset({"feature_exposure"})
 # What each metric is called in the report.
 LABELS = {
     "corr": "CORR (numerai_corr)",

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from model_export.data import DataError, Table, read_rows, require_columns, unique_eras
-from model_export.era_metrics import LABELS, METRICS, era_rows, score_era
+from model_export.era_metrics import LABELS, METRICS, RISKS, era_rows, score_era
 from model_export.metadata import read_metadata
 from model_export.parity import onnx_session
 from model_export.scoring import Summary, era_sort_key, summarise
@@ -188,9 +188,9 @@ class ValidationResult:
             for name, s in metrics.items():
                 if not s.eras:
                     continue
+                score = " " * 20 if name in RISKS else f"{s.sharpe:+7.3f} {s.max_drawdown:12.5f}"
                 lines.append(
-                    f"    {LABELS[name]:22} {s.mean:+9.5f} {s.std:8.5f} {s.sharpe:+7.3f} "
-                    f"{s.max_drawdown:12.5f} {s.eras:5d}"
+                    f"    {LABELS[name]:22} {s.mean:+9.5f} {s.std:8.5f} {score} {s.eras:5d}"
                 )
         lines += [f"  ({note})" for note in self.notes]
         lines += [f"WARNING: {warning}" for warning in self.warnings]

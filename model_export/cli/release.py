@@ -145,12 +145,15 @@ def _add_validate(commands: Any) -> None:
     sub = commands.add_parser(
         "validate",
         help=COMMANDS["validate"],
-        description="Run the file era by era on validation data and report numerai_corr "
-        "(numerai-tools' definition: tie-kept rank, gaussianise, power 1.5 on predictions "
-        "and centred target), its mean, standard deviation, Sharpe and max drawdown, and "
-        "plot the cumulative correlation. Warns when training eras recorded in the file "
-        "overlap the validation eras. With --own-data: your own table joined to Numerai's "
-        "targets of the file's data version by date and id, era = date.",
+        description="Run the file era by era on validation data and score each era with "
+        "numerai-tools: CORR (numerai_corr), MMC against the meta model, BMC against a "
+        "benchmark model (Classic's meta_model.parquet and validation_benchmark_models.parquet "
+        "beside --data), feature-neutral CORR and max feature exposure; report each one's "
+        "mean, standard deviation, Sharpe and max drawdown, before and (--neutralize) after "
+        "the model's own neutralization, and plot the cumulative scores. Warns when training "
+        "eras recorded in the file overlap the validation eras. With --own-data: your own "
+        "table joined to Numerai's targets of the file's data version by date and id, "
+        "era = date.",
     )
     sub.add_argument("onnx_file", type=Path, help="exported .onnx file")
     rows = sub.add_mutually_exclusive_group(required=True)
