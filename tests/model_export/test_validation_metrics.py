@@ -24,6 +24,8 @@ from numerai_bot.postprocess.spec import Neutralization
 from standins import synthetic_tournaments as synthetic
 from standins.synthetic_data import write_dataset
 
+pytestmark = pytest.mark.slow  # each trains a small model first (~10 s)
+
 TOLERANCE = 1e-12
 NEUTRALIZE = Neutralization(proportion=0.5, against="small")
 
@@ -153,29 +155,32 @@ def test_meta_model_for_only_some_eras_scores_mmc_there_only(classic, tmp_path) 
     assert result.summaries()["model"]["mmc"].eras == 3
 
 
-@pytest.fixture(scope="module")
-def signals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Signals data (no meta model or benchmark files: Numerai ships none) and a model."""
-    root = tmp_path_factory.mktemp("signals")
-    synthetic.write_dataset(
-        root, synthetic.SIGNALS, ids_per_era=150, train_eras=10, validation_eras=4, live_rows=300
-    )
-    onnx_path = root / "s.onnx"
+@pytest.fixture(
+    scope="module", params=[synthetic.SIGNALS, synthetic.CRYPTO], ids=lambda t: t.tournament
+)
+def own_data_tournament(request, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Signals or Crypto data (no meta model or benchmark files: Numerai ships none for
+    their validation data) and a model trained on it."""
+    shape = request.param
+    root = tmp_path_factory.mktemp(shape.tournament)
+    synthetic.write_dataset(root, shape, ids_per_era=150, train_eras=10, validation_eras=4)
+    onnx_path = root / "m.onnx"
     argv = [
-        "train", "--tournament", "signals", "--data-dir", str(root), "--n-estimators", "20",
-        "-o", str(onnx_path), "--quiet", "--parity-rows", "300",
+        "train", "--tournament", shape.tournament, "--data-dir", str(root),
+        "--n-estimators", "20", "-o", str(onnx_path), "--quiet", "--parity-rows", "300",
     ]  # fmt: skip
     assert main(argv) == 0
-    return {"dir": root / synthetic.SIGNALS.folder, "onnx": onnx_path}
+    return {"dir": root / shape.folder, "onnx": onnx_path, "shape": shape}
 
 
-def test_signals_figures_equal_numerai_tools(signals) -> None:
-    folder = signals["dir"]
-    meta = read_metadata(signals["onnx"])
-    result = validate_file(signals["onnx"], folder / "validation.parquet")
+def test_signals_and_crypto_figures_equal_numerai_tools(own_data_tournament) -> None:
+    folder, shape = own_data_tournament["dir"], own_data_tournament["shape"]
+    onnx_path = own_data_tournament["onnx"]
+    result = validate_file(onnx_path, folder / "validation.parquet")
     assert any("no MMC" in note for note in result.notes)
     assert any("no BMC" in note for note in result.notes)
-    frame = pd.read_parquet(folder / "validation.parquet").set_index("numerai_ticker")
+    frame = pd.read_parquet(folder / "validation.parquet").set_index(shape.id_column)
     frame.index.name = "id"
-    reference = _reference(signals["onnx"], frame, "date", meta.target, None, None, None)
-    _compare(result, reference, "model", "signals")
+    target = read_metadata(onnx_path).target
+    reference = _reference(onnx_path, frame, "date", target, None, None, None)
+    _compare(result, reference, "model", shape.tournament)
