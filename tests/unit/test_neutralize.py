@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 from numerai_tools.scoring import neutralize as numerai_neutralize
 
-from numerai_bot.postprocess.neutralize import fill_missing, neutralize
+from numerai_bot.postprocess.neutralize import (
+    design_matrix,
+    fill_missing,
+    neutralize,
+    normal_equation_coefficients,
+)
 from standins import synthetic_data, synthetic_tournaments
 
 TOLERANCE = 1e-9
@@ -80,3 +85,41 @@ def test_numerai_tools_refuses_missing_features_so_they_are_filled_first() -> No
 def test_flat_predictions_come_back_missing_as_in_numerai_tools() -> None:
     exposures = ERAS["crypto"]()
     assert np.isnan(neutralize(np.full(len(exposures), 0.5), exposures, 1.0)).all()
+
+
+def _difference(predictions: np.ndarray, exposures: np.ndarray) -> float:
+    ours = neutralize(predictions, exposures, 1.0)
+    frame = pd.DataFrame(fill_missing(exposures))
+    theirs = numerai_neutralize(pd.DataFrame({"p": predictions}), frame, 1.0)["p"].to_numpy()
+    return float(np.max(np.abs(ours - theirs)))
+
+
+def test_a_well_conditioned_era_takes_the_fast_normal_equations() -> None:
+    exposures = ERAS["classic"]()
+    design = design_matrix(exposures)
+    predictions = np.random.default_rng(2).random(len(exposures))
+    assert normal_equation_coefficients(design, predictions.reshape(-1, 1)) is not None
+
+
+@pytest.mark.parametrize(
+    "defect",
+    ["duplicate column", "constant column", "missing column", "nearly duplicate column"],
+)
+def test_rank_deficient_era_is_neutralized_as_numerai_tools_does(defect: str) -> None:
+    exposures = ERAS["crypto"]().copy()
+    rng = np.random.default_rng(4)
+    if defect == "duplicate column":
+        exposures[:, 1] = exposures[:, 0]
+    elif defect == "constant column":
+        exposures[:, 1] = 3.0
+    elif defect == "missing column":
+        exposures[:, 1] = np.nan
+    else:  # within numerai-tools' rcond: it drops this direction, so must we
+        filled = fill_missing(exposures)
+        exposures[:, 1] = filled[:, 0] + 1e-9 * rng.normal(size=len(exposures))
+    predictions = rng.random(len(exposures)) + np.nan_to_num(exposures[:, 1])
+    design = design_matrix(exposures)
+    assert normal_equation_coefficients(design, predictions.reshape(-1, 1)) is None
+    difference = _difference(predictions, exposures)
+    print(f"{defect}: max |ours - numerai_tools| = {difference:.2e}")
+    assert difference < TOLERANCE
