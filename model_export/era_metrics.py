@@ -15,6 +15,10 @@ figures. The metrics, each a registered function of one era:
 * ``feature_exposure``: ``max_feature_correlation``, the largest absolute correlation of the
   predictions with one of those features (lower is safer).
 
+The last two follow numerai-tools step for step but replace its two slow inner loops (an SVD
+per era, a pandas correlation per feature) with vectorised equivalents; the tests compare them
+with numerai-tools itself.
+
 MMC and BMC are NaN for an era where the reference predictions cover fewer of its rows than
 numerai-tools accepts (80 %): the meta model exists only for some validation eras.
 """
@@ -28,7 +32,7 @@ import numpy as np
 import pandas as pd
 from numerai_tools import scoring
 
-from numerai_bot.postprocess.neutralize import fill_missing
+from numerai_bot.postprocess.neutralize import fill_missing, neutralize_design
 
 # numerai-tools' filter_sort_index refuses reference predictions covering less than this.
 MIN_COVERAGE = 1 - scoring.DEFAULT_MAX_FILTERED_INDEX_RATIO
@@ -101,19 +105,36 @@ def _contribution(reference: str) -> Callable[[EraRows], float]:
 
 
 def _fnc(rows: EraRows) -> float:
+    """numerai-tools' ``feature_neutral_corr`` step for step (tie-kept rank, gaussianise,
+    neutralize, variance-normalize, ``numerai_corr``), its least-squares step solved by the
+    worker's neutralization. Why not numerai-tools' own ``neutralize``: its SVD took ~10 s an
+    era for 780 features on 5,000 rows here; the worker's solver gives the same projection
+    (to ~1e-12, its tests) in a fraction of that."""
     if rows.features.shape[1] == 0:
         return float("nan")
-    return float(
-        scoring.feature_neutral_corr(rows.predictions.to_frame(), rows.features, rows.target).iloc[
-            0
-        ]
-    )
+    frame = rows.predictions.to_frame()
+    gaussian = scoring.gaussian(scoring.tie_kept_rank(frame))
+    design = np.hstack([rows.features.to_numpy(), np.ones((len(frame), 1))])
+    neutral = neutralize_design(gaussian.to_numpy(), design, 1.0)
+    normal = scoring.variance_normalize(pd.DataFrame(neutral, frame.index, frame.columns))
+    return float(scoring.numerai_corr(normal, rows.target).iloc[0])
 
 
 def _feature_exposure(rows: EraRows) -> float:
+    """numerai-tools' ``max_feature_correlation``: the largest absolute Pearson correlation of
+    the predictions with one feature. Computed for every feature in one product: numerai-tools
+    calls pandas' ``corr`` once per feature (~3 s an era for 780 features here). A constant
+    feature has no correlation (pandas gives NaN, skipped by ``idxmax``)."""
     if rows.features.shape[1] == 0:
         return float("nan")
-    return float(scoring.max_feature_correlation(rows.predictions, rows.features)[1])
+    x = rows.features.to_numpy()
+    x = x - x.mean(axis=0)
+    p = rows.predictions.to_numpy() - rows.predictions.mean()
+    scale = np.sqrt((x * x).sum(axis=0) * float(p @ p))
+    varying = scale > 0
+    if not varying.any():
+        return float("nan")
+    return float(np.max(np.abs(x[:, varying].T @ p) / scale[varying]))
 
 
 # name → one era's figure; the order is the order of the report.

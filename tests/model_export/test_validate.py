@@ -33,3 +33,22 @@ def test_overlap_warning() -> None:
     (warning,) = overlap_warnings(["0001", "0400"], ["0399", "0400", "0401"])
     assert "2 of 3 validation eras (0399 … 0400)" in warning
     assert overlap_warnings(None, ["0001"]) == []
+
+
+def test_exposure_counts_a_feature_the_predictions_move_against() -> None:
+    scoring = pytest.importorskip("numerai_tools.scoring")
+    import pandas as pd
+
+    from model_export.era_metrics import METRICS, era_rows
+
+    rng = np.random.default_rng(1)
+    features = rng.integers(0, 5, size=(400, 6)).astype(np.float64)
+    features[:, 5] = 2.0  # constant: no correlation at all
+    predictions = -features[:, 0] + 0.3 * features[:, 1] + rng.normal(size=400)
+    ids = np.array([f"n{i:04d}" for i in range(400)])
+    names = tuple(f"f{j}" for j in range(6))
+    rows = era_rows("1", ids, predictions, rng.random(400), features, names)
+    frame = pd.DataFrame(features, index=pd.Index(ids), columns=list(names))
+    name, expected = scoring.max_feature_correlation(pd.Series(predictions, index=ids), frame)
+    assert name == "f0" and expected > 0.7
+    assert METRICS["feature_exposure"](rows) == pytest.approx(expected, abs=1e-15)
