@@ -31,13 +31,14 @@ class Summary:
     sharpe: float
     max_drawdown: float
 
-    def as_dict(self) -> dict[str, float | int]:
-        """JSON-friendly (rounded to 6 decimals) for the metadata and the report."""
+    def as_dict(self, prefix: str = "corr_") -> dict[str, float | int]:
+        """JSON-friendly (rounded to 6 decimals) for the metadata and the report; ``prefix``
+        names the metric (the top-level CORR figures keep their ``corr_`` keys)."""
         return {
             "eras": self.eras,
-            "corr_mean": round(self.mean, 6),
-            "corr_std": round(self.std, 6),
-            "corr_sharpe": round(self.sharpe, 6),
+            f"{prefix}mean": round(self.mean, 6),
+            f"{prefix}std": round(self.std, 6),
+            f"{prefix}sharpe": round(self.sharpe, 6),
             "max_drawdown": round(self.max_drawdown, 6),
         }
 

@@ -155,7 +155,7 @@ class ValidationResult:
             "target": self.target,
             **self.summary.as_dict(),
             "metrics": {
-                variant: {name: s.as_dict() for name, s in metrics.items() if s.eras}
+                variant: {name: s.as_dict(prefix="") for name, s in metrics.items() if s.eras}
                 for variant, metrics in self.summaries().items()
             },
         }
