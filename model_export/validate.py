@@ -46,6 +46,9 @@ from numerai_bot.postprocess.steps import Neutralize, Rank
 from numerai_bot.tournaments import tournament
 
 ERAS_PER_READ = 25
+# At most this many feature values read at a time (float32: ~400 MB): a model on every feature,
+# or neutralized against every feature, reads ~2,750 columns of ~5,000 rows an era.
+READ_VALUES = 100_000_000
 META_MODEL_FILE = "meta_model.parquet"
 META_MODEL_COLUMN = "numerai_meta_model"
 BENCHMARK_FILE = "validation_benchmark_models.parquet"
@@ -221,11 +224,14 @@ def validate_file(
     against = _neutralizer_names(neutralization, data_path, features, strings)
     extra = [name for name in against if name not in features]
     require_columns(data_path, [*features, *extra, era_column, target, id_column])
-    eras = chosen_eras(unique_eras(data_path, era_column), era_step, max_eras)
+    every_era = unique_eras(data_path, era_column)
+    eras = chosen_eras(every_era, era_step, max_eras)
+    rows_per_era = pq.ParquetFile(data_path).metadata.num_rows / max(len(every_era), 1)
+    step = eras_per_read(rows_per_era, len(features) + len(extra))
     scored = _EraScores(onnx_path, metadata, references, neutralization, against)
     with tqdm(total=len(eras), desc="eras", unit="era", disable=not progress) as bar:
-        for start in range(0, len(eras), ERAS_PER_READ):
-            group = eras[start : start + ERAS_PER_READ]
+        for start in range(0, len(eras), step):
+            group = eras[start : start + step]
             table = read_rows(
                 data_path,
                 [*features, *extra],
@@ -237,6 +243,13 @@ def validate_file(
             )
             scored.add(table, era_column, target, group, bar.update, id_column)
     return scored.result(target, plot, onnx_path, str(data_path))
+
+
+def eras_per_read(rows_per_era: float, columns: int) -> int:
+    """How many eras to read at once: :data:`ERAS_PER_READ`, fewer when that many eras'
+    columns would exceed :data:`READ_VALUES` values; at least one."""
+    values_per_era = max(rows_per_era * columns, 1.0)
+    return int(max(1, min(ERAS_PER_READ, READ_VALUES // values_per_era)))
 
 
 def _neutralizer_names(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from model_export.scoring import max_drawdown, summarise
-from model_export.validate import chosen_eras, overlap_warnings
+from model_export.validate import chosen_eras, eras_per_read, overlap_warnings
 
 
 def test_summary_by_hand() -> None:
@@ -52,3 +52,9 @@ def test_exposure_counts_a_feature_the_predictions_move_against() -> None:
     name, expected = scoring.max_feature_correlation(pd.Series(predictions, index=ids), frame)
     assert name == "f0" and expected > 0.7
     assert METRICS["feature_exposure"](rows) == pytest.approx(expected, abs=1e-15)
+
+
+def test_eras_read_together_stay_within_memory_for_every_feature() -> None:
+    assert eras_per_read(5_000, 42) == 25  # a small-feature-set model: as before
+    assert eras_per_read(5_000, 2_748) == 7  # every feature: ~100 M values a read
+    assert eras_per_read(1e9, 2_748) == 1
