@@ -76,7 +76,8 @@ def register(commands: Any) -> None:
         description="Check each ONNX file (it must load and carry the bot's metadata, and be "
         "exported for the model's tournament), upload it with its SHA-256 and update "
         "models.json, for the models named (default: all in numerai-bot.toml, each with its "
-        "artifact, transform and tournament). The bucket is versioned: the previous file stays.",
+        "artifact, transform, tournament, neutralize and blend; models that blend others in "
+        "go last). The bucket is versioned: the previous file stays.",
     )
     sub.add_argument("models", nargs="*", metavar="MODEL", help="models to publish [all]")
     sub.add_argument(

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from numerai_bot.models_config import ModelConfig
-from numerai_bot.postprocess.cost import neutralize_mib, neutralize_seconds, neutralized_columns
+from numerai_bot.postprocess.cost import postprocess_mib, postprocess_seconds
 from numerai_bot.shards import (
     DEFAULT_SECONDS_PER_1K_ROWS,
     DEFAULT_SESSION_SECONDS,
@@ -161,37 +161,11 @@ def model_costs(configs: list[ModelConfig]) -> list[ModelCost]:
                 else DEFAULT_SECONDS_PER_1K_ROWS,
                 max(cpus, 1),
                 measured,
-                postprocess_seconds(config),
+                postprocess_seconds(config, model_cost),
                 postprocess_mib(config),
             )
         )
     return out
-
-
-def postprocess_seconds(config: ModelConfig) -> float:
-    """Seconds the model's neutralization and blended models add to its round (2 vCPUs)."""
-    rows = config.tournament.typical_live_rows
-    seconds = 0.0
-    post = config.postprocess
-    if post.neutralization is not None:
-        columns = neutralized_columns(post.neutralization, config.tournament)
-        seconds += neutralize_seconds(rows, columns)
-    for part in post.blend:
-        if part.model is not None:  # predicted again unless the container has it this round
-            seconds += model_cost(part.model) + postprocess_seconds(part.model)
-    return seconds
-
-
-def postprocess_mib(config: ModelConfig) -> float:
-    """Peak memory the model's neutralization (or a blended model's) adds."""
-    rows = config.tournament.typical_live_rows
-    post = config.postprocess
-    own = 0.0
-    if post.neutralization is not None:
-        columns = neutralized_columns(post.neutralization, config.tournament)
-        own = neutralize_mib(rows, columns)
-    blended = [postprocess_mib(p.model) for p in post.blend if p.model is not None]
-    return max([own, *blended])
 
 
 def _valid(cost: Any) -> bool:

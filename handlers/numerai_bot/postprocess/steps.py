@@ -10,6 +10,7 @@ features. Its cost is measured in ``benchmarks/neutralization.py`` (docs/post-pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from numerai_bot.errors import PredictionError
 from numerai_bot.postprocess.neutralize import neutralize_design
-from numerai_bot.postprocess.spec import BENCHMARK, BlendPart
+from numerai_bot.postprocess.spec import BENCHMARK, MODEL, BlendPart
 from numerai_bot.submission import rank_to_unit, to_predictions, zero_spread
 
 if TYPE_CHECKING:
@@ -91,13 +92,21 @@ class Blend:
     def apply(self, values: np.ndarray, era: EraInputs) -> np.ndarray:
         mixed = self.own_weight * values
         for part in self.parts:
-            if part.source == BENCHMARK:
-                other = era.benchmark(part.name)
-            else:
-                assert part.model is not None, "models.json resolves blended models"
-                other = era.model(part.model)
+            other = BLEND_SOURCES[part.source](era, part)
             mixed = mixed + part.weight * rank_to_unit(other)
         return mixed
+
+
+def _blended_model(era: EraInputs, part: BlendPart) -> np.ndarray:
+    assert part.model is not None, "models.json resolves the models a blend names"
+    return era.model(part.model)
+
+
+# A blend part's source → how its live predictions are read.
+BLEND_SOURCES: dict[str, Callable[[EraInputs, BlendPart], np.ndarray]] = {
+    BENCHMARK: lambda era, part: era.benchmark(part.name),
+    MODEL: _blended_model,
+}
 
 
 # models.json's ``transform`` → its step.
