@@ -184,3 +184,27 @@ def test_signals_and_crypto_figures_equal_numerai_tools(own_data_tournament) -> 
     target = read_metadata(onnx_path).target
     reference = _reference(onnx_path, frame, "date", target, None, None, None)
     _compare(result, reference, "model", shape.tournament)
+
+
+def test_the_cli_scores_before_and_after_the_models_neutralization(classic, capsys) -> None:
+    argv = ["validate", str(classic["onnx"]), "--data", str(classic["dir"] / "validation.parquet")]
+    value = '{"proportion": 0.5, "against": "small"}'
+    assert main([*argv, "--no-plot", "--quiet", "--neutralize", value]) == 0
+    out = capsys.readouterr().out
+    assert "as submitted (ranked):" in out and "after the model's neutralization:" in out
+    assert out.count("MMC (meta model)") == 2 and "benchmark v52_lgbm_" in out
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{"proportion": 2}', "must be a number in (0, 1]"),
+        ("{proportion: 0.5}", "--neutralize is not JSON"),
+        ('{"proportion": 0.5, "against": "huge"}', "cannot read feature set 'huge'"),
+    ],
+)
+def test_a_wrong_neutralize_value_is_one_clear_line(classic, value, message, capsys) -> None:
+    argv = ["validate", str(classic["onnx"]), "--data", str(classic["dir"] / "validation.parquet")]
+    assert main([*argv, "--no-plot", "--quiet", "--neutralize", value]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ") and message in line
