@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities import parameters
 from model_export.publish import publish
 from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.config import WorkerSettings
+from numerai_bot.postprocess.spec import PostProcess
 from numerai_bot.wiring import build_runner
 from standins.aws import LocalStack, MotoServer, apply_env, provision, restore_env
 from standins.lambda_endpoint import LambdaEndpoint, SubprocessFunction
@@ -158,13 +159,22 @@ class LocalBot:
         onnx_bytes: bytes,
         transform: str = "rank",
         model_input: str | dict[str, Any] | None = None,
+        postprocess: PostProcess | None = None,
     ) -> None:
         """Publish an ONNX file to the local bucket (with history); point ``model_name`` at it
-        (``model_input``: the entry's ``input``, e.g. the model's own table)."""
+        (``model_input``: the entry's ``input``, e.g. the model's own table; ``postprocess``:
+        its neutralize and blend)."""
         from numerai_bot.adapters.model_store import open_model_store
 
         store = open_model_store(os.environ["MODEL_STORE_URI"])
-        publish(store, model_name, onnx_bytes, transform, model_input=model_input)
+        publish(
+            store,
+            model_name,
+            onnx_bytes,
+            transform,
+            model_input=model_input,
+            postprocess=postprocess,
+        )
 
     def unpublish(self, model_name: str) -> None:
         """Take ``model_name`` out of models.json (its file stays): the bot stops running it."""

@@ -233,6 +233,37 @@ class LiveData:
                 self._matrices.pop(next(iter(self._matrices)))
         return result
 
+    def numeric_features(self) -> tuple[str, ...]:
+        """Every numeric ``feature_*`` column of the file, in the file's order."""
+        schema = self._file.schema_arrow
+        return tuple(
+            f.name
+            for f in schema
+            if f.name.startswith("feature_")
+            and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
+        )
+
+    def numbers(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        """Columns read exactly as float64 (NaN for a null), not kept: e.g. benchmark
+        predictions, which must not be compacted like Classic's features."""
+        wanted = list(dict.fromkeys(names))
+        absent = self.missing(wanted)
+        if absent:
+            raise ModelError(f"no column {', '.join(absent)} in {self.path.name}")
+        try:
+            with self._read_lock:
+                table = self._file.read(columns=wanted)
+        except (pa.ArrowException, OSError) as error:
+            raise LiveDataError(f"cannot read {self.path.name}: {error}") from None
+        out = {}
+        for name in wanted:
+            column = table.column(name)
+            if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+                raise LiveDataError(f"column {name} has type {column.type}, expected numbers")
+            as_float = pc.fill_null(pc.cast(column, pa.float64()), np.nan)
+            out[name] = np.array(as_float.to_numpy(), dtype=np.float64)
+        return out
+
     def strings(self, features: tuple[str, ...]) -> np.ndarray:
         """Rows × ``features`` as Python strings ("" for a missing value): the input a
         graph that encodes its own string features takes."""

@@ -22,6 +22,13 @@ from numerai_bot.errors import ConfigError, ObjectMissing
 from numerai_bot.events import MODEL_NAME
 from numerai_bot.model_input import NUMERAI_INPUT, ModelInput, parse_input, render_input
 from numerai_bot.ports import ModelStore
+from numerai_bot.postprocess.spec import (
+    NO_POSTPROCESS,
+    PostProcess,
+    parse_postprocess,
+    render_postprocess,
+    resolve_blends,
+)
 from numerai_bot.tournaments import CLASSIC, Tournament, tournament
 
 CONFIG_KEY = "models.json"
@@ -42,6 +49,8 @@ KNOWN_KEYS = frozenset(
         "cost",
         "input",
         "late",
+        "neutralize",
+        "blend",
     }
 )
 # What a model does after Numerai's staking close while the round still takes submissions:
@@ -65,6 +74,7 @@ class ModelConfig:
     time_budget_seconds: float | None = None  # None: a fair share of the invocation's time
     input: ModelInput = NUMERAI_INPUT  # Numerai's live file, or the user's own table
     submits_late: bool = True  # models.json "late": "submit" (default) or "skip"
+    postprocess: PostProcess = NO_POSTPROCESS  # neutralize / blend (postprocess.spec)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -95,6 +105,8 @@ def parse_models_entries(text: str | bytes) -> tuple[list[ModelConfig], list[Bro
             configs.append(_entry(name, entry))
         except ConfigError as error:
             broken.append(BrokenEntry(str(name), f"{CONFIG_KEY}: {error}"))
+    configs, unblendable = resolve_blends(configs)
+    broken += [BrokenEntry(name, f"{CONFIG_KEY}: {error}") for name, error in unblendable.items()]
     return configs, broken
 
 
@@ -146,6 +158,7 @@ def _entry(name: Any, entry: Any) -> ModelConfig:
         time_budget_seconds=_seconds(name, entry),
         input=model_input,
         submits_late=_late(name, entry),
+        postprocess=parse_postprocess(name, entry, transform),
         extra={"cost": entry["cost"]} if "cost" in entry else {},
     )
 
@@ -226,6 +239,7 @@ def render_models_config(configs: list[ModelConfig]) -> bytes:
         own = render_input(c.name, c.input)
         if own is not None:
             entry["input"] = own
+        entry.update(render_postprocess(c.postprocess))
         entry.update(c.extra)
         models[c.name] = entry
     return (json.dumps({"models": models}, indent=2, sort_keys=True) + "\n").encode()

@@ -292,9 +292,16 @@ def _unpickle(path: Path) -> Any:
 
 
 def _torch_input_width(module: Any) -> int | None:
-    """The in_features of the module's first Linear layer, if it has one."""
+    """The in_features of the module's first Linear layer, if it has one.
+
+    A traced TorchScript module keeps no ``in_features``: there the width is read from the
+    first Linear weight ([out, in]) instead.
+    """
     for child in getattr(module, "modules", lambda: [])():
         width = getattr(child, "in_features", None)
         if isinstance(width, int):
             return width
+    for name, weight in getattr(module, "named_parameters", lambda: [])():
+        if name.endswith("weight") and len(getattr(weight, "shape", ())) == 2:
+            return int(weight.shape[1])
     return None

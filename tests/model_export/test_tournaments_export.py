@@ -173,8 +173,10 @@ def test_validate_scores_a_signals_file_per_date(signals, data, capsys) -> None:
     argv = ["validate", str(signals["onnx"]), "--data", str(validation), "--no-plot", "--json"]
     assert main([*argv, "--quiet"]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert figures["eras"] == 2 and len(figures["per_era"]) == 2
-    assert all(np.isfinite(v) for v in figures["per_era"].values())
+    corr = figures["per_era"]["model"]["corr"]
+    assert figures["eras"] == 2 and len(corr) == 2
+    assert all(np.isfinite(v) for v in corr.values())
+    assert set(figures["metrics"]["model"]) == {"corr", "fnc", "feature_exposure"}  # no meta model
 
 
 def test_users_signals_model_exports_with_its_vocabulary(signals, data, tmp_path) -> None:

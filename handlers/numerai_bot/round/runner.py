@@ -45,6 +45,7 @@ from numerai_bot.ports import (
     SubmissionGuard,
     WorkerInvoker,
 )
+from numerai_bot.postprocess.live_era import VersionFiles
 from numerai_bot.redact import redact
 from numerai_bot.round.exactly_once import ExactlyOnceUpload, NoGuard, Uploaded
 from numerai_bot.round.fan_out import FanOut
@@ -125,7 +126,12 @@ class RoundRunner:
         self.clock = clock
         self.lanes = lanes  # models predicting at once (None: one per vCPU)
         self.live_data = live_data
-        self.work = ModelWork(models, inputs or ModelInputs.numerai_only(live_data), archive)
+        self.work = ModelWork(
+            models,
+            inputs or ModelInputs.numerai_only(live_data),
+            archive,
+            VersionFiles(live_data),
+        )
         self.uploads = ExactlyOnceUpload(numerai, self.guard)
         self.records = RoundRecords(ledger, clock)
         self.fan_out = (
