@@ -12,7 +12,9 @@ was not submitted.
 
 With NUMERAI_API_URL (and NUMERAI_PUBLIC_ID / NUMERAI_SECRET_KEY) it plays against that
 endpoint instead, with the account's own models (or ``--models name[:tournament] ...``);
-the endpoint must be able to reach this machine's webhook.
+the endpoint must be able to reach this machine's webhook: on another machine, through the
+public URL given with ``--webhook-url`` (a tunnel to ``--webhook-bind HOST:PORT``; also
+DEMO_WEBHOOK_URL and DEMO_WEBHOOK_BIND, e.g. ``make demo DEMO_WEBHOOK_URL=…``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ import time
 from pathlib import Path
 
 from model_export.cli.program import main as model_export
-from numerai_bot.errors import BotError, ConfigError
+from numerai_bot.errors import BotError, ConfigError, NumeraiAuthError
 from numerai_bot.postprocess.spec import BlendPart, Neutralization, PostProcess
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
+from scripts.demo_endpoint import DEFAULT_BIND, keys_refused, webhook_address
 from standins.local_bot import LocalBot
 from standins.synthetic_data import benchmark_names
 
@@ -215,6 +218,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME[:TOURNAMENT]",
         help="with NUMERAI_API_URL: which of the account's models to play (default: all)",
     )
+    parser.add_argument(
+        "--webhook-url",
+        default=os.environ.get("DEMO_WEBHOOK_URL"),
+        help="with NUMERAI_API_URL on another machine: the public URL reaching this webhook",
+    )
+    parser.add_argument(
+        "--webhook-bind",
+        default=os.environ.get("DEMO_WEBHOOK_BIND", DEFAULT_BIND),
+        metavar="HOST:PORT",
+        help=f"where the webhook listens (default {DEFAULT_BIND}: any free loopback port)",
+    )
     args = parser.parse_args(argv)
     external = os.environ.get("NUMERAI_API_URL")
     if external and not (
@@ -227,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         wanted = parse_models(args.models)
+        address = webhook_address(external, args.webhook_url, args.webhook_bind)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -237,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     standin_models |= dict([NEUTRAL_MODEL, BLEND_MODEL])
     owners = {n: tournament(t).id for n, (t, _) in DEMO_MODELS.items() if t != "classic"}
     owners[OWN_MODEL] = tournament("crypto").id
-    options: dict = {}
+    options: dict = {"webhook_bind": address.bind, "webhook_public_url": address.public_url}
     if not external:  # the participant's feature function, run as Lambda runs it
         prices = (args.workdir / "own" / "prices.parquet").resolve()
-        options = {
+        options |= {
             "model_tournaments": owners,
             "feature_function": args.workdir / "features",
             "feature_env": {"PRICES_URI": str(prices)},
@@ -281,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
             bot.invoker.wait_started(len(triggers))  # Numerai calls the webhooks in the background
             results = bot.invoker.wait(timeout=600)
             return report(bot, models, triggers, results, time.monotonic() - started)
+    except NumeraiAuthError as error:
+        print(
+            f"error: {keys_refused(str(external or 'the stand-in'), str(error))}", file=sys.stderr
+        )
+        return 2
     except (BotError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

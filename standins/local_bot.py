@@ -39,9 +39,15 @@ class LocalBot:
         numerai_api_url: str | None = None,
         feature_function: Path | None = None,
         feature_env: dict[str, str] | None = None,
+        webhook_bind: tuple[str, int] = ("127.0.0.1", 0),
+        webhook_public_url: str | None = None,
         **standin_options: Any,
     ) -> None:
         self.workdir = Path(workdir)
+        # Where the webhook listens, and the address registered with Numerai when that is not
+        # this machine's loopback (an endpoint elsewhere reaches it through a tunnel, say).
+        self.webhook_bind = webhook_bind
+        self.webhook_public_url = webhook_public_url
         self.models = models
         self.external_api_url = numerai_api_url
         self.standin_options = standin_options
@@ -110,7 +116,8 @@ class LocalBot:
         self.invoker = ThreadInvoker(self.worker_handler)
         self.webhook_handler = webhook.create_handler(lambda _settings: self.invoker)
         if self._server is None:
-            self._server = FunctionUrlServer(self._dispatch).__enter__()
+            host, port = self.webhook_bind
+            self._server = FunctionUrlServer(self._dispatch, port, host).__enter__()
 
     def _dispatch(self, event: dict, context: Any) -> dict:
         return self.webhook_handler(event, context)
@@ -134,9 +141,10 @@ class LocalBot:
     # -- operator actions ------------------------------------------------------------------
     @property
     def webhook_base_url(self) -> str:
-        """The Function URL, without the token (what the stack outputs)."""
+        """The Function URL, without the token (what the stack outputs): the public URL when
+        one was given, else the address the server listens on."""
         assert self._server is not None
-        return self._server.url + "/"
+        return (self.webhook_public_url or self._server.url).rstrip("/") + "/"
 
     def webhook_url(self, model_name: str | None = None, token: str | None = None) -> str:
         """The URL to register for a model: token and model name in the query."""

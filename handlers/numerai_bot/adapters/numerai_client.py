@@ -132,6 +132,8 @@ class NumeraiClient:
             )
         except (requests.ConnectionError, requests.Timeout) as error:
             raise NumeraiUnavailable(f"Numerai API unreachable: {type(error).__name__}") from None
+        except (requests.RequestException, ValueError) as error:  # messages quote the URL
+            raise NumeraiError(f"Numerai API call failed: {type(error).__name__}") from None
         if response.status_code >= 500 or response.status_code == 429:
             raise NumeraiUnavailable(f"Numerai API answered HTTP {response.status_code}")
         if response.status_code in (401, 403):

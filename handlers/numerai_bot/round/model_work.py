@@ -132,8 +132,8 @@ class ModelWork:
         rows = validate_submission(body, predictions.ids, tournament)
         moved = None
         if tournament.churn_gate:
-            moved = movement(self.archive, tournament.name, job.name, job.round_number, body)
             limit = job.config.max_churn
+            moved = movement(self.archive, tournament.name, job.name, job.round_number, body, limit)
             churned = moved.churn if moved is not None else None
             if limit is not None and churned is not None and churned > limit:
                 raise PredictionError(
