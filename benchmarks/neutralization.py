@@ -3,13 +3,14 @@
 ``PYTHONPATH=handlers:. .venv/bin/python -m benchmarks.neutralization [--rows 6720 67200]
 [--features 2748] [--repeats 3] [--oracle]``
 
-Each case runs in a fresh process: it builds the live matrix the worker holds (int8 values
-0-4 with a few missing, ``LiveData.features``) and raw predictions, then measures what the
-``neutralize`` step adds (:meth:`numerai_bot.postprocess.live_era.LiveEra.neutralizers`'
-least-squares matrix, then ``neutralize_design``): median wall seconds of ``repeats`` runs,
+Each case runs in a fresh process: it builds the live matrix the worker holds
+(``LiveData.features``: int8 values 0-4, five features with 1 % missing, as in the
+stand-in's data) and raw predictions, then measures what the ``neutralize`` step adds
+(:meth:`numerai_bot.postprocess.live_era.LiveEra.neutralizers`' least-squares matrix, then
+``neutralize_design``): median wall seconds of ``repeats`` runs,
 and the growth of the process' peak RSS over the inputs. ``--oracle`` also times
-numerai-tools' ``neutralize`` on the same era (pandas frames) and prints the largest
-difference of the two.
+numerai-tools' ``neutralize`` on the era's complete rows (pandas frames, as Numerai's
+scoring drops rows with a missing value) and prints the largest difference there.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import time
 
 import numpy as np
 
-MISSING_SHARE = 0.002
+GAPPY_FEATURES = 5  # standins.synthetic_data.NULL_FEATURE_COUNT
+MISSING_SHARE = 0.01  # standins.synthetic_data.NULL_RATE
 
 
 def _peak_mib() -> float:
@@ -36,13 +38,14 @@ def _peak_mib() -> float:
 def measure(rows: int, features: int, repeats: int, oracle: bool) -> dict:
     """One case in this process (run by :func:`main` in a child)."""
     from numerai_bot.live_data import MISSING, FeatureMatrix
-    from numerai_bot.postprocess.neutralize import fill_missing_in_place, neutralize_design
+    from numerai_bot.postprocess.neutralize import Neutralizers, neutralize_design
 
     rng = np.random.default_rng(0)
     values = np.empty((rows, features), dtype=np.int8)
     for first in range(0, rows, 1024):  # in blocks: no full-size temporary inflates the peak
         block = rng.integers(0, 5, size=(min(1024, rows - first), features), dtype=np.int8)
-        block[rng.random(block.shape) < MISSING_SHARE] = MISSING
+        gaps = block[:, -GAPPY_FEATURES:]  # a few features with gaps, as in the stand-in's data
+        gaps[rng.random(gaps.shape) < MISSING_SHARE] = MISSING
         values[first : first + len(block)] = block
     matrix = FeatureMatrix(values, True)
     predictions = values[:, :20].astype(np.float64) @ rng.normal(size=20) + rng.normal(size=rows)
@@ -54,8 +57,7 @@ def measure(rows: int, features: int, repeats: int, oracle: bool) -> dict:
         for first, block in matrix.batches(np.float64):
             design[first : first + len(block), :features] = block
         design[:, features] = 1.0
-        fill_missing_in_place(design[:, :features])
-        return neutralize_design(predictions, design, 1.0)
+        return neutralize_design(predictions, Neutralizers.from_design(design), 1.0)
 
     timings = []
     for _ in range(repeats):
@@ -73,13 +75,15 @@ def measure(rows: int, features: int, repeats: int, oracle: bool) -> dict:
         import pandas as pd
         from numerai_tools.scoring import neutralize
 
-        from numerai_bot.postprocess.neutralize import fill_missing
-
-        frame = pd.DataFrame(fill_missing(matrix.dense(np.float64)))
+        # Numerai's scoring drops the rows with a missing value; ours agree on the others.
+        exposures = matrix.dense(np.float64)
+        complete = ~np.isnan(exposures).any(axis=1)
+        frame = pd.DataFrame(exposures[complete])
         started = time.perf_counter()
-        theirs = neutralize(pd.DataFrame({"p": predictions}), frame, 1.0)["p"].to_numpy()
+        theirs = neutralize(pd.DataFrame({"p": predictions[complete]}), frame, 1.0)["p"]
         result["oracle_seconds"] = time.perf_counter() - started
-        result["max_abs_difference"] = float(np.max(np.abs(ours - theirs)))
+        difference = np.abs(ours[complete] - theirs.to_numpy())
+        result["max_abs_difference"] = float(np.max(difference))
     return result
 
 

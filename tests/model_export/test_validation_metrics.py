@@ -78,8 +78,7 @@ def _reference(
         p = pd.Series(_predict(onnx_path, rows), index=rows.index, name="p")
         if neutralize_against is not None:
             against = rows[neutralize_against].astype("float64")
-            against = against.fillna(against.mean())
-            p = scoring.neutralize(p.to_frame(), against, proportion=NEUTRALIZE.proportion)["p"]
+            p = _neutralized_as_numerai(p, against, NEUTRALIZE.proportion)
         p = p.rank(pct=True)
         y = rows[target].astype("float64")
         features = rows[numeric].astype("float64")
@@ -94,6 +93,20 @@ def _reference(
         figures["fnc"][era] = scoring.feature_neutral_corr(p.to_frame(), features, y)["p"]
         figures["fe"][era] = scoring.max_feature_correlation(p, features)[1]
     return {name: pd.Series(values, dtype="float64") for name, values in figures.items()}
+
+
+def _neutralized_as_numerai(p: pd.Series, against: pd.DataFrame, proportion: float) -> pd.Series:
+    """numerai-tools' ``neutralize`` on the rows without gaps (its scoring drops the others),
+    its fit carried to the rows with gaps, each gap read as its column's mean."""
+    complete = against.notna().all(axis=1).to_numpy()
+    out = p.copy()
+    out[complete] = scoring.neutralize(
+        p[complete].to_frame(), against[complete], proportion=proportion
+    )["p"]
+    design = np.hstack([against.fillna(against.mean()).to_numpy(), np.ones((len(p), 1))])
+    fit = np.linalg.lstsq(design[complete], p.to_numpy()[complete], rcond=1e-6)[0]
+    out[~complete] = (p.to_numpy() - proportion * design @ fit)[~complete]
+    return out
 
 
 def _compare(result, reference: dict[str, pd.Series], variant: str, label: str) -> None:

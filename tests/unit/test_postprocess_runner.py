@@ -12,19 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from numerai_tools.scoring import neutralize as numerai_neutralize
 from onnx import TensorProto
 
 from numerai_bot.adapters.model_store import LocalModelStore
 from numerai_bot.events import WorkerRequest
 from numerai_bot.inference import ModelCache, load_model
 from numerai_bot.live_data import LiveData, LiveDataCache
-from numerai_bot.postprocess.neutralize import fill_missing
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.tournaments import SIGNALS
 from standins import synthetic_tournaments as provided
 from standins.onnx_models import linear_model
 from tests.unit.fakes import FakeNumerai, MemoryLedger
+from tests.unit.test_neutralize import numerai_tools_way
 
 MODELS = {
     "plain": "id-p",
@@ -121,6 +120,13 @@ def raw_predictions(store, artifact: str, live_path: Path, tournament="classic")
     return live, pd.Series(np.asarray(raw, dtype=np.float64), index=live.ids)
 
 
+def numerai_way(raw: pd.Series, exposures: np.ndarray, proportion: float) -> pd.Series:
+    """numerai-tools' neutralize on the complete rows, its fit carried to the others."""
+    complete, theirs, extended = numerai_tools_way(raw.to_numpy(), exposures, proportion)
+    extended[complete] = theirs
+    return pd.Series(extended, index=raw.index)
+
+
 def ranked(values: pd.Series) -> pd.Series:
     return (values.rank() - 0.5) / len(values)
 
@@ -135,11 +141,8 @@ def test_neutralized_and_blended_models_submit_what_numerai_tools_computes(
     assert by_name["blended"].status == "submitted", by_name["blended"].detail
 
     live, raw = raw_predictions(store, "neutral.onnx", root / "v5.2/live.parquet")
-    exposures = fill_missing(live.features(tuple(small_features["small"])).dense(np.float64))
-    neutral = numerai_neutralize(
-        pd.DataFrame({"p": raw}), pd.DataFrame(exposures, index=raw.index), 0.75
-    )["p"]
-    expected = ranked(neutral)
+    exposures = live.features(tuple(small_features["small"])).dense(np.float64)
+    expected = ranked(numerai_way(raw, exposures, 0.75))
     got = uploaded(numerai, "id-n")
     difference = float(np.max(np.abs(got[expected.index].to_numpy() - expected.to_numpy())))
     print(f"neutralized then ranked: max |bot - numerai_tools| = {difference:.2e}")
@@ -171,10 +174,8 @@ def test_signals_model_is_neutralized_to_the_factors(bot, root: Path) -> None:
     factors = json.loads((root / "signals/v2.1/features.json").read_text())["feature_sets"][
         "factors"
     ]
-    exposures = fill_missing(live.features(tuple(factors)).dense(np.float64))
-    neutral = numerai_neutralize(
-        pd.DataFrame({"p": raw}), pd.DataFrame(exposures, index=raw.index), 1.0
-    )["p"]
+    exposures = live.features(tuple(factors)).dense(np.float64)
+    neutral = numerai_way(raw, exposures, 1.0)
     got = uploaded(numerai, "id-s")
     assert np.max(np.abs(got[raw.index].to_numpy() - ranked(neutral).to_numpy())) < 1e-12
     # Numerai ships no benchmark models for Signals here: that model alone says so.

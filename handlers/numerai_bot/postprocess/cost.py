@@ -2,11 +2,11 @@
 ``numerai-bot plan`` (and anyone sizing the worker).
 
 Neutralization dominates: the worker builds the rows x (columns + 1) float64 least-squares
-matrix, its Gram matrix and inverse (``neutralize.normal_equation_coefficients``), about
-``2·rows·n² + 2·n³`` floating-point operations for n = columns + 1, and those three float64
-matrices in memory. The rate and overhead below fit ``benchmarks/neutralization.py``'s
-figures (docs/post-processing.md: all 2,748 features x 6,720 rows, 10.7 s and +391 MiB;
-x 67,200 rows, 59 s and +1,677 MiB; 2-core x86_64 VM shared with other work, CPython 3.12).
+matrix, its Gram matrix (``2·rows·n²`` floating-point operations for n = columns + 1) and
+the Gram matrix's inverse with a condition estimate (``~2·n³``), and holds those three
+matrices. The rates and overhead below fit ``benchmarks/neutralization.py``'s figures
+(docs/post-processing.md: all 2,748 features x 6,720 rows, 9.1 s and +403 MiB; x 67,200
+rows, 46 s and +1,722 MiB; 2-core x86_64 VM shared with other work, CPython 3.12).
 Ranking and blending cost under a millisecond per model; a blended model's own prediction
 costs what that model costs.
 """
@@ -22,10 +22,11 @@ if TYPE_CHECKING:
     from numerai_bot.models_config import ModelConfig
     from numerai_bot.tournaments import Tournament
 
-# Floating-point operations per second of the Gram matrix and its inverse (2 cores).
-NEUTRALIZE_FLOPS_PER_SECOND = 1.4e10
+# Floating-point operations per second (2 cores): the Gram matrix, and its inverse.
+GRAM_FLOPS_PER_SECOND = 2.5e10
+INVERSE_FLOPS_PER_SECOND = 8e9
 # Peak memory beside the three matrices (BLAS buffers, a batch of converted rows).
-NEUTRALIZE_OVERHEAD_MIB = 140.0
+NEUTRALIZE_OVERHEAD_MIB = 150.0
 # Columns of a feature set, where features.json is not at hand (Numerai's v5.x sizes);
 # an unknown set counts as every feature.
 TYPICAL_SET_COLUMNS = {"small": 42, "medium": 780, "quantum": 807, ALL_FEATURES: 2_748}
@@ -46,7 +47,7 @@ def neutralized_columns(neutralization: Neutralization, tournament: Tournament) 
 def neutralize_seconds(rows: int, columns: int) -> float:
     """Seconds to neutralize one era of ``rows`` against ``columns`` columns."""
     n = columns + 1
-    return (2.0 * rows * n * n + 2.0 * n**3) / NEUTRALIZE_FLOPS_PER_SECOND
+    return 2.0 * rows * n * n / GRAM_FLOPS_PER_SECOND + 2.0 * n**3 / INVERSE_FLOPS_PER_SECOND
 
 
 def neutralize_mib(rows: int, columns: int) -> float:

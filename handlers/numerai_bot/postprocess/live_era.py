@@ -15,7 +15,7 @@ import numpy as np
 from numerai_bot.errors import BotError, LiveDataError, ModelError
 from numerai_bot.live_data import LiveData, LiveDataCache
 from numerai_bot.models_config import ModelConfig
-from numerai_bot.postprocess.neutralize import fill_missing_in_place
+from numerai_bot.postprocess.neutralize import Neutralizers
 from numerai_bot.postprocess.spec import ALL_FEATURES
 from numerai_bot.tournaments import Tournament
 
@@ -122,7 +122,7 @@ class LiveEra:
         self.served = served
         self.predictions_of = predictions_of  # a model's (ids, final predictions)
 
-    def neutralizers(self, against: str | tuple[str, ...]) -> np.ndarray:
+    def neutralizers(self, against: str | tuple[str, ...]) -> Neutralizers:
         """The least-squares matrix of the ``against`` columns of the live file (read once,
         only those columns), built a batch of rows at a time: no other full-size copy."""
         live = self.live
@@ -150,8 +150,7 @@ class LiveEra:
         for first, block in matrix.batches(np.float64):
             design[first : first + len(block), :width] = block
         design[:, width] = 1.0
-        fill_missing_in_place(design[:, :width])
-        return design
+        return Neutralizers.from_design(design)
 
     def benchmark(self, column: str) -> np.ndarray:
         """Benchmark model ``column``'s live predictions, one per live row."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from numerai_bot.errors import PredictionError
-from numerai_bot.postprocess.neutralize import neutralize_design
+from numerai_bot.postprocess.neutralize import Neutralizers, neutralize_design
 from numerai_bot.postprocess.spec import BENCHMARK, MODEL, BlendPart
 from numerai_bot.submission import rank_to_unit, to_predictions, zero_spread
 
@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 class EraInputs(Protocol):
     """What the steps read beside the predictions, aligned to the live rows."""
 
-    def neutralizers(self, against: str | tuple[str, ...]) -> np.ndarray:
-        """The least-squares matrix of the ``against`` columns (``neutralize.design_matrix``:
-        missing values filled, a column of ones appended), one row per live row."""
+    def neutralizers(self, against: str | tuple[str, ...]) -> Neutralizers:
+        """The least-squares matrix of the ``against`` columns (missing values filled, a
+        column of ones appended), one row per live row, and its complete rows."""
         ...
 
     def benchmark(self, column: str) -> np.ndarray:
@@ -56,7 +56,10 @@ class Neutralize:
     against: str | tuple[str, ...]
 
     def apply(self, values: np.ndarray, era: EraInputs) -> np.ndarray:
-        neutral = neutralize_design(values, era.neutralizers(self.against), self.proportion)
+        try:
+            neutral = neutralize_design(values, era.neutralizers(self.against), self.proportion)
+        except ValueError as error:  # e.g. too few rows with every column
+            raise PredictionError(f"cannot neutralize: {error}") from None
         if not np.isfinite(neutral).all() or zero_spread(neutral):
             raise PredictionError(
                 "the neutralized predictions have no spread left: the model's predictions are "
