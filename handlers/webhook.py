@@ -19,7 +19,7 @@ from numerai_bot.adapters.lambda_invoker import LambdaInvoker
 from numerai_bot.adapters.secrets_manager import webhook_token
 from numerai_bot.config import WebhookSettings
 from numerai_bot.ports import WorkerInvoker
-from numerai_bot.redact import install_redaction
+from numerai_bot.redact import install_redaction, without_secrets
 from numerai_bot.webhook_gate import FORBIDDEN, HttpRequest, handle_webhook
 
 logger = Logger(service="numerai-bot-webhook")
@@ -86,6 +86,12 @@ def create_handler(
     @logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         """403 bad token, 405 not POST, 400 bad body, 200 handed off, 500 hand-off failed."""
+        try:
+            return answer(event)
+        except Exception as error:  # settings or wiring: Lambda prints the message as it is
+            raise without_secrets(error) from None
+
+    def answer(event: dict[str, Any]) -> dict[str, Any]:
         if not built:
             settings = WebhookSettings.from_env()
             built.update(settings=settings, invoker=invoker_factory(settings))

@@ -1,7 +1,9 @@
 """Lambda entry point of the worker: parse the event, run the round, shape the answer.
 
 Raises when a model failed, so that Lambda's async retries (which submit only what is
-still missing) and the on-failure queue and alarms see it.
+still missing) and the on-failure queue and alarms see it. What is not a failure does not
+raise: a stack whose keys are not stored yet (one notice), a model another run holds (that
+run's own invocation is retried if it dies). Whatever does escape carries no secret.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from numerai_bot.allocator import return_large_buffers_to_os
 from numerai_bot.config import WorkerSettings
+from numerai_bot.errors import KeysNotSet
 from numerai_bot.events import PayloadError, parse_worker_event
-from numerai_bot.redact import install_redaction
+from numerai_bot.redact import install_redaction, redact, without_secrets
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.wiring import build_runner
 
@@ -51,6 +54,12 @@ def create_handler(
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Submit the open round for the requested (or all) models."""
         try:
+            return run(event, context)
+        except Exception as error:  # Lambda's runtime prints the message as it is
+            raise without_secrets(error) from None
+
+    def run(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
             request = parse_worker_event(event)
         except PayloadError as error:
             logger.error("rejected worker event", extra={"error": str(error)})
@@ -59,21 +68,23 @@ def create_handler(
         logger.thread_safe_clear_keys()
         logger.thread_safe_append_keys(source=request.source, trigger_id=request.trigger_id)
         if not built:
-            built.append(runner_factory())
+            try:
+                built.append(runner_factory())
+            except KeysNotSet as error:  # a new stack before put-keys: nothing to do yet
+                logger.warning("keys not stored yet", extra={"next_step": str(error)})
+                return {"status": "keys_not_set", "message": str(error)}
         runner = built[0]
         result = runner.run(request, deadline=_deadline(context), invocation=context)
         metrics.add_metric("ModelsSubmitted", MetricUnit.Count, len(result.submitted))
         metrics.add_metric("ModelsMissingSubmission", MetricUnit.Count, len(result.failed))
         # What the stack's alarm watches: a round closed with a configured model missing.
         metrics.add_metric("ModelsMissingAtClose", MetricUnit.Count, result.missing_at_close)
-        # A scheduled check that meets a model held by a running invocation just comes back
-        # in 15 minutes; any other run raises so that Lambda's async retry checks again.
-        pending = result.pending if request.source != "schedule" else []
-        if result.status == "failed" or result.failed or pending:
-            # A model held by another (perhaps killed) invocation is not done: raising makes
-            # Lambda's async retry check again once that invocation's lock has expired.
-            failures = "; ".join(f"{o.model}: {o.detail}" for o in result.failed + pending)
-            raise RoundIncomplete(f"{result.message}. {failures}".rstrip(". "))
+        metrics.add_metric("ModelsHeldByAnotherRun", MetricUnit.Count, len(result.pending))
+        # A model another run holds is that run's to finish: not an error here. If that run
+        # dies, its own invocation fails and is retried, and the schedule checks again.
+        if result.status == "failed" or result.failed:
+            failures = "; ".join(f"{o.model}: {o.detail}" for o in result.failed)
+            raise RoundIncomplete(redact(f"{result.message}. {failures}".rstrip(". ")))
         return result.to_dict()
 
     return handler

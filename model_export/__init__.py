@@ -11,7 +11,8 @@ Never deployed. Its command line is ``numerai-bot train/export/check/...`` (or
 * ``metadata``        – the ``numerai_bot.model_metadata`` contract in ``metadata_props``
 * ``export``          – convert → parity gate → metadata → atomic write
 * ``ensemble``        – several files → one graph (union input, exact in-graph rank, weighted sum)
-* ``scoring``, ``validate`` – per-era numerai_corr, Sharpe, drawdown, plot
+* ``era_metrics``, ``scoring``, ``validate`` – Numerai's per-era metrics (numerai-tools), Sharpe,
+  drawdown, plot
 * ``publish``         – the one publish (checks, upload, history) and rollback; ``cost`` is
   what a published model costs the worker
 * ``features``, ``data``, ``native``, ``train``, ``tournament_data``, ``string_features`` –

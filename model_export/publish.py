@@ -49,6 +49,7 @@ from numerai_bot.models_config import (
     render_models_config,
 )
 from numerai_bot.ports import ModelStore
+from numerai_bot.postprocess.spec import MODEL, PostProcess
 from numerai_bot.tournaments import Tournament, tournament
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def publish(
     *,
     tournament: str | Tournament | None = None,
     model_input: InputSetting = None,
+    postprocess: PostProcess | None = None,
     now: datetime | None = None,
 ) -> Published:
     """Check ``data``, archive the file it replaces, write it and point ``model_name`` at it.
@@ -100,9 +102,12 @@ def publish(
     ``tournament``: refuse the file unless its metadata names it (the file's tournament must
     also match the model's existing entry; see :func:`check_tournament`). ``model_input``:
     the entry's ``input`` as in ``models.json`` (see :func:`entry_input`); the file must have
-    been exported to read it.
+    been exported to read it. ``postprocess``: the entry's ``neutralize`` and ``blend``
+    (None: the entry's current ones).
     """
-    entry, others = checked_entry(store, model_name, data, transform, tournament, model_input)
+    entry, others = checked_entry(
+        store, model_name, data, transform, tournament, model_input, postprocess
+    )
     history = read_history(store, model_name)
     archived = None
     try:
@@ -170,6 +175,7 @@ def checked_entry(
     transform: str = "rank",
     expected_tournament: str | Tournament | None = None,
     model_input: InputSetting = None,
+    postprocess: PostProcess | None = None,
 ) -> tuple[ModelConfig, list[ModelConfig]]:
     """The models.json entry ``data`` would get and the other entries; writes nothing and
     raises (:class:`BotError`) when the file must not be published."""
@@ -191,7 +197,33 @@ def checked_entry(
         tournament=declared,
         input=entry_input(model_name, loaded.metadata.input, model_input, current, declared),
     )
-    return entry, [c for c in configs if c.name != model_name]
+    others = [c for c in configs if c.name != model_name]
+    if postprocess is not None:
+        entry = dataclasses.replace(entry, postprocess=postprocess)
+    check_postprocess(entry, others)
+    return entry, others
+
+
+def check_postprocess(entry: ModelConfig, others: list[ModelConfig]) -> None:
+    """Refuse post-processing the worker could not run: ``neutralize``/``blend`` without
+    ranking, or a blend naming a model models.json does not have (publish it first)."""
+    post = entry.postprocess
+    if post.declared and entry.transform != "rank":
+        raise ConfigError(
+            f"{entry.name}: 'neutralize' and 'blend' work on ranks; publish with transform rank"
+        )
+    known = {c.name: c for c in others}
+    for part in post.blend:
+        if part.source == MODEL and part.name not in known:
+            raise ConfigError(
+                f"{entry.name} blends in model {part.name!r}, which {CONFIG_KEY} does not "
+                f"list: publish {part.name} first"
+            )
+        if part.source == MODEL and known[part.name].tournament != entry.tournament:
+            raise ConfigError(
+                f"{entry.name} blends in {part.name!r}, a {known[part.name].tournament.name} "
+                f"model; blends stay within {entry.tournament.name}"
+            )
 
 
 def entry_input(

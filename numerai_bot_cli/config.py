@@ -15,6 +15,7 @@ from typing import Any
 from numerai_bot.errors import ConfigError
 from numerai_bot.events import MODEL_NAME
 from numerai_bot.models_config import TRANSFORMS
+from numerai_bot.postprocess.spec import PostProcess, parse_postprocess
 from numerai_bot.tournaments import CLASSIC, TOURNAMENTS, Tournament, tournament
 from numerai_bot_cli.errors import CliError
 
@@ -32,6 +33,7 @@ class ModelEntry:
     artifact: Path
     transform: str = "rank"
     tournament: Tournament | None = None
+    postprocess: PostProcess | None = None  # neutralize / blend for models.json (None: keep)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def parse_config(document: dict[str, Any], path: Path) -> Config:
         if not isinstance(entry, dict) or not isinstance(entry.get("artifact"), str):
             problems.append(f'[models.{name}] needs artifact = "<file>.onnx"')
             continue
-        extra = set(entry) - {"artifact", "transform", "tournament"}
+        extra = set(entry) - {"artifact", "transform", "tournament", "neutralize", "blend"}
         transform = entry.get("transform", "rank")
         try:
             chosen = tournament(entry["tournament"]) if "tournament" in entry else None
@@ -102,7 +104,14 @@ def parse_config(document: dict[str, Any], path: Path) -> Config:
                 f"[models.{name}]: transform {transform!r} is not one of {', '.join(TRANSFORMS)}"
             )
         else:
-            models[name] = ModelEntry(name, base / entry["artifact"], transform, chosen)
+            try:
+                post = parse_postprocess(name, entry, transform)
+            except ConfigError as error:
+                problems.append(f"[models.{name}]: {error}")
+                continue
+            models[name] = ModelEntry(
+                name, base / entry["artifact"], transform, chosen, post if post.declared else None
+            )
     stack_name = stack.get("name")
     if stack_name is not None and (
         not isinstance(stack_name, str) or not 0 < len(stack_name) <= MAX_STACK_NAME
@@ -163,6 +172,10 @@ name = {stack_name}
 #              they are (they must already be in [0, 1]).
 #   tournament: "classic", "signals" or "crypto": the Numerai tournament the model is in
 #              (its ONNX file must be exported for it); left out, the file's own decides.
+#   neutralize: {{ proportion = 0.5, against = "medium" }} ("all", a features.json set, or a
+#              list of columns): neutralize before ranking (docs/post-processing.md).
+#   blend:     [{{ benchmark = "v52_lgbm_ender20", weight = 0.2 }}, {{ model = "b", weight = 0.1 }}]
+#              mixes in benchmark models' or other models' ranked predictions.
 """
 
 MODEL_TEMPLATE = """

@@ -12,7 +12,9 @@ was not submitted.
 
 With NUMERAI_API_URL (and NUMERAI_PUBLIC_ID / NUMERAI_SECRET_KEY) it plays against that
 endpoint instead, with the account's own models (or ``--models name[:tournament] ...``);
-the endpoint must be able to reach this machine's webhook.
+the endpoint must be able to reach this machine's webhook: on another machine, through the
+public URL given with ``--webhook-url`` (a tunnel to ``--webhook-bind HOST:PORT``; also
+DEMO_WEBHOOK_URL and DEMO_WEBHOOK_BIND, e.g. ``make demo DEMO_WEBHOOK_URL=…``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ import time
 from pathlib import Path
 
 from model_export.cli.program import main as model_export
-from numerai_bot.errors import BotError, ConfigError
+from numerai_bot.errors import BotError, ConfigError, NumeraiAuthError
+from numerai_bot.postprocess.spec import BlendPart, Neutralization, PostProcess
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
+from scripts.demo_endpoint import DEFAULT_BIND, keys_refused, webhook_address
 from standins.local_bot import LocalBot
+from standins.synthetic_data import benchmark_names
 
 # The stand-in's demo account: one model per tournament on Numerai's data, and a Crypto model
 # on the participant's own features, computed by a feature function when the round opens.
@@ -36,6 +41,10 @@ DEMO_MODELS = {
     "demo_signals": ("signals", "4d1a0b3c-0002-4000-8000-00000000d002"),
     "demo_crypto": ("crypto", "4d1a0b3c-0003-4000-8000-00000000d003"),
 }
+# Two Classic models post-processing the Classic model's predictions (docs/post-processing.md):
+# one neutralized to the medium feature set, one blended with a benchmark model and with it.
+NEUTRAL_MODEL = ("demo_neutral", "4d1a0b3c-0005-4000-8000-00000000d005")
+BLEND_MODEL = ("demo_blend", "4d1a0b3c-0006-4000-8000-00000000d006")
 OWN_MODEL = "demo_own_crypto"
 OWN_MODEL_ID = "4d1a0b3c-0004-4000-8000-00000000d004"
 OWN_TABLE = "demo_momentum"
@@ -173,6 +182,31 @@ def external_models(bot: LocalBot, wanted: dict[str, Tournament] | None) -> dict
     return wanted
 
 
+def postprocessed(classic_file: bytes) -> dict[str, PostProcess]:
+    """The demo's post-processed models, built on the Classic model's file."""
+    from numerai_bot.inference import load_model
+
+    version = load_model("demo.onnx", "1", classic_file, threads=1).metadata.data_version
+    return {
+        NEUTRAL_MODEL[0]: PostProcess(Neutralization(0.5, "medium")),
+        BLEND_MODEL[0]: PostProcess(
+            blend=(
+                BlendPart("benchmark", benchmark_names(version)[0], 0.3),
+                BlendPart("model", NEUTRAL_MODEL[0], 0.2),
+            )
+        ),
+    }
+
+
+def describe(post: PostProcess) -> str:
+    """``neutralized 0.5 to medium`` / ``blended with ...`` for the demo's log."""
+    if post.neutralization is not None:
+        n = post.neutralization
+        return f"neutralized {n.proportion:g} to the {n.against!s} feature set, then ranked"
+    parts = ", ".join(f"{p.name} ({p.weight:g})" for p in post.blend)
+    return f"ranked and blended with {parts}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; 0 when every model was submitted and accepted."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -183,6 +217,17 @@ def main(argv: list[str] | None = None) -> int:
         nargs="+",
         metavar="NAME[:TOURNAMENT]",
         help="with NUMERAI_API_URL: which of the account's models to play (default: all)",
+    )
+    parser.add_argument(
+        "--webhook-url",
+        default=os.environ.get("DEMO_WEBHOOK_URL"),
+        help="with NUMERAI_API_URL on another machine: the public URL reaching this webhook",
+    )
+    parser.add_argument(
+        "--webhook-bind",
+        default=os.environ.get("DEMO_WEBHOOK_BIND", DEFAULT_BIND),
+        metavar="HOST:PORT",
+        help=f"where the webhook listens (default {DEFAULT_BIND}: any free loopback port)",
     )
     args = parser.parse_args(argv)
     external = os.environ.get("NUMERAI_API_URL")
@@ -196,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         wanted = parse_models(args.models)
+        address = webhook_address(external, args.webhook_url, args.webhook_bind)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -203,12 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True)
     started = time.monotonic()
     standin_models = {n: m for n, (_, m) in DEMO_MODELS.items()} | {OWN_MODEL: OWN_MODEL_ID}
+    standin_models |= dict([NEUTRAL_MODEL, BLEND_MODEL])
     owners = {n: tournament(t).id for n, (t, _) in DEMO_MODELS.items() if t != "classic"}
     owners[OWN_MODEL] = tournament("crypto").id
-    options: dict = {}
+    options: dict = {"webhook_bind": address.bind, "webhook_public_url": address.public_url}
     if not external:  # the participant's feature function, run as Lambda runs it
         prices = (args.workdir / "own" / "prices.parquet").resolve()
-        options = {
+        options |= {
             "model_tournaments": owners,
             "feature_function": args.workdir / "features",
             "feature_env": {"PRICES_URI": str(prices)},
@@ -222,10 +269,16 @@ def main(argv: list[str] | None = None) -> int:
                 models = external_models(bot, wanted)
             else:
                 models = {n: tournament(t) for n, (t, _) in DEMO_MODELS.items()}
+            trained_files = {}
             for name, which in models.items():
                 print(f"training {name} for {which.name} …", flush=True)
-                bot.publish(name, train(bot, args.workdir, name, which, args.trees))
+                trained_files[name] = train(bot, args.workdir, name, which, args.trees)
+                bot.publish(name, trained_files[name])
             if not external:
+                for name, post in postprocessed(trained_files["demo_classic"]).items():
+                    print(f"publishing {name}: demo_classic's file, {describe(post)}")
+                    bot.publish(name, trained_files["demo_classic"], postprocess=post)
+                    models[name] = tournament("classic")
                 print(f"training {OWN_MODEL} for crypto on its own features …", flush=True)
                 history, _ = own_data(bot, args.workdir)
                 own_input = {"source": "own", "table": OWN_TABLE, "feature_function": True}
@@ -243,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
             bot.invoker.wait_started(len(triggers))  # Numerai calls the webhooks in the background
             results = bot.invoker.wait(timeout=600)
             return report(bot, models, triggers, results, time.monotonic() - started)
+    except NumeraiAuthError as error:
+        print(
+            f"error: {keys_refused(str(external or 'the stand-in'), str(error))}", file=sys.stderr
+        )
+        return 2
     except (BotError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities import parameters
 from model_export.publish import publish
 from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.config import WorkerSettings
+from numerai_bot.postprocess.spec import PostProcess
 from numerai_bot.wiring import build_runner
 from standins.aws import LocalStack, MotoServer, apply_env, provision, restore_env
 from standins.lambda_endpoint import LambdaEndpoint, SubprocessFunction
@@ -38,9 +39,15 @@ class LocalBot:
         numerai_api_url: str | None = None,
         feature_function: Path | None = None,
         feature_env: dict[str, str] | None = None,
+        webhook_bind: tuple[str, int] = ("127.0.0.1", 0),
+        webhook_public_url: str | None = None,
         **standin_options: Any,
     ) -> None:
         self.workdir = Path(workdir)
+        # Where the webhook listens, and the address registered with Numerai when that is not
+        # this machine's loopback (an endpoint elsewhere reaches it through a tunnel, say).
+        self.webhook_bind = webhook_bind
+        self.webhook_public_url = webhook_public_url
         self.models = models
         self.external_api_url = numerai_api_url
         self.standin_options = standin_options
@@ -109,7 +116,8 @@ class LocalBot:
         self.invoker = ThreadInvoker(self.worker_handler)
         self.webhook_handler = webhook.create_handler(lambda _settings: self.invoker)
         if self._server is None:
-            self._server = FunctionUrlServer(self._dispatch).__enter__()
+            host, port = self.webhook_bind
+            self._server = FunctionUrlServer(self._dispatch, port, host).__enter__()
 
     def _dispatch(self, event: dict, context: Any) -> dict:
         return self.webhook_handler(event, context)
@@ -133,9 +141,10 @@ class LocalBot:
     # -- operator actions ------------------------------------------------------------------
     @property
     def webhook_base_url(self) -> str:
-        """The Function URL, without the token (what the stack outputs)."""
+        """The Function URL, without the token (what the stack outputs): the public URL when
+        one was given, else the address the server listens on."""
         assert self._server is not None
-        return self._server.url + "/"
+        return (self.webhook_public_url or self._server.url).rstrip("/") + "/"
 
     def webhook_url(self, model_name: str | None = None, token: str | None = None) -> str:
         """The URL to register for a model: token and model name in the query."""
@@ -150,13 +159,22 @@ class LocalBot:
         onnx_bytes: bytes,
         transform: str = "rank",
         model_input: str | dict[str, Any] | None = None,
+        postprocess: PostProcess | None = None,
     ) -> None:
         """Publish an ONNX file to the local bucket (with history); point ``model_name`` at it
-        (``model_input``: the entry's ``input``, e.g. the model's own table)."""
+        (``model_input``: the entry's ``input``, e.g. the model's own table; ``postprocess``:
+        its neutralize and blend)."""
         from numerai_bot.adapters.model_store import open_model_store
 
         store = open_model_store(os.environ["MODEL_STORE_URI"])
-        publish(store, model_name, onnx_bytes, transform, model_input=model_input)
+        publish(
+            store,
+            model_name,
+            onnx_bytes,
+            transform,
+            model_input=model_input,
+            postprocess=postprocess,
+        )
 
     def unpublish(self, model_name: str) -> None:
         """Take ``model_name`` out of models.json (its file stays): the bot stops running it."""

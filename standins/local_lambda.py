@@ -165,9 +165,11 @@ def _path_and_query(raw_url: str) -> tuple[str, str]:
 
 
 class FunctionUrlServer:
-    """Serves a handler the way a Lambda Function URL does, on 127.0.0.1."""
+    """Serves a handler the way a Lambda Function URL does, on 127.0.0.1 (or ``host``)."""
 
-    def __init__(self, handler: Callable[[dict, Any], dict], port: int = 0) -> None:
+    def __init__(
+        self, handler: Callable[[dict, Any], dict], port: int = 0, host: str = "127.0.0.1"
+    ) -> None:
         self.handler = handler
         owner = self
 
@@ -193,7 +195,7 @@ class FunctionUrlServer:
             def log_message(self, format: str, *args: Any) -> None:
                 """Silent: the request line holds the token."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -141,7 +141,29 @@ def write_live(
     live.to_parquet(path)
     example = pd.DataFrame({"prediction": rng.random(rows)}, index=pd.Index(live.index, name="id"))
     example.to_parquet(version_dir / "live_example_preds.parquet")
+    benchmark_models(live, version_dir.name, [seed, round_number, 21]).to_parquet(
+        version_dir / "live_benchmark_models.parquet"
+    )
     return path
+
+
+def benchmark_names(version: str) -> list[str]:
+    """Benchmark model columns like Numerai's (``v52_lgbm_ender20`` for v5.2)."""
+    stem = "v" + version.lstrip("v").replace(".", "")
+    return [f"{stem}_lgbm_{t.removeprefix('target_').replace('_', '')}" for t in TARGETS[1:]]
+
+
+def benchmark_models(frame: pd.DataFrame, version: str, seed: object) -> pd.DataFrame:
+    """Benchmark models' predictions for ``frame``'s rows (``id`` index, one column each):
+    a noisy linear read of the first features, ranked into (0, 1) per era."""
+    rng = np.random.default_rng(seed)  # its own stream: the live file stays as it was
+    features = [c for c in frame.columns if c.startswith("feature_")][:SIGNAL_FEATURES]
+    x = frame[features].astype("float64").fillna(2.0).to_numpy() - 2.0
+    out = pd.DataFrame(index=pd.Index(frame.index, name="id"))
+    for name in benchmark_names(version):
+        raw = x @ rng.normal(0, 1, size=len(features)) + rng.normal(0, 2.0, size=len(frame))
+        out[name] = pd.Series(raw, index=frame.index).groupby(frame["era"]).rank(pct=True)
+    return out
 
 
 def write_dataset(
@@ -170,5 +192,14 @@ def write_dataset(
     make_frame(
         universe, validation_eras * rows_per_era, rng, valid_names, "validation", with_targets=True
     ).to_parquet(version_dir / "validation.parquet")
+    validation = pd.read_parquet(
+        version_dir / "validation.parquet", columns=["era", *universe.features[:SIGNAL_FEATURES]]
+    )
+    benchmarks = benchmark_models(validation, version, [seed, 22])
+    benchmarks.to_parquet(version_dir / "validation_benchmark_models.parquet")
+    meta = pd.DataFrame(
+        {"numerai_meta_model": benchmarks.mean(axis=1).groupby(validation["era"]).rank(pct=True)}
+    )
+    meta.to_parquet(version_dir / "meta_model.parquet")
     write_live(version_dir, universe, round_number, live_rows, seed)
     return version_dir

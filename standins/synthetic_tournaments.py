@@ -41,6 +41,7 @@ COUNTRIES = ("US", "JP", "GB", "DE", "FR", "CA", "AU", "HK", "KR", "CH")
 EXCHANGES = {"US": ("XNYS", "XNAS"), "JP": ("XTKS",), "GB": ("XLON",), "DE": ("XETR",)}
 OTHER_EXCHANGE = ("XOTC",)
 STRING_FEATURES = ("feature_country", "feature_exchange_code")
+FACTOR_STEMS = ("beta", "size", "value", "mom")  # Signals' factors in features.json
 NAN_RATE = 0.05
 SIGNAL_FEATURES = 6
 # Ids pandas would read back as missing values (read_csv's default NA strings): never drawn.
@@ -387,7 +388,11 @@ def write_dataset(
     folder = Path(root) / shape.folder
     folder.mkdir(parents=True, exist_ok=True)
     names = feature_names(shape, seed)
-    document = {"feature_sets": {"all": names}, "targets": [shape.target]}
+    numeric = [n for n in names if n not in shape.string_features]
+    # Signals ships factor columns to neutralize against; here a few of the features.
+    factors = [n for n in numeric if n.split("_")[1] in FACTOR_STEMS]
+    sets = {"all": names, "factors": factors} if shape.tournament == "signals" else {"all": names}
+    document = {"feature_sets": sets, "targets": [shape.target]}
     (folder / "features.json").write_text(json.dumps(document))
     ids = universe(shape, seed, max(ids_per_era, 1))[:ids_per_era]
     rng = np.random.default_rng([seed, 10_000])

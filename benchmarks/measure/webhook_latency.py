@@ -5,14 +5,26 @@ with a recording invoker (Lambda's ``Invoke`` call itself is not measured: moto 
 Lambda without Docker); the token is read from moto's Secrets Manager on the first call and
 cached by powertools afterwards, as in Lambda. The handler's JSON log line per call goes to
 stdout, as in Lambda.
+
+On its own, against any checkout's handlers (to compare two commits with the same code)::
+
+    WEBHOOK_TOKEN=<16+ chars> WORKER_FUNCTION_ARN=arn:aws:lambda:us-east-1:1:function:w \
+    PYTHONPATH=<checkout>/handlers:<checkout>:. python -m benchmarks.measure.webhook_latency \
+    --calls 2000 --out figures.json
+
+prints p50/p99 on stderr (stdout carries the handler's log lines) and writes every figure.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from numerai_bot.events import WorkerRequest
@@ -78,3 +90,20 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "mean_ms": statistics.fmean(latencies),
         "invocations_recorded": len(invoker.requests),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure once in this process; the token comes from ``WEBHOOK_TOKEN``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000, help="warm calls to time")
+    parser.add_argument("--out", type=Path, help="write every figure here as JSON")
+    args = parser.parse_args(argv)
+    figures = measure({"token": os.environ["WEBHOOK_TOKEN"], "calls": args.calls})
+    if args.out:
+        args.out.write_text(json.dumps(figures))
+    print(f"p50 {figures['p50_ms']:.3f} ms  p99 {figures['p99_ms']:.3f} ms", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

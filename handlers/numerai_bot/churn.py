@@ -15,7 +15,10 @@ and scikit-learn, too heavy for the Lambda; a differential test keeps the two eq
   "weights" for a rank signal).
 
 Every uploaded file is kept (``<tournament>/<model>/<round>.csv`` in the bucket's
-``submissions/`` prefix), so the next round has something to compare with.
+``submissions/`` prefix), so the next round has something to compare with. The comparison is
+advice: a kept file that cannot be read is moved aside (``quarantine/<tournament>/<model>/
+<round>.csv``, bytes unchanged), named in the model's alert, and the upload goes on; only a
+model with a hard limit (``max_churn``) is refused, with the file's name and how to clear it.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import csv
 import io
 import json
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from numerai_bot.errors import BotError, ObjectMissing
+from numerai_bot.errors import BotError, ObjectMissing, PredictionError
 from numerai_bot.ports import ModelStore
 from numerai_bot.submission import average_ranks
 
@@ -36,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 # numerai-tools' filter_sort_index refuses fewer than 80 % shared ids on either side.
 MIN_SHARED_RATIO = 0.8
+# Where an unreadable kept file is moved, inside the archive's store.
+QUARANTINE = "quarantine"
 
 
 @dataclass(frozen=True)
@@ -46,13 +52,34 @@ class Movement:
     churn: float | None
     turnover: float | None
     shared: int
+    unreadable: str = ""  # the previous file could not be read: which, why, where it went
+
+
+class UnreadableSubmission(ValueError):
+    """A kept submission file is not a readable ``id,value`` CSV."""
 
 
 def parse_submission(body: bytes) -> dict[str, float]:
-    """``{id: value}`` from a submission CSV (header row skipped)."""
-    reader = csv.reader(io.StringIO(body.decode("utf-8")))
-    next(reader, None)
-    return {row[0]: float(row[1]) for row in reader if len(row) == 2}
+    """``{id: value}`` from a submission CSV (header row skipped); :class:`UnreadableSubmission`
+    names the first problem (what we uploaded always had rows of an id and a finite value)."""
+    try:
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))[1:]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise UnreadableSubmission(f"not UTF-8 CSV ({type(error).__name__})") from None
+    if not rows:
+        raise UnreadableSubmission("no rows after the header")
+    values: dict[str, float] = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            if len(row) != 2:
+                raise ValueError
+            value = float(row[1])
+        except ValueError:
+            raise UnreadableSubmission(f"line {line} is not 'id,value'") from None
+        if not math.isfinite(value):
+            raise UnreadableSubmission(f"line {line} holds {row[1]!r}, not a finite number")
+        values[row[0]] = value
+    return values
 
 
 def churn(previous: dict[str, float], current: dict[str, float]) -> float | None:
@@ -116,6 +143,18 @@ class SubmissionArchive:
         index = json.dumps({"rounds": rounds}).encode()
         self.store.write(f"{tournament}/{model}/index.json", index)
 
+    def location(self, key: str) -> str:
+        """Where ``key`` is, in words a user can act on (the store's URI and the key)."""
+        return f"{self.store.uri.rstrip('/')}/{key}"
+
+    def set_aside(self, key: str, body: bytes) -> str:
+        """Move an unreadable kept file to the quarantine prefix, bytes unchanged, so no later
+        round reads it again; the location it went to."""
+        moved = f"{QUARANTINE}/{key}"
+        self.store.write(moved, body)
+        self.store.delete(key)
+        return self.location(moved)
+
     def _index(self, tournament: str, model: str) -> list[int]:
         try:
             raw = self.store.read(f"{tournament}/{model}/index.json").data
@@ -129,31 +168,81 @@ class SubmissionArchive:
 
 
 def movement(
-    archive: SubmissionArchive | None, tournament: str, model: str, round_number: int, body: bytes
+    archive: SubmissionArchive | None,
+    tournament: str,
+    model: str,
+    round_number: int,
+    body: bytes,
+    max_churn: float | None = None,
 ) -> Movement | None:
-    """Churn and turnover of ``body`` against the model's previous kept submission."""
+    """Churn and turnover of ``body`` against the model's previous kept submission.
+
+    Advice never blocks: when the previous file cannot be read or parsed the comparison is
+    skipped (an unreadable file is set aside and named in ``Movement.unreadable``). With a
+    ``max_churn`` limit the churn must be known, so :class:`PredictionError` says instead
+    which file stands in the way and how to clear it.
+    """
     if archive is None:
         return None
     try:
         found = archive.previous(tournament, model, round_number)
-    except BotError as error:  # the guard is advice; the submission goes on
+    except BotError as error:
+        if max_churn is not None:
+            raise PredictionError(
+                f"cannot read the previous submission to check max_churn {max_churn}: {error}; "
+                "not uploaded (the next run tries again)"
+            ) from None
         logger.warning("cannot read the previous submission", extra={"error": str(error)})
         return None
     if found is None:
         return None
     number, previous_body = found
+    key = _key(tournament, model, number)
     try:
         previous = parse_submission(previous_body)
-    except (UnicodeDecodeError, ValueError, IndexError, csv.Error) as error:
-        # A corrupt kept file must not stop this or any later round: the guard is advice.
-        logger.warning(
-            "previous submission unreadable; no churn comparison this round",
-            extra={"file": _key(tournament, model, number), "error": type(error).__name__},
-        )
-        return None
+    except UnreadableSubmission as error:
+        if max_churn is not None:
+            raise PredictionError(
+                _unreadable_with_limit(archive, key, str(error), max_churn)
+            ) from None
+        return Movement(number, None, None, 0, _set_aside(archive, key, previous_body, error))
     current = parse_submission(body)
     shared = len(set(previous) & set(current))
     return Movement(number, churn(previous, current), turnover(previous, current), shared)
+
+
+def _unreadable_with_limit(archive: SubmissionArchive, key: str, why: str, limit: float) -> str:
+    """The error of a model with ``max_churn`` whose previous kept file cannot be read."""
+    where = archive.location(key)
+    return (
+        f"the previous submission kept at {where} is unreadable ({why}), so max_churn {limit} "
+        f"cannot be checked: not uploaded. To clear it, replace that file with the one you "
+        f"submitted for that round, or move it to {archive.location(f'{QUARANTINE}/{key}')} "
+        "(churn is then checked against the model's earlier kept submission, if any), or "
+        "remove max_churn from the model's models.json entry"
+    )
+
+
+def _set_aside(
+    archive: SubmissionArchive, key: str, body: bytes, error: UnreadableSubmission
+) -> str:
+    """Quarantine an unreadable kept file; the words the model's alert carries."""
+    where = archive.location(key)
+    try:
+        moved = archive.set_aside(key, body)
+    except Exception as failure:  # the round goes on; the alert says the file is still there
+        logger.warning(
+            "unreadable kept submission could not be moved aside",
+            extra={"file": where, "error": type(failure).__name__},
+        )
+        told = f"could not be moved aside ({type(failure).__name__}): delete or replace it"
+    else:
+        told = f"moved to {moved}"
+    logger.warning(
+        "previous submission unreadable; no churn comparison this round",
+        extra={"file": where, "error": str(error)},
+    )
+    return f"no churn comparison: the previous submission {where} is unreadable ({error}); {told}"
 
 
 def _key(tournament: str, model: str, round_number: int) -> str:

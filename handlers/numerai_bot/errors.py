@@ -11,6 +11,11 @@ class ConfigError(BotError):
     """Settings or model configuration are missing or invalid; fix them and redeploy."""
 
 
+class KeysNotSet(ConfigError):
+    """The Numerai keys secret holds no keys yet (a new stack before ``put-keys``): scheduled
+    checks have nothing to do until then, which is not a failure."""
+
+
 class NumeraiError(BotError):
     """Numerai's API refused or failed a call."""
 
@@ -59,8 +64,9 @@ class ModelTimeout(PredictionError):
 class AlreadyInProgress(BotError):
     """Another invocation holds this model's submission and has not finished: retry later.
 
-    Not a success: the holder may have died mid-upload (Lambda timeout, out of memory). The
-    worker raises so that Lambda's async retry checks again after the record expires.
+    Not a success, and not this run's failure either: the model's outcome says another run
+    holds it. If the holder dies mid-upload (Lambda timeout, out of memory), its own
+    invocation fails and is retried, and the next scheduled check tries again.
     """
 
 

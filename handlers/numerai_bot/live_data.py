@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +34,7 @@ from numerai_bot.ports import DatasetSource, ModelStore
 from numerai_bot.tournaments import CLASSIC, Tournament
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ID_COLUMN = CLASSIC.id_column
 # Ids that stand for no id at all (what NaN, None or an empty cell become as text).
@@ -100,12 +102,16 @@ class LiveData:
         data_version: str,
         tournament: Tournament = CLASSIC,
         name: str | None = None,
+        on_bad_file: Callable[[LiveDataError], None] | None = None,
     ) -> None:
         self.path = path
+        # Told when a column read after loading shows the file is bad (the cache evicts it).
+        self.on_bad_file = on_bad_file
         self.round_number = round_number
         self.data_version = data_version
         self.tournament = tournament
         name = name or tournament.live_file(data_version)
+        self.name = name
         id_column = tournament.id_column
         try:
             self._file = pq.ParquetFile(path)
@@ -141,6 +147,19 @@ class LiveData:
         self._lock = threading.Lock()
         self._read_lock = threading.Lock()
 
+    def read_with(self, read: Callable[[Path], T]) -> T:
+        """``read(path)`` on this file, e.g. another column set (the own-data universe); a
+        pyarrow or OS error is the file's fault: a :class:`LiveDataError` naming it, and the
+        cache evicts the file (see ``on_bad_file``)."""
+        try:
+            with self._read_lock:
+                return read(self.path)
+        except (pa.ArrowException, OSError) as error:
+            bad = LiveDataError(f"{self.name} of round {self.round_number} is unreadable: {error}")
+            if self.on_bad_file is not None:
+                self.on_bad_file(bad)
+            raise bad from None
+
     @property
     def rows(self) -> int:
         """Number of live rows (one prediction each)."""
@@ -161,17 +180,22 @@ class LiveData:
         loaded: dict[str, np.ndarray] = {}
         # A few hundred columns per read: pyarrow's decoded table and its buffers are held
         # for one slice at a time, not for all 2,748 columns at once.
-        for first in range(0, len(wanted), COLUMNS_PER_READ):
-            names = wanted[first : first + COLUMNS_PER_READ]
-            try:
-                # pyarrow's ParquetFile is not safe to read from two threads at once (it
-                # crashes the process); reads are short, so they take turns.
-                with self._read_lock:
-                    table = self._file.read(columns=names)
-            except (pa.ArrowException, OSError) as error:
-                raise LiveDataError(f"cannot read live features: {error}") from None
-            loaded.update((name, _column(name, table.column(name), integer)) for name in names)
-            del table  # the columns are copies; let pyarrow's pool have its buffers back
+        try:
+            for first in range(0, len(wanted), COLUMNS_PER_READ):
+                names = wanted[first : first + COLUMNS_PER_READ]
+                try:
+                    # pyarrow's ParquetFile is not safe to read from two threads at once (it
+                    # crashes the process); reads are short, so they take turns.
+                    with self._read_lock:
+                        table = self._file.read(columns=names)
+                except (pa.ArrowException, OSError) as error:
+                    raise LiveDataError(f"cannot read live features: {error}") from None
+                loaded.update((n, _column(n, table.column(n), integer)) for n in names)
+                del table  # the columns are copies; let pyarrow's pool have its buffers back
+        except LiveDataError as error:
+            if self.on_bad_file is not None:
+                self.on_bad_file(error)
+            raise
         with self._lock:
             self._columns.update(loaded)
 
@@ -208,6 +232,37 @@ class LiveData:
             while len(self._matrices) > MAX_MATRICES:
                 self._matrices.pop(next(iter(self._matrices)))
         return result
+
+    def numeric_features(self) -> tuple[str, ...]:
+        """Every numeric ``feature_*`` column of the file, in the file's order."""
+        schema = self._file.schema_arrow
+        return tuple(
+            f.name
+            for f in schema
+            if f.name.startswith("feature_")
+            and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))
+        )
+
+    def numbers(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        """Columns read exactly as float64 (NaN for a null), not kept: e.g. benchmark
+        predictions, which must not be compacted like Classic's features."""
+        wanted = list(dict.fromkeys(names))
+        absent = self.missing(wanted)
+        if absent:
+            raise ModelError(f"no column {', '.join(absent)} in {self.path.name}")
+        try:
+            with self._read_lock:
+                table = self._file.read(columns=wanted)
+        except (pa.ArrowException, OSError) as error:
+            raise LiveDataError(f"cannot read {self.path.name}: {error}") from None
+        out = {}
+        for name in wanted:
+            column = table.column(name)
+            if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+                raise LiveDataError(f"column {name} has type {column.type}, expected numbers")
+            as_float = pc.fill_null(pc.cast(column, pa.float64()), np.nan)
+            out[name] = np.array(as_float.to_numpy(), dtype=np.float64)
+        return out
 
     def strings(self, features: tuple[str, ...]) -> np.ndarray:
         """Rows × ``features`` as Python strings ("" for a missing value): the input a
@@ -292,6 +347,9 @@ class LiveDataCache:
         self.shared = shared
         self._loaded: dict[tuple[str, int, str], LiveData] = {}
         self._failed: dict[tuple[str, int, str], tuple[float, BotError]] = {}
+        # Files found bad after loading (a column): kept for the run's other models, which may
+        # not need that column, and downloaded afresh by a later run (clock() when found).
+        self._stale: dict[tuple[str, int, str], float] = {}
         self.clock = clock
         self._lock = threading.Lock()
 
@@ -313,12 +371,13 @@ class LiveDataCache:
         afresh (Numerai may have fixed it). A failed download or a bad file is remembered
         for ``FAILURE_MEMORY_SECONDS``: the run's other models get the same error at once
         instead of repeating the download and its retries, and a later run (Lambda's async
-        retry, the schedule) tries afresh.
+        retry, the schedule) tries afresh. A file whose column turns out bad after loading
+        leaves the shared cache at once and this container's for the next run (``_evict``).
         """
         version = data_version if filename == LIVE_FILE else f"{data_version}/{filename}"
         key = (tournament.name, round_number, version)
         with self._lock:
-            if key in self._loaded:
+            if key in self._loaded and not self._expired(key):
                 return self._loaded[key]
             failed = self._failed.get(key)
             if failed is not None and self.clock() - failed[0] < FAILURE_MEMORY_SECONDS:
@@ -333,7 +392,11 @@ class LiveDataCache:
                     except OSError as error:  # /tmp full or unwritable: say so, once
                         raise LiveDataError(_disk_error(error, path)) from None
                 name = tournament.dataset(data_version, filename)
-                live = LiveData(path, round_number, data_version, tournament, name)
+
+                def bad_file(error: LiveDataError) -> None:
+                    self._evict(key, live, tournament, round_number, version, error)
+
+                live = LiveData(path, round_number, data_version, tournament, name, bad_file)
             except BotError as error:
                 path.unlink(missing_ok=True)  # never reuse a bad file on the next try
                 if isinstance(error, LiveDataError):
@@ -345,6 +408,35 @@ class LiveDataCache:
                 self._share(tournament, round_number, version, path)
             self._loaded[key] = live
             return live
+
+    def _evict(
+        self,
+        key: tuple[str, int, str],
+        live: LiveData,
+        tournament: Tournament,
+        round_number: int,
+        version: str,
+        error: LiveDataError,
+    ) -> None:
+        """A cached file found bad after loading (a column ``error`` names): out of the
+        shared cache at once, so no shard reads it again; this run's other models keep it
+        (the columns they need may be fine), and a later run downloads it afresh (see
+        :meth:`_expired`). A file already replaced by a newer download is left alone."""
+        with self._lock:
+            if self._loaded.get(key) is not live:
+                return
+            self._stale.setdefault(key, self.clock())
+        logger.warning("live file found bad after loading", extra={"error": str(error)})
+        self._evict_shared(tournament, round_number, version)
+
+    def _expired(self, key: tuple[str, int, str]) -> bool:
+        """Drop a stale file (see :meth:`_evict`) once this run is over: True if dropped."""
+        found = self._stale.get(key)
+        if found is None or self.clock() - found < FAILURE_MEMORY_SECONDS:
+            return False
+        del self._stale[key]
+        self._loaded.pop(key).path.unlink(missing_ok=True)
+        return True
 
     def _fetch(self, tournament: Tournament, round_number: int, version: str, path: Path) -> bool:
         """From the shared cache if it has the file, else from Numerai; True if downloaded."""
@@ -392,6 +484,7 @@ class LiveDataCache:
 
         self._loaded = {k: v for k, v in self._loaded.items() if keep(k)}
         self._failed = {k: v for k, v in self._failed.items() if keep(k)}
+        self._stale = {k: v for k, v in self._stale.items() if keep(k)}
         folder = self.root / mine
         if folder.exists():
             for child in folder.iterdir():

@@ -22,6 +22,13 @@ from numerai_bot.errors import ConfigError, ObjectMissing
 from numerai_bot.events import MODEL_NAME
 from numerai_bot.model_input import NUMERAI_INPUT, ModelInput, parse_input, render_input
 from numerai_bot.ports import ModelStore
+from numerai_bot.postprocess.spec import (
+    NO_POSTPROCESS,
+    PostProcess,
+    parse_postprocess,
+    render_postprocess,
+    resolve_blends,
+)
 from numerai_bot.tournaments import CLASSIC, Tournament, tournament
 
 CONFIG_KEY = "models.json"
@@ -41,8 +48,15 @@ KNOWN_KEYS = frozenset(
         "time_budget_seconds",
         "cost",
         "input",
+        "late",
+        "neutralize",
+        "blend",
     }
 )
+# What a model does after Numerai's staking close while the round still takes submissions:
+# submit late (scored, not staked; a Signals or Crypto week without one zeroes the stake) or
+# skip the round. Each setting maps to whether the model submits late.
+LATE_SETTINGS = {"submit": True, "skip": False}
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,8 @@ class ModelConfig:
     turnover_alert: float = DEFAULT_TURNOVER_ALERT
     time_budget_seconds: float | None = None  # None: a fair share of the invocation's time
     input: ModelInput = NUMERAI_INPUT  # Numerai's live file, or the user's own table
+    submits_late: bool = True  # models.json "late": "submit" (default) or "skip"
+    postprocess: PostProcess = NO_POSTPROCESS  # neutralize / blend (postprocess.spec)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -89,6 +105,8 @@ def parse_models_entries(text: str | bytes) -> tuple[list[ModelConfig], list[Bro
             configs.append(_entry(name, entry))
         except ConfigError as error:
             broken.append(BrokenEntry(str(name), f"{CONFIG_KEY}: {error}"))
+    configs, unblendable = resolve_blends(configs)
+    broken += [BrokenEntry(name, f"{CONFIG_KEY}: {error}") for name, error in unblendable.items()]
     return configs, broken
 
 
@@ -139,6 +157,8 @@ def _entry(name: Any, entry: Any) -> ModelConfig:
         turnover_alert=_fraction(name, entry, "turnover_alert", DEFAULT_TURNOVER_ALERT),
         time_budget_seconds=_seconds(name, entry),
         input=model_input,
+        submits_late=_late(name, entry),
+        postprocess=parse_postprocess(name, entry, transform),
         extra={"cost": entry["cost"]} if "cost" in entry else {},
     )
 
@@ -166,6 +186,16 @@ def _seconds(name: str, entry: dict) -> float | None:
             f"model {name!r}: 'time_budget_seconds' must be a positive number, got {value!r}"
         )
     return float(value)
+
+
+def _late(name: str, entry: dict) -> bool:
+    value = entry.get("late", "submit")
+    if not isinstance(value, str) or value not in LATE_SETTINGS:
+        raise ConfigError(
+            f"model {name!r}: 'late' must be one of {', '.join(map(repr, LATE_SETTINGS))} (what "
+            f"to do after Numerai's staking close while the round is open), got {value!r}"
+        )
+    return LATE_SETTINGS[value]
 
 
 def load_models_entries(store: ModelStore) -> tuple[list[ModelConfig], list[BrokenEntry]]:
@@ -204,9 +234,12 @@ def render_models_config(configs: list[ModelConfig]) -> bytes:
             entry["turnover_alert"] = c.turnover_alert
         if c.time_budget_seconds is not None:
             entry["time_budget_seconds"] = c.time_budget_seconds
+        if not c.submits_late:
+            entry["late"] = next(k for k, v in LATE_SETTINGS.items() if v is c.submits_late)
         own = render_input(c.name, c.input)
         if own is not None:
             entry["input"] = own
+        entry.update(render_postprocess(c.postprocess))
         entry.update(c.extra)
         models[c.name] = entry
     return (json.dumps({"models": models}, indent=2, sort_keys=True) + "\n").encode()

@@ -11,46 +11,135 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 REDACTED = "<redacted>"
 # Characters that end a URL or a value: whitespace, quotes, brackets, and the backslash
 # of a JSON escape (so that redacting a JSON log line keeps it valid JSON).
 _STOP = r"\s'\"<>\\`"
-_URL_QUERY = re.compile(rf"((?:https?|s3)://[^{_STOP}?#]*)\?[^{_STOP}#]+", re.IGNORECASE)
-_FUNCTION_URL_PATH = re.compile(
-    rf"(https?://[^{_STOP}/?#]*\.lambda-url\.[^{_STOP}/?#]*)/[^{_STOP}?#]+", re.IGNORECASE
-)
 _SENSITIVE_WORDS = r"x-amz-[\w-]+|signature|token|key|secret|password|credential|policy"
-_SENSITIVE_NAME = rf"[\w.-]*(?:{_SENSITIVE_WORDS})"
-_PARAM = re.compile(rf"(?<![\w-])({_SENSITIVE_NAME}[\w.-]*)=[^&{_STOP}#,;)]+", re.IGNORECASE)
-# A quoted field, also inside a JSON string (quotes escaped): "token": "…", \"token\": \"…\"
-_QUOTED_FIELD = re.compile(
-    r"""(\\*["']?[\w-]*(?:token|secret|signature|password|credential|api[_-]?key)[\w-]*"""
-    r"""\\*["']?\s*:\s*\\*["'])[^"'\\]+""",
-    re.IGNORECASE,
-)
-_AUTHORIZATION = re.compile(
-    r"""(authorization["']?\s*[:=]\s*["']?)(?:(token|bearer|basic|aws4-hmac-sha256)\s+)?"""
-    r"""[^"'\\\s,}]+""",
-    re.IGNORECASE,
-)
-_API_KEY = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{8,}\$[A-Za-z0-9]{8,}")
-_NUMERAI_SECRET = re.compile(r"(?<![A-Za-z0-9])[A-Z0-9]{64}(?![A-Za-z0-9])")
 # LogRecord's own attributes: everything else in its __dict__ came from ``extra=``.
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """One kind of secret: its expression, its replacement, and the fragments (lower case)
+    without one of which the expression cannot match, so that a line holding none of them
+    skips it. Most log lines hold none: they cost a lower() and a few ``in`` tests."""
+
+    pattern: re.Pattern[str]
+    replacement: str | Callable[[re.Match[str]], str]
+    needs: tuple[str, ...] = ()  # empty: always run
+
+    def apply(self, text: str, lowered: str) -> str:
+        if self.needs and not any(fragment in lowered for fragment in self.needs):
+            return text
+        return self.pattern.sub(self.replacement, text)
+
+
+_SENSITIVE_FRAGMENTS = (
+    "x-amz-", "signature", "token", "key", "secret", "password", "credential", "policy"
+)  # fmt: skip
+# A secret-looking name is found by its word, not from every position of every word before
+# it (which was quadratic on a JSON line): the rest of the name is kept as it is anyway.
+_RULES = (
+    _Rule(  # a URL's query string
+        re.compile(rf"((?:https?|s3)://[^{_STOP}?#]*)\?[^{_STOP}#]+", re.IGNORECASE),
+        rf"\1?{REDACTED}",
+        ("://",),
+    ),
+    _Rule(  # a Function URL's path (the webhook's token)
+        re.compile(
+            rf"(https?://[^{_STOP}/?#]*\.lambda-url\.[^{_STOP}/?#]*)/[^{_STOP}?#]+", re.IGNORECASE
+        ),
+        rf"\1/{REDACTED}",
+        (".lambda-url.",),
+    ),
+    _Rule(  # an Authorization header's value, its scheme kept
+        re.compile(
+            r"""(authorization["']?\s*[:=]\s*["']?)(?:(token|bearer|basic|aws4-hmac-sha256)\s+)?"""
+            r"""[^"'\\\s,}]+""",
+            re.IGNORECASE,
+        ),
+        lambda m: f"{m[1]}{m[2] + ' ' if m[2] else ''}{REDACTED}",
+        ("authorization",),
+    ),
+    _Rule(  # name=value with a secret-looking name
+        re.compile(rf"((?:{_SENSITIVE_WORDS})[\w.-]*)=[^&{_STOP}#,;)]+", re.IGNORECASE),
+        rf"\1={REDACTED}",
+        _SENSITIVE_FRAGMENTS,
+    ),
+    _Rule(  # a quoted field, also inside a JSON string (quotes escaped): "token": "…"
+        re.compile(
+            r"""((?:token|secret|signature|password|credential|api[_-]?key)"""
+            r"""[\w-]*\\*["']?\s*:\s*\\*["'])[^"'\\]+""",
+            re.IGNORECASE,
+        ),
+        rf"\1{REDACTED}",
+        ("token", "secret", "signature", "password", "credential", "key"),
+    ),
+    _Rule(  # a Numerai API key pair, public$secret
+        re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{8,}\$[A-Za-z0-9]{8,}"), REDACTED, ("$",)
+    ),
+    _Rule(  # a Numerai secret key alone
+        re.compile(r"(?<![A-Za-z0-9])[A-Z0-9]{64}(?![A-Za-z0-9])"), REDACTED
+    ),
+)
+
+
+# Every fragment some rule needs, and the rules that need none: a line holding none of the
+# fragments (most lines) runs only those, after a lower() and one ``in`` test per fragment.
+_FRAGMENTS = tuple(dict.fromkeys(f for rule in _RULES for f in rule.needs))
+_ALWAYS = tuple(rule for rule in _RULES if not rule.needs)
+
+
 def redact(text: str) -> str:
     """``text`` without URL queries, secret parameters, authorization values or API keys."""
-    text = _URL_QUERY.sub(rf"\1?{REDACTED}", text)
-    text = _FUNCTION_URL_PATH.sub(rf"\1/{REDACTED}", text)
-    text = _AUTHORIZATION.sub(lambda m: f"{m[1]}{m[2] + ' ' if m[2] else ''}{REDACTED}", text)
-    text = _PARAM.sub(rf"\1={REDACTED}", text)
-    text = _QUOTED_FIELD.sub(rf"\1{REDACTED}", text)
-    text = _API_KEY.sub(REDACTED, text)
-    return _NUMERAI_SECRET.sub(REDACTED, text)
+    lowered = text.lower()
+    if not any(fragment in lowered for fragment in _FRAGMENTS):
+        for rule in _ALWAYS:
+            text = rule.pattern.sub(rule.replacement, text)
+        return text
+    for rule in _RULES:
+        cleaned = rule.apply(text, lowered)
+        if cleaned != text:  # what a rule cut may change what the next one needs
+            text, lowered = cleaned, cleaned.lower()
+    return text
+
+
+class RedactedError(Exception):
+    """An error whose message (or a cause's) held a secret: its type's name and its message,
+    redacted, with the original traceback's frames."""
+
+
+def without_secrets(error: BaseException) -> BaseException:
+    """``error`` itself when no message in its chain needs redacting, else a
+    :class:`RedactedError` in its place: Lambda's runtime prints an escaping exception's
+    message unredacted, and tracebacks print the messages of its causes."""
+    if not any(redact(_text(e)) != _text(e) for e in _chain(error)):
+        return error
+    cleaned = RedactedError(f"{type(error).__name__}: {redact(_text(error))}")
+    cleaned.__suppress_context__ = True
+    return cleaned.with_traceback(error.__traceback__)
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not e for e in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # an exception whose __str__ fails says nothing, secrets included
+        return ""
 
 
 def redact_value(value: Any) -> Any:

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from numerai_bot.models_config import ModelConfig
+from numerai_bot.postprocess.cost import postprocess_seconds
 
 # A typical published model (2,000 trees, medium features): ~0.45 s for 6,720 rows and
 # ~0.1 s to fetch its file and build its session (docs/benchmarks.md).
@@ -26,7 +27,8 @@ def model_cost(config: ModelConfig) -> float:
     cost: Any = config.extra.get("cost")
     per_1k = _positive(cost, "predict_seconds_per_1k_rows", DEFAULT_SECONDS_PER_1K_ROWS)
     session = _positive(cost, "session_seconds", DEFAULT_SESSION_SECONDS)
-    return session + per_1k * config.tournament.typical_live_rows / 1000
+    own = session + per_1k * config.tournament.typical_live_rows / 1000
+    return own + postprocess_seconds(config, model_cost)  # neutralization, blended models
 
 
 def typical_cost() -> float:

@@ -85,6 +85,21 @@ def zero_spread(values: np.ndarray) -> bool:
 
 def to_predictions(raw: np.ndarray, expected_rows: int, transform: str = "rank") -> np.ndarray:
     """Check the model's raw output, then apply the configured transform."""
+    raw = checked_output(raw, expected_rows)
+    if transform == "rank":
+        return rank_to_unit(raw)
+    if transform == "raw":
+        if raw.min() < 0.0 or raw.max() > 1.0:
+            raise PredictionError(
+                f"raw predictions span [{raw.min():.4g}, {raw.max():.4g}], outside [0, 1]; "
+                "use transform 'rank'"
+            )
+        return raw
+    raise PredictionError(f"unknown transform {transform!r}")
+
+
+def checked_output(raw: np.ndarray, expected_rows: int) -> np.ndarray:
+    """The model's raw output as float64: one finite value per live row, with spread."""
     raw = np.asarray(raw, dtype=np.float64)
     if raw.ndim != 1 or raw.shape[0] != expected_rows:
         raise PredictionError(f"model returned {raw.shape} values for {expected_rows} live rows")
@@ -96,16 +111,7 @@ def to_predictions(raw: np.ndarray, expected_rows: int, transform: str = "rank")
             f"model returned (nearly) the same value for every row: standard deviation "
             f"{np.std(raw, ddof=1):.3g}, which Numerai counts as zero spread"
         )
-    if transform == "rank":
-        return rank_to_unit(raw)
-    if transform == "raw":
-        if raw.min() < 0.0 or raw.max() > 1.0:
-            raise PredictionError(
-                f"raw predictions span [{raw.min():.4g}, {raw.max():.4g}], outside [0, 1]; "
-                "use transform 'rank'"
-            )
-        return raw
-    raise PredictionError(f"unknown transform {transform!r}")
+    return raw
 
 
 def build_csv(ids: np.ndarray, predictions: np.ndarray, tournament: Tournament = CLASSIC) -> bytes:

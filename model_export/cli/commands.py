@@ -11,7 +11,7 @@ COMMANDS: dict[str, str] = {
     "check": "compare an .onnx file with its native model on data",
     "describe": "print an .onnx file's metadata as the worker reads it",
     "ensemble": "combine exported .onnx files into one weighted graph",
-    "validate": "per-era Numerai correlation of an .onnx file on validation data",
+    "validate": "Numerai's per-era CORR, MMC, BMC, FNC of an .onnx file on validation data",
     "publish": "upload an .onnx file to the model store (keeping the previous one)",
     "rollback": "restore the previously published file of a model",
 }

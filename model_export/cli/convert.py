@@ -388,6 +388,7 @@ def run_export(args: argparse.Namespace) -> int:
     """Load the model → resolve the feature order → parity on --data → write the file."""
     native = load(args.model, args.kind)
     say(args, f"loaded a {native.kind} model from {args.model}")
+    native.refuse_unsupported(args.num_iteration)
     features = graph_feature_order(native, _given_features(args))
     if args.own_data is not None:
         return _run_export_own(args, native, features)

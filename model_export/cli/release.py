@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from model_export import validate
 from model_export.cli import own as cli_own
 from model_export.cli.commands import COMMANDS
 from model_export.cli.common import (
@@ -31,8 +32,10 @@ from model_export.parity import ParityError
 from model_export.publish import publish, rollback
 from model_export.validate import validate_file
 from numerai_bot.adapters.model_store import open_model_store
+from numerai_bot.errors import ConfigError
 from numerai_bot.model_input import MISSING_POLICIES, SOURCES
 from numerai_bot.models_config import TRANSFORMS
+from numerai_bot.postprocess.spec import Neutralization, parse_postprocess
 from numerai_bot.tournaments import TOURNAMENTS
 
 SampleReader = Callable[[argparse.Namespace, Path, Sequence[str]], Table]
@@ -142,12 +145,15 @@ def _add_validate(commands: Any) -> None:
     sub = commands.add_parser(
         "validate",
         help=COMMANDS["validate"],
-        description="Run the file era by era on validation data and report numerai_corr "
-        "(numerai-tools' definition: tie-kept rank, gaussianise, power 1.5 on predictions "
-        "and centred target), its mean, standard deviation, Sharpe and max drawdown, and "
-        "plot the cumulative correlation. Warns when training eras recorded in the file "
-        "overlap the validation eras. With --own-data: your own table joined to Numerai's "
-        "targets of the file's data version by date and id, era = date.",
+        description="Run the file era by era on validation data and score each era with "
+        "numerai-tools: CORR (numerai_corr), MMC against the meta model, BMC against a "
+        "benchmark model (Classic's meta_model.parquet and validation_benchmark_models.parquet "
+        "beside --data), feature-neutral CORR and max feature exposure; report each one's "
+        "mean, standard deviation, Sharpe and max drawdown, before and (--neutralize) after "
+        "the model's own neutralization, and plot the cumulative scores. Warns when training "
+        "eras recorded in the file overlap the validation eras. With --own-data: your own "
+        "table joined to Numerai's targets of the file's data version by date and id, "
+        "era = date.",
     )
     sub.add_argument("onnx_file", type=Path, help="exported .onnx file")
     rows = sub.add_mutually_exclusive_group(required=True)
@@ -157,6 +163,24 @@ def _add_validate(commands: Any) -> None:
     cli_own.add_id_column(own)
     cli_own.add_target_options(own)
     sub.add_argument("--target", help="target column [the one recorded in the file]")
+    numerai = sub.add_argument_group("Numerai's metrics (with --data)")
+    numerai.add_argument(
+        "--meta-model",
+        type=Path,
+        help=f"the meta model's predictions for MMC [{validate.META_MODEL_FILE} beside --data]",
+    )
+    numerai.add_argument(
+        "--benchmarks",
+        type=Path,
+        help=f"benchmark models' predictions for BMC [{validate.BENCHMARK_FILE} beside --data]",
+    )
+    numerai.add_argument("--benchmark", help="the benchmark column for BMC [the file's first]")
+    numerai.add_argument(
+        "--neutralize",
+        metavar="JSON",
+        help="the model's neutralization as in models.json, e.g. "
+        '\'{"proportion": 0.5, "against": "medium"}\': also score the predictions after it',
+    )
     sub.add_argument("--era-step", type=int, default=1, help="score every Nth era [1]")
     sub.add_argument("--max-eras", type=int, help="only the last N eras")
     sub.add_argument(
@@ -179,6 +203,14 @@ def run_validate(args: argparse.Namespace) -> int:
         raise CliError(f"{args.onnx_file} does not exist")
     plot = None if args.no_plot else (args.plot or args.onnx_file.with_suffix(".validation.png"))
     if args.own_data is not None:
+        given = [
+            o for o in ("meta_model", "benchmarks", "benchmark", "neutralize") if getattr(args, o)
+        ]
+        if given:
+            raise CliError(
+                f"--{given[0].replace('_', '-')} works with --data (Numerai's validation file); "
+                "your own rows have no meta model or benchmark ids"
+            )
         result = cli_own.validate_own(args, plot)
         data_name = args.own_data.name
     else:
@@ -195,16 +227,25 @@ def run_validate(args: argparse.Namespace) -> int:
             max_eras=args.max_eras,
             plot=plot,
             progress=not args.quiet,
+            references=validate.read_references(
+                args.data,
+                meta_model=args.meta_model,
+                benchmark_models=args.benchmarks,
+                benchmark=args.benchmark,
+            ),
+            neutralization=_neutralization(args.neutralize),
         )
         data_name = args.data.name
     figures = result.figures(data_name)
     if args.json:
-        print(
-            json.dumps(
-                {**figures, "per_era": dict(zip(result.eras, result.scores.tolist(), strict=True))},
-                indent=2,
-            )
-        )
+        per_era = {
+            variant: {
+                name: dict(zip(result.eras, _json_floats(values), strict=True))
+                for name, values in metrics.items()
+            }
+            for variant, metrics in result.per_era.items()
+        }
+        print(json.dumps({**figures, "per_era": per_era}, indent=2))
     else:
         print(result.text())
     if plot is not None:
@@ -219,6 +260,27 @@ def run_validate(args: argparse.Namespace) -> int:
         save_model(model, args.onnx_file)
         say(args, f"recorded the figures in {args.onnx_file}")
     return 0
+
+
+def _neutralization(text: str | None) -> Neutralization | None:
+    """``--neutralize``'s JSON, checked as models.json's ``neutralize`` value is."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise CliError(
+            f"--neutralize is not JSON ({error}): e.g. '{{\"proportion\": 0.5}}'"
+        ) from None
+    try:
+        return parse_postprocess("--neutralize", {"neutralize": value}, "rank").neutralization
+    except ConfigError as error:
+        raise CliError(str(error)) from None
+
+
+def _json_floats(values: Any) -> list[float | None]:
+    """Per-era values for JSON: NaN (no figure that era) as null."""
+    return [float(v) if v == v else None for v in values]
 
 
 # --- publish / rollback ------------------------------------------------------------------

@@ -57,7 +57,13 @@ def add_string_options(sub: argparse.ArgumentParser, *, train: bool) -> None:
         "inside the graph (a fixed vocabulary, sorted distinct training values → 0, 1, 2…, "
         "missing/unseen → NaN)"
         + (", drop them (numerai-cli's example model)" if train else "")
-        + ", or refuse with an error naming them [%(default)s]",
+        + ", or refuse with an error naming them [%(default)s]"
+        + (
+            ""
+            if train
+            else "; dropping them is train's choice: a model trained without them "
+            "exports without them"
+        ),
     )
     if not train:
         sub.add_argument(

@@ -78,6 +78,15 @@ class NativeModel:
             return catboost_onnx.resolve_iterations(self.obj, requested)
         return None
 
+    def refuse_unsupported(self, iterations: int | None = None) -> None:
+        """Refuse, before any data is read, what the converter cannot reproduce and the data
+        options would not fix, so the first error is the one that matters (a LightGBM model
+        with categorical splits is told so, not asked for a string vocabulary)."""
+        if self.kind == "lightgbm":
+            from model_export.converters.lightgbm_onnx import refuse_categorical_splits
+
+            refuse_categorical_splits(self.obj, int(self.iterations(iterations) or 0))
+
     def to_onnx(
         self,
         graph_names: Sequence[str],
@@ -283,9 +292,16 @@ def _unpickle(path: Path) -> Any:
 
 
 def _torch_input_width(module: Any) -> int | None:
-    """The in_features of the module's first Linear layer, if it has one."""
+    """The in_features of the module's first Linear layer, if it has one.
+
+    A traced TorchScript module keeps no ``in_features``: there the width is read from the
+    first Linear weight ([out, in]) instead.
+    """
     for child in getattr(module, "modules", lambda: [])():
         width = getattr(child, "in_features", None)
         if isinstance(width, int):
             return width
+    for name, weight in getattr(module, "named_parameters", lambda: [])():
+        if name.endswith("weight") and len(getattr(weight, "shape", ())) == 2:
+            return int(weight.shape[1])
     return None

@@ -14,6 +14,7 @@ Graph: ``features`` [N, F] (float32, or float64) → Cast(double) → TreeEnsemb
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -155,16 +156,59 @@ def check_supported(dump: dict[str, Any]) -> None:
         )
     if not dump.get("tree_info"):
         raise UnsupportedModelError("the model has no trees (num_iteration 0?)")
+    categorical = categorical_split_features(dump)
+    if categorical:
+        raise UnsupportedModelError(categorical_splits_message(categorical))
     for tree in dump["tree_info"]:
-        if tree.get("num_cat", 0):
-            raise UnsupportedModelError(
-                f"tree {tree.get('tree_index')} has categorical splits, which are not "
-                "supported: train with numeric features (Numerai's are numeric)"
-            )
         if tree.get("is_linear") or _has_linear_leaves(tree["tree_structure"]):
             raise UnsupportedModelError(
                 "linear trees (linear_tree=true) are not supported: retrain without them"
             )
+
+
+def categorical_split_features(dump: dict[str, Any]) -> list[str]:
+    """The features the model splits on as categories (LightGBM ``categorical_feature`` or a
+    pandas ``category`` column), in the model's order."""
+    names = list(dump.get("feature_names") or [])
+    found: set[int] = set()
+    for tree in dump.get("tree_info", []):
+        if not tree.get("num_cat", 0):
+            continue
+        stack = [tree["tree_structure"]]
+        while stack:
+            node = stack.pop()
+            if node.get("decision_type") == "==":
+                found.add(int(node["split_feature"]))
+            stack += [node[key] for key in ("left_child", "right_child") if key in node]
+    return [names[i] if i < len(names) else f"column {i}" for i in sorted(found)]
+
+
+def refuse_categorical_splits(booster: lgb.Booster, num_iteration: int) -> None:
+    """Refuse a model with categorical splits, naming the features, without converting it.
+
+    Cheap on a large model: LightGBM's text model states ``num_cat`` per tree and is several
+    times quicker to write than the JSON dump; only a model that has categorical splits is
+    dumped, to name them.
+    """
+    text = booster.model_to_string(num_iteration=num_iteration)
+    if re.search(r"^num_cat=[1-9]", text, re.MULTILINE):
+        dump = booster.dump_model(num_iteration=num_iteration)
+        raise UnsupportedModelError(categorical_splits_message(categorical_split_features(dump)))
+
+
+def categorical_splits_message(features: Sequence[str]) -> str:
+    """Why a model with categorical splits is refused (the converter reproduces LightGBM's
+    numeric splits only, :mod:`.lightgbm_splits`), and the way to a file that exports."""
+    named = ", ".join(features)
+    return (
+        f"the model has categorical splits on {named} (LightGBM categorical_feature, or a "
+        "pandas category column), which are not exported. Retrain with the column(s) as "
+        "ordinary numeric features (categorical_feature=[]): for a string column, its codes in "
+        "a fixed vocabulary (sorted distinct training values → 0, 1, 2…, missing/unseen → NaN; "
+        "train --string-features encode does this), then export with --string-vocabulary (the "
+        "JSON vocabulary or the train.parquet the codes came from) so the graph encodes the "
+        "strings itself"
+    )
 
 
 def _has_linear_leaves(node: dict[str, Any]) -> bool:

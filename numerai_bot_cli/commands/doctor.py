@@ -2,8 +2,9 @@
 
 The checks live in ``numerai_bot_cli/doctor/``, each registered with what it proves and
 the next step when it fails (:mod:`numerai_bot_cli.doctor.core`); this module only parses
-the options, runs them all and prints. Exit 0 only when every line is ✓ (or ! : passes with a
-warning); 1 when any is ✗; 2 when nothing failed but something could not be verified (?).
+the options, runs them all and prints. Exit 1 when any line is ✗ (broken), else 0: ✓, !
+(passes with a warning) and ? (not yet, e.g. a new stack before its first round, or not
+verified) are not broken.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def register(commands: Any) -> None:
         help="check a deployment end to end before a round (keys, models, webhooks, AWS, "
         "ledger, own data)",
         description="Check the deployed stack and the Numerai account, each fact a ✓ or ✗ line "
-        "with the next step: \n" + listing + "\nExit 0 only when everything passes (1: "
-        "something failed, 2: something could not be verified). Nothing is changed, except "
+        "with the next step (? when not yet or not verified): \n" + listing + "\nExit 0 when "
+        "nothing is broken, 1 when something is (✗). Nothing is changed, except "
         "that --fire sends one test call through the stack (a real submission of that model).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

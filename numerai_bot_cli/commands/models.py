@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from model_export.cli.commands import COMMANDS as MODEL_EXPORT_COMMANDS
+from numerai_bot.postprocess.spec import PostProcess
 from numerai_bot.tournaments import TOURNAMENTS, Tournament, tournament
 from numerai_bot_cli.aws import aws_errors, session
 from numerai_bot_cli.common import (
@@ -62,6 +63,7 @@ class PublishJob:
     path: Path
     transform: str
     tournament: Tournament | None = None
+    postprocess: PostProcess | None = None  # the config's neutralize / blend (None: keep)
 
 
 def register(commands: Any) -> None:
@@ -74,7 +76,8 @@ def register(commands: Any) -> None:
         description="Check each ONNX file (it must load and carry the bot's metadata, and be "
         "exported for the model's tournament), upload it with its SHA-256 and update "
         "models.json, for the models named (default: all in numerai-bot.toml, each with its "
-        "artifact, transform and tournament). The bucket is versioned: the previous file stays.",
+        "artifact, transform, tournament, neutralize and blend; models that blend others in "
+        "go last). The bucket is versioned: the previous file stays.",
     )
     sub.add_argument("models", nargs="*", metavar="MODEL", help="models to publish [all]")
     sub.add_argument(
@@ -121,6 +124,7 @@ def run_publish(args: argparse.Namespace) -> int:
                     job.transform,
                     tournament=expected,
                     model_input=input_setting(args),
+                    postprocess=job.postprocess,
                 ).entry
             except BotError as error:
                 raise CliError(
@@ -144,7 +148,8 @@ def _jobs(args: argparse.Namespace, ctx: Any) -> list[PublishJob]:
         configured = ctx.config.models.get(args.models[0])
         transform = args.transform or (configured.transform if configured else "rank")
         chosen = asked or (configured.tournament if configured else None)
-        return [PublishJob(args.models[0], args.file, transform, chosen)]
+        post = configured.postprocess if configured else None
+        return [PublishJob(args.models[0], args.file, transform, chosen, post)]
     jobs = []
     for name in ctx.model_names(args.models):
         entry = ctx.config.models.get(name)
@@ -154,8 +159,13 @@ def _jobs(args: argparse.Namespace, ctx: Any) -> list[PublishJob]:
                 f"add [models.{name}] to the config, or pass --file",
             )
         transform = args.transform or entry.transform
-        jobs.append(PublishJob(name, entry.artifact, transform, asked or entry.tournament))
-    return jobs
+        jobs.append(
+            PublishJob(
+                name, entry.artifact, transform, asked or entry.tournament, entry.postprocess
+            )
+        )
+    # Models that blend others in go last: models.json must list what they blend first.
+    return sorted(jobs, key=lambda job: bool(job.postprocess and job.postprocess.blend))
 
 
 def _open_store(uri: str, region: str | None, opener: Any) -> Any:

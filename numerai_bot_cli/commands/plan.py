@@ -25,7 +25,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from numerai_bot.models_config import ModelConfig
-from numerai_bot.shards import DEFAULT_SECONDS_PER_1K_ROWS, DEFAULT_SESSION_SECONDS, balanced_shards
+from numerai_bot.postprocess.cost import postprocess_mib, postprocess_seconds
+from numerai_bot.shards import (
+    DEFAULT_SECONDS_PER_1K_ROWS,
+    DEFAULT_SESSION_SECONDS,
+    balanced_shards,
+    model_cost,
+)
 from numerai_bot_cli.common import build_context, config_options, stack_options
 from numerai_bot_cli.errors import CliError
 from numerai_bot_cli.table import render_table
@@ -68,13 +74,19 @@ class ModelCost:
     predict_seconds_per_1k_rows: float
     measured_on_cpus: int
     measured: bool
+    # Post-processing (numerai_bot.postprocess.cost): neutralization, measured on 2 vCPUs,
+    # and the models a blend predicts; and the peak memory the neutralization adds.
+    postprocess_seconds: float = 0.0
+    postprocess_mib: float = 0.0
 
     def seconds(self, vcpus: float) -> float:
-        """Session + predict + per-model overhead at ``vcpus`` (alone in its invocation)."""
+        """Session + predict + post-processing + per-model overhead at ``vcpus`` (alone in
+        its invocation)."""
         one = _one_cpu_factor(vcpus)
         predict = self.predict_seconds_per_1k_rows * self.rows / 1000
         scale = _speed(self.measured_on_cpus) / _speed(vcpus)
-        return (self.session_seconds + MODEL_OVERHEAD_SECONDS) * one + predict * scale
+        post = self.postprocess_seconds * _speed(2) / _speed(vcpus)  # BLAS: every vCPU
+        return (self.session_seconds + MODEL_OVERHEAD_SECONDS) * one + predict * scale + post
 
     def lane_seconds(self) -> float:
         """The same on one vCPU with one thread: a lane of a many-model invocation."""
@@ -149,6 +161,8 @@ def model_costs(configs: list[ModelConfig]) -> list[ModelCost]:
                 else DEFAULT_SECONDS_PER_1K_ROWS,
                 max(cpus, 1),
                 measured,
+                postprocess_seconds(config, model_cost),
+                postprocess_mib(config),
             )
         )
     return out
@@ -245,7 +259,9 @@ def peak_rss_mib(costs: list[ModelCost], vcpus: float) -> float:
     and one cached."""
     trees = max((c.trees or 2000 for c in costs), default=2000)
     held = min(lanes_at(vcpus), max(len(costs), 1)) + CACHED_SESSIONS
-    return BASE_RSS_MIB + held * SESSION_MIB_PER_1K_TREES * max(trees - 2000, 0) / 1000
+    lanes = min(lanes_at(vcpus), max(len(costs), 1))
+    post = sorted((c.postprocess_mib for c in costs), reverse=True)[:lanes]  # one per lane
+    return BASE_RSS_MIB + held * SESSION_MIB_PER_1K_TREES * max(trees - 2000, 0) / 1000 + sum(post)
 
 
 def recommend(sizes: list[SizePlan], target_seconds: float) -> SizePlan:
@@ -398,6 +414,12 @@ def render(plan: dict[str, Any]) -> str:
         f"concurrency {plan['concurrency']}, SHARD_SIZE {plan['shard_size']}, {plan['arch']}",
         "",
         render_table(headers, [_model_row(m) for m in plan["models"]], right={2, 4, 5, 6, 7}),
+        *[
+            f"{m['name']}: post-processing (neutralize, blended models) adds "
+            f"{m['postprocess_seconds']:.1f} s on 2 vCPUs and {m['postprocess_mib']:.0f} MiB"
+            for m in plan["models"]
+            if m["postprocess_seconds"] > 0
+        ],
         "",
         render_table(
             SIZE_HEADERS, [_size_row(s, chosen) for s in plan["sizes"]], right=set(range(8))

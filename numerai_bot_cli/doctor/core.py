@@ -4,9 +4,10 @@ A check is a function registered with its item letter (the order it runs and pri
 name, what it proves and the usual next step; it yields :class:`Finding` lines (one per model
 where that is the unit). Nothing here knows what a check does, so adding one is one function.
 
-A finding is ✓ (``ok=True``), ✗ (``ok=False``) or ? (``ok=None``: not verified, e.g. Numerai
-has no query for it or an earlier check failed); only ✓ everywhere exits 0. A ✓ may carry a
-warning (!, with a next step): the round works, but something deserves the operator's eye.
+A finding is ✓ (``ok=True``), ✗ (``ok=False``: broken) or ? (``ok=None``: not yet, e.g. no
+submission before a new stack's first round, or not verified, e.g. Numerai has no query for
+it); only a ✗ exits non-zero, so a new deployment with nothing broken passes. A ✓ may carry
+a warning (!, with a next step): the round works, but something deserves the operator's eye.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from numerai_bot_cli.errors import CliError
 
 MARKS = {True: "✓", False: "✗", None: "?"}
 WARNING_MARK = "!"
-EXIT_ALL_PASSED, EXIT_FAILED, EXIT_UNVERIFIED = 0, 1, 2
+EXIT_NOTHING_BROKEN, EXIT_FAILED = 0, 1
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def warned(name: str, detail: str, next_step: str) -> Finding:
 
 
 def unverified(name: str, detail: str, next_step: str = "") -> Finding:
-    """A ? line: not proven either way, and why."""
+    """A ? line: not yet, or not proven either way, and why; not broken."""
     return Finding(name, None, detail, next_step)
 
 
@@ -126,12 +127,8 @@ def _run_one(registered: Check, env: Any) -> list[Finding]:
 
 
 def exit_code(findings: list[Finding]) -> int:
-    """0 when every line is ✓, 1 when any is ✗, 2 when none is ✗ but some are ?."""
-    if any(f.ok is False for f in findings):
-        return EXIT_FAILED
-    if any(f.ok is None for f in findings):
-        return EXIT_UNVERIFIED
-    return EXIT_ALL_PASSED
+    """1 when any line is ✗, else 0 (✓, ! and ? lines: nothing is broken)."""
+    return EXIT_FAILED if any(f.ok is False for f in findings) else EXIT_NOTHING_BROKEN
 
 
 def render_text(findings: list[Finding]) -> str:
@@ -148,10 +145,14 @@ def render_text(findings: list[Finding]) -> str:
     lines.append(
         f"{counts['✓']} passed"
         + (f" ({warnings} with a warning)" if warnings else "")
-        + f", {counts['✗']} failed, {counts['?']} not verified"
-        + (": ready for the round" if exit_code(findings) == EXIT_ALL_PASSED else "")
+        + f", {counts['✗']} failed, {counts['?']} not yet or not verified"
+        + (_verdict(counts) if exit_code(findings) == EXIT_NOTHING_BROKEN else "")
     )
     return "\n".join(lines)
+
+
+def _verdict(counts: dict[str, int]) -> str:
+    return ": nothing broken (see ? lines)" if counts["?"] else ": ready for the round"
 
 
 def render_json(findings: list[Finding]) -> str:

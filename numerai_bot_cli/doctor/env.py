@@ -17,9 +17,11 @@ from typing import Any
 import requests
 
 from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
+from numerai_bot.adapters.ledger_scan import scan_ledger
 from numerai_bot.adapters.model_store import open_model_store
 from numerai_bot.adapters.numerai_client import NumeraiClient
 from numerai_bot.errors import ConfigError, NumeraiAuthError, RoundClosed
+from numerai_bot.ledger import SUBMITTED
 from numerai_bot.models_config import BrokenEntry, ModelConfig, load_models_entries
 from numerai_bot.ports import AccountModel, ModelStore
 from numerai_bot.tournaments import Tournament
@@ -143,6 +145,20 @@ class DoctorEnv:
             "ledger",
             lambda: DynamoLedger(
                 self.output("LedgerTableName"), self.session().resource("dynamodb")
+            ),
+        )
+
+    def ever_submitted(self) -> frozenset[tuple[str, int]]:
+        """(model, tournament id) of every SUBMITTED record the ledger holds, any round: a
+        model with none has not had its first round through this stack yet."""
+        return self.once(
+            "ever_submitted",
+            lambda: frozenset(
+                (record.model_name, record.tournament)
+                for record in scan_ledger(
+                    self.output("LedgerTableName"), self.session().resource("dynamodb")
+                )
+                if record.status == SUBMITTED
             ),
         )
 

@@ -188,7 +188,7 @@ def test_a_healthy_deployment_passes_every_check_and_a_fired_test_call_submits(
 
     assert cli("doctor", "--stack-outputs", str(outputs)) == 0
     text = capsys.readouterr().out
-    assert "✗" not in text and "0 failed, 0 not verified: ready for the round" in text
+    assert "✗" not in text and "0 failed, 0 not yet or not verified: ready for the round" in text
     assert bot.token not in text
 
 
@@ -347,16 +347,17 @@ def test_a_missing_dead_letter_queue_schedule_or_alias_fails_aws(local_bot, cli,
     assert findings["aws/alarm-subscriptions"]["ok"] is True
 
 
-def test_a_ledger_gap_fails_ledger_and_the_webhook_is_judged_from_the_ledger_without_a_reader(
+def test_a_model_not_yet_submitted_in_the_open_round_is_not_yet_and_nothing_is_broken(
     bot, models_json, cli, capsys, outputs, monkeypatch
 ):
     submit(bot, "beta")
     monkeypatch.setattr(doctor_command, "PROBES", PRODUCTION_PROBES)  # as against Numerai
     code, findings, _ = run_doctor(cli, capsys, outputs)
-    assert code == 1
+    assert code == 0, not_passing(findings)
     round_number = bot.standin.current_round
     alpha, beta = findings["ledger/alpha"], findings["ledger/beta"]
-    assert alpha["ok"] is False and f"round {round_number} (open): no record" in alpha["detail"]
+    assert alpha["ok"] is None
+    assert f"round {round_number} (open): not submitted yet" in alpha["detail"]
     assert "numerai-bot trigger alpha" in alpha["next_step"]
     assert beta["ok"] is True
     assert findings["webhook/beta"]["ok"] is True
@@ -384,7 +385,7 @@ def test_without_a_reader_numerai_s_call_vouches_for_a_webhook_and_a_run_by_hand
     assert findings["ledger/alpha"]["ok"] is True  # submitted all the same
     # the wrong-token probe went over HTTP to the local Function URL, and got its 403s
     assert findings["function-url/wrong-token"]["ok"] is True
-    assert code == 2, not_passing(findings)  # not verified: neither a pass nor a failure
+    assert code == 0, not_passing(findings)  # not verified is not broken
     assert bot.token not in printed
 
 
@@ -439,7 +440,7 @@ def test_one_checks_crash_does_not_hide_the_others_and_the_exit_code_says_the_wo
     assert [f.check for f in findings] == ["first", "second"]
     assert findings[0].ok is False and "RuntimeError: boom" in findings[0].detail
     assert exit_code([passed("x", "")]) == 0
-    assert exit_code([passed("x", ""), unverified("y", "")]) == 2
+    assert exit_code([passed("x", ""), unverified("y", "")]) == 0  # ? is not broken
     assert exit_code([unverified("y", ""), failed("z", "", "do it")]) == 1
     text = render_text([Finding("z", False, "broken", "fix it")])
     assert "✗ z  broken" in text and "next: fix it" in text and "1 failed" in text

@@ -161,3 +161,30 @@ def test_a_many_model_invocation_runs_one_model_per_vcpu_at_once() -> None:
     assert ten == pytest.approx(10 * model.lane_seconds() / 2)  # two lanes of one thread
     assert ten < 10 * alone  # the tree kernel's 2nd thread gains 1.55x, a 2nd lane 2x
     assert many_models_seconds([model] * 10, 1.0) == pytest.approx(10 * model.lane_seconds())
+
+
+def test_neutralizing_against_every_feature_is_counted_in_seconds_and_memory(plan) -> None:
+    neutral = {**_entry(TYPICAL), "neutralize": {"proportion": 0.5, "against": "all"}}
+    few = {**_entry(TYPICAL), "neutralize": {"proportion": 0.5, "against": ["feature_a"]}}
+    _, plain_out = plan({"my_model": _entry(TYPICAL)}, "--json")
+    code, out = plan({"my_model": neutral, "light": few}, "--json")
+    assert code == 0
+    document, plain = json.loads(out), json.loads(plain_out)
+    by_name = {m["name"]: m for m in document["models"]}
+    heavy = by_name["my_model"]
+    assert heavy["postprocess_seconds"] > 5  # 2,748 features x 6,720 rows on 2 vCPUs
+    assert heavy["postprocess_mib"] > 100
+    assert by_name["light"]["postprocess_seconds"] < 0.01
+    before = plain["models"][0]["seconds_at_recommended"]
+    assert heavy["seconds_at_recommended"] > before + 5
+    assert document["peak_rss_mib"] > plain["peak_rss_mib"] + 100
+    _, text = plan({"my_model": neutral})
+    assert "my_model: post-processing (neutralize, blended models) adds" in text
+
+
+def test_a_blend_counts_the_model_it_blends_in(plan) -> None:
+    blended = {**_entry(TYPICAL), "blend": [{"model": "heavy", "weight": 0.3}]}
+    _, out = plan({"blended": blended, "heavy": _entry(HEAVY)}, "--json")
+    by_name = {m["name"]: m for m in json.loads(out)["models"]}
+    heavy_seconds = HEAVY["session_seconds"] + HEAVY["predict_seconds_per_1k_rows"] * 6.72
+    assert abs(by_name["blended"]["postprocess_seconds"] - heavy_seconds) < 1e-9

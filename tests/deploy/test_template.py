@@ -366,7 +366,7 @@ def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
         "LOG_LEVEL",
     }
     assert str(env["SHARD_SIZE"]) == "50"
-    assert str(env["MAX_SHARDS"]) == "9"  # a new account's 10 concurrent executions, minus one
+    assert str(env["MAX_SHARDS"]) == "6"  # see test_a_new_account_keeps_room_for_the_webhook
     assert env["NUMERAI_SECRET_ID"] == cfn.physical_id("NumeraiApiKeysSecret")
     assert env["MODEL_STORE_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/models"
     assert env["OWN_DATA_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/own-data"
@@ -374,6 +374,28 @@ def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
     assert env["LIVE_DATA_DIR"].startswith("/tmp/")
     assert env["ALERT_TOPIC_ARN"] == cfn.physical_id("AlertTopic")
     assert env["NUMERAI_API_URL"] == ""  # the worker's default: Numerai's endpoint
+
+
+NEW_ACCOUNT_CONCURRENCY = 10  # every function of a new AWS account together
+WEBHOOK_ROOM = 3  # executions left for Numerai's webhook calls and the workers they start
+
+
+def test_a_new_account_keeps_room_for_the_webhook(cfn: Evaluator) -> None:
+    # The fallback schedule's fan-out (one worker and its shards) never takes the whole
+    # account: the webhook's Function URL would answer Numerai 429 while the shards run.
+    shards = int(cfn.properties("WorkerFunction")["Environment"]["Variables"]["MAX_SHARDS"])
+    assert 1 + shards <= NEW_ACCOUNT_CONCURRENCY - WEBHOOK_ROOM
+    # No reservation by default: AWS refuses one that leaves under 100 unreserved, so any
+    # default reservation would fail every deploy on a new account.
+    for function in ("WebhookFunction", "WorkerFunction"):
+        assert "ReservedConcurrentExecutions" not in cfn.properties(function)
+
+
+def test_a_raised_quota_reserves_the_webhook_its_executions(sam_template: dict) -> None:
+    raised = {"WebhookReservedConcurrency": 3, "WorkerMaxShards": 20}
+    cfn = Evaluator(transform(sam_template, raised), raised)
+    assert cfn.properties("WebhookFunction")["ReservedConcurrentExecutions"] == 3
+    assert str(cfn.properties("WorkerFunction")["Environment"]["Variables"]["MAX_SHARDS"]) == "20"
 
 
 def test_webhook_environment_is_the_contract(cfn: Evaluator) -> None:

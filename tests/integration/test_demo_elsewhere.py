@@ -81,3 +81,35 @@ def test_missing_keys_and_unknown_models_are_one_line_errors(endpoint, tmp_path:
         .splitlines()[-1]
         .startswith("error: model 'nobody' is not in the account")
     )
+
+
+def test_wrong_keys_are_one_line_saying_which_keys_and_where_to_set_them(endpoint, tmp_path):
+    wrong = {**KEYS, "NUMERAI_SECRET_KEY": "WRONGKEY1234567890"}
+    done = run_demo(["--workdir", str(tmp_path / "demo")], NUMERAI_API_URL=endpoint.url, **wrong)
+    assert done.returncode == 2
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: {endpoint.url} refused the API key in NUMERAI_PUBLIC_ID")
+    assert "NUMERAI_SECRET_KEY" in line and "API keys" in line
+    assert "WRONGKEY" not in done.stderr
+
+
+def test_the_webhook_is_registered_at_the_public_url_and_listens_where_asked(endpoint, tmp_path):
+    port = free_port()
+    done = run_demo(
+        ["--trees", "10", "--workdir", str(tmp_path / "demo"), "--models", "their_model"],
+        NUMERAI_API_URL=endpoint.url,
+        DEMO_WEBHOOK_URL=f"http://localhost:{port}",  # as a tunnel's public name would be
+        DEMO_WEBHOOK_BIND=f"127.0.0.1:{port}",
+        **KEYS,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"webhook at http://localhost:{port}/" in done.stdout
+    assert endpoint.webhooks()["their_model"].startswith(f"http://localhost:{port}/")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -100,6 +101,26 @@ def test_a_signals_webhook_while_only_classic_is_open_submits_nothing_and_says_s
     )
     assert result["status"] == "closed" and "no signals round is open" in result["message"]
     assert accepted(bot, "signals_m", 11) == []
+
+
+def test_an_unreadable_kept_submission_is_moved_aside_in_the_bucket_and_the_upload_goes_on(bot):
+    bucket = urlparse(os.environ["MODEL_STORE_URI"]).netloc
+    archive = open_model_store(f"s3://{bucket}/submissions")
+    event, context = {"source": "manual", "models": ["signals_m"]}, LocalContext("worker")
+    bot.standin.open_round(tournament=11, trigger_webhooks=False)
+    (kept,) = bot.worker_handler(event, context)["outcomes"]
+    key = f"signals/signals_m/{kept['round_number']}.csv"
+    damaged = b"\xff\xfe not the file that was submitted"
+    archive.write(key, damaged)
+    bot.standin.open_round(tournament=11, trigger_webhooks=False)
+    result = bot.worker_handler(event, context)
+    (outcome,) = result["outcomes"]
+    assert outcome["status"] == "submitted" and outcome["churn"] is None
+    (alert,) = result["alerts"]
+    assert f"s3://{bucket}/submissions/{key} is unreadable" in alert, alert
+    assert archive.read(f"quarantine/{key}").data == damaged
+    with pytest.raises(ObjectMissing):
+        archive.read(key)
 
 
 @pytest.mark.slow

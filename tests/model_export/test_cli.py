@@ -3,6 +3,7 @@ describe."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -248,3 +249,14 @@ def test_train_with_download(fake_numerai, tmp_path) -> None:
     ]
     assert read_metadata(tmp_path / "d.onnx").data_version == "v5.2"
     assert np.isfinite(read_metadata(tmp_path / "d.onnx").parity["max_abs_diff"])
+
+
+def test_torch_file_without_torch_says_what_to_install(data_root, tmp_path, capsys) -> None:
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed here")
+    network = tmp_path / "net.pt"
+    network.write_bytes(b"a torch.save file")
+    live = str(data_root / "v5.2" / "live.parquet")
+    assert main(["export", str(network), "--data", live, "-o", str(tmp_path / "n.onnx")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "PyTorch is not installed" in line and "requirements-torch.txt" in line

@@ -129,7 +129,7 @@ def test_ensemble_validate_publish_rollback(files, version_dir, tmp_path, capsys
     code = main(["validate", str(blend), "--data", validation, "--plot", str(plot), "--record"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "numerai_corr mean" in out and "max drawdown" in out and "WARNING" not in out
+    assert "CORR (numerai_corr)" in out and "max drawdown" in out and "WARNING" not in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     figures = read_metadata(blend).validation["numerai_corr"]
     assert figures["eras"] == 8 and figures["corr_mean"] > 0.0  # the synthetic signal

@@ -199,8 +199,11 @@ def test_categorical_splits_are_refused(feature_names) -> None:
     target = (matrix[:, 0] == 3) * 2.0 + rng.normal(size=1_000) * 0.1
     dataset = lgb.Dataset(matrix, target, categorical_feature=[0])
     booster = lgb.train({"verbosity": -1, "min_data_per_group": 5}, dataset, 3)
-    with pytest.raises(UnsupportedModelError, match="categorical"):
+    with pytest.raises(UnsupportedModelError) as refused:
         booster_to_onnx(booster, feature_names=feature_names)
+    message = str(refused.value)
+    assert f"categorical splits on {booster.feature_name()[0]} " in message
+    assert "categorical_feature=[]" in message and "--string-vocabulary" in message
 
 
 def test_float32_variant_changes_values(nan_booster, live_matrix, feature_names) -> None:

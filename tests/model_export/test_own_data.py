@@ -45,7 +45,7 @@ FEATURES = ["momentum_20", "volatility_20"]
 HELD_OUT = 6  # the stand-in's validation eras: trained without, scored on
 # colsample 1.0: both features in every tree; one LightGBM thread: the machines share 2 cores.
 FEW_TREES = ["--n-estimators", "30", "--colsample-bytree", "1.0", "--param", "num_threads=1"]
-CORR = re.compile(r"numerai_corr mean\s+([+-]\d+\.\d+)")
+CORR = re.compile(r"CORR \(numerai_corr\)\s+([+-]\d+\.\d+)")
 
 
 @pytest.fixture(scope="module")

@@ -101,3 +101,15 @@ def test_publish_and_rollback_s3(versions) -> None:
         _check_store(store, versions[0])
         listed = client.list_object_versions(Bucket="models", Prefix="prod/my_model.onnx")
         assert len([v for v in listed["Versions"] if v["Key"] == "prod/my_model.onnx"]) == 3
+
+
+def test_publishing_a_new_file_keeps_the_models_late_setting(versions, tmp_path) -> None:
+    store = LocalModelStore(tmp_path / "store")
+    publish(store, "my_model", versions[0])
+    entries = json.loads(store.read("models.json").data)
+    entries["models"]["my_model"]["late"] = "skip"
+    store.write("models.json", json.dumps(entries).encode())
+    publish(store, "my_model", versions[1])
+    assert json.loads(store.read("models.json").data)["models"]["my_model"]["late"] == "skip"
+    (entry,) = parse_models_config(store.read("models.json").data)
+    assert entry.submits_late is False

@@ -173,8 +173,10 @@ def test_validate_scores_a_signals_file_per_date(signals, data, capsys) -> None:
     argv = ["validate", str(signals["onnx"]), "--data", str(validation), "--no-plot", "--json"]
     assert main([*argv, "--quiet"]) == 0
     figures = json.loads(capsys.readouterr().out)
-    assert figures["eras"] == 2 and len(figures["per_era"]) == 2
-    assert all(np.isfinite(v) for v in figures["per_era"].values())
+    corr = figures["per_era"]["model"]["corr"]
+    assert figures["eras"] == 2 and len(corr) == 2
+    assert all(np.isfinite(v) for v in corr.values())
+    assert set(figures["metrics"]["model"]) == {"corr", "fnc", "feature_exposure"}  # no meta model
 
 
 def test_users_signals_model_exports_with_its_vocabulary(signals, data, tmp_path) -> None:
@@ -208,6 +210,31 @@ def test_signals_model_with_string_features_is_refused_naming_them(
     error = capsys.readouterr().err
     assert "feature_country" in error and "feature_exchange_code" in error
     assert not output.exists()
+
+
+def test_a_model_with_categorical_splits_is_told_so_before_any_vocabulary(tmp_path, capsys) -> None:
+    """A vocabulary would not help a model that splits on categories: the first error says
+    which feature and how to get a file that exports."""
+    rng = np.random.default_rng(0)
+    countries = rng.choice(["AU", "CA", "DE", "JP", "US"], 400)
+    values = rng.normal(size=400)
+    frame = pd.DataFrame({"feature_a": values, "feature_country": pd.Categorical(countries)})
+    target = values + (countries == "US") + rng.normal(scale=0.1, size=400)
+    params = {"verbosity": -1, "min_data_per_group": 5, "cat_smooth": 1, "num_threads": 1}
+    booster = lgb.train(params, lgb.Dataset(frame, target), 3)
+    booster.save_model(tmp_path / "categorical.txt")
+    live = tmp_path / "signals/v2.1/live.parquet"
+    live.parent.mkdir(parents=True)
+    tickers = [f"T{i} US" for i in range(400)]
+    pd.DataFrame(
+        {"numerai_ticker": tickers, "feature_a": values, "feature_country": countries}
+    ).to_parquet(live)
+    output = tmp_path / "refused.onnx"
+    argv = ["export", str(tmp_path / "categorical.txt"), "--data", str(live), "-o", str(output)]
+    assert main([*argv, "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "categorical splits on feature_country " in error and "--string-vocabulary" in error
+    assert "cannot be encoded without the vocabulary" not in error and not output.exists()
 
 
 def test_train_refuses_or_drops_string_features_when_asked(data, tmp_path, capsys) -> None:

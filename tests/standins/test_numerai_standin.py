@@ -196,6 +196,27 @@ def test_list_datasets(napi: numerapi.NumerAPI) -> None:
     assert not any("standin" in f for f in files)
 
 
+def test_benchmark_and_meta_model_files_are_served_for_the_live_ids(
+    napi: numerapi.NumerAPI, standin: NumeraiStandin, tmp_path: Path
+) -> None:
+    files = napi.list_datasets()
+    for name in (
+        "live_benchmark_models.parquet",
+        "validation_benchmark_models.parquet",
+        "meta_model.parquet",
+    ):
+        assert f"v5.2/{name}" in files
+    dest = napi.download_dataset(
+        "v5.2/live_benchmark_models.parquet", str(tmp_path / "live_benchmark_models.parquet")
+    )
+    benchmarks = pd.read_parquet(dest)
+    assert set(benchmarks.index) == set(standin.live_ids())
+    assert "v52_lgbm_ender20" in benchmarks.columns
+    assert benchmarks.min().min() > 0 and benchmarks.max().max() <= 1
+    meta = pd.read_parquet(napi.download_dataset("v5.2/meta_model.parquet", str(tmp_path / "m.p")))
+    assert list(meta.columns) == ["numerai_meta_model"]
+
+
 def test_download_round_trip_and_range_resume(
     napi: numerapi.NumerAPI, standin: NumeraiStandin, data_root: Path, tmp_path: Path
 ) -> None:

@@ -194,6 +194,40 @@ def test_own_tables_dropped_by_the_users_job_are_joined_and_submitted(tmp_path, 
     assert any("own_s" in a and "covers" in a for a in result.alerts)
 
 
+def damage_column(path: Path, column: str) -> bytes:
+    """Overwrite the start of ``column``'s data page (its other columns still read); the
+    file's bytes before the damage, to put back."""
+    good = path.read_bytes()
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    chunk = next(
+        meta.column(i) for i in range(meta.num_columns) if meta.column(i).path_in_schema == column
+    )
+    damaged = bytearray(good)
+    start = chunk.data_page_offset
+    damaged[start : start + 16] = b"\xff" * 16
+    path.write_bytes(bytes(damaged))
+    return good
+
+
+def test_a_universe_column_unreadable_after_loading_evicts_the_live_file(tmp_path, root):
+    """The ids read, so the live file was cached; the universe's date column does not: the
+    model fails naming the file, and a fixed file is downloaded afresh by a later run."""
+    bot = Bot(tmp_path, root)
+    now = [0.0]
+    bot.runner.live_data.clock = lambda: now[0]
+    bot.drop(SIGNALS, "momentum", own_table(universe_ids(root, SIGNALS)))
+    bot.drop(CRYPTO, "crypto_momentum", own_table(universe_ids(root, CRYPTO), "symbol"))
+    live = root / "signals/v2.1/live.parquet"
+    good = damage_column(live, "date")
+    first = by_model(bot.run())
+    assert first["own_s"].status == "failed"
+    assert "signals/v2.1/live.parquet" in first["own_s"].detail, first["own_s"].detail
+    live.write_bytes(good)  # Numerai fixes the file
+    now[0] += 60  # a later run in the same container
+    second = by_model(bot.run())
+    assert second["own_s"].status == "submitted", second["own_s"].detail
+
+
 def test_a_table_not_there_yet_waits_then_leaves_it_to_the_next_check(tmp_path, root):
     bot = Bot(tmp_path, root, own_s=ModelInput("own", "momentum", wait_seconds=30))
     bot.drop(CRYPTO, "crypto_momentum", own_table(universe_ids(root, CRYPTO), "symbol"))

@@ -174,6 +174,51 @@ def test_max_churn_blocks_the_upload_and_says_why(bot, root, small_features):
     assert len([u for u in numerai.uploads if u["round"] == 701]) == 0
 
 
+GARBAGE = b"\xff\xfe\x00 not a csv"
+
+
+def test_an_unreadable_kept_submission_is_set_aside_named_and_the_upload_goes_on(bot, tmp_path):
+    runner, numerai, _, _ = bot
+    runner.run(WorkerRequest("schedule", models=("signals_m",)))
+    kept = tmp_path / "submissions/signals/signals_m/700.csv"
+    kept.write_bytes(GARBAGE)  # the archive's copy of last round is damaged
+    numerai.rounds[11] = 701
+    result = runner.run(WorkerRequest("schedule", models=("signals_m",)))
+    (outcome,) = result.outcomes
+    assert outcome.status == "submitted" and outcome.churn is None
+    (alert,) = result.alerts
+    assert f"{kept} is unreadable" in alert and "moved to" in alert, alert
+    assert str(kept) in outcome.detail
+    quarantined = tmp_path / "submissions/quarantine/signals/signals_m/700.csv"
+    assert quarantined.read_bytes() == GARBAGE and not kept.exists()
+    numerai.rounds[11] = 702  # the next round compares with 701 again, quietly
+    later = runner.run(WorkerRequest("schedule", models=("signals_m",)))
+    assert later.outcomes[0].churn == pytest.approx(0.0, abs=1e-12) and not later.alerts
+
+
+def test_max_churn_with_an_unreadable_kept_submission_fails_naming_the_file_and_the_fix(
+    bot, tmp_path
+):
+    runner, numerai, store, _ = bot
+    runner.run(WorkerRequest("schedule", models=("signals_m",)))
+    kept = tmp_path / "submissions/signals/signals_m/700.csv"
+    kept.write_bytes(GARBAGE)
+    store.write(
+        "models.json",
+        render_models_config(
+            [ModelConfig("signals_m", "signals_m.onnx", tournament=SIGNALS, max_churn=0.1)]
+        ),
+    )
+    numerai.rounds[11] = 701
+    result = runner.run(WorkerRequest("schedule", models=("signals_m",)))
+    (failed,) = result.failed
+    assert f"{kept} is unreadable" in failed.detail and "max_churn 0.1" in failed.detail
+    assert "quarantine/signals/signals_m/700.csv" in failed.detail  # where to move it
+    assert "remove max_churn" in failed.detail
+    assert kept.read_bytes() == GARBAGE  # a hard limit is never bypassed on the next run
+    assert not [u for u in numerai.uploads if u["round"] == 701]
+
+
 def test_a_retired_data_version_fails_naming_the_newest(bot):
     runner, numerai, _, _ = bot
     numerai.served = frozenset({"v5.2/live.parquet", "v5.3/live.parquet"})

@@ -169,6 +169,8 @@ class NumeraiClient:
         except (requests.ConnectionError, requests.Timeout) as error:
             kind = NumeraiNotReached if _never_sent(error) else NumeraiUnavailable
             raise kind(f"Numerai API unreachable: {type(error).__name__}") from None
+        except (requests.RequestException, ValueError) as error:  # messages quote the URL
+            raise NumeraiError(f"Numerai API call failed: {type(error).__name__}") from None
         if response.status_code == 429:
             raise NumeraiNotReached("Numerai API answered HTTP 429")
         if response.status_code >= 500:

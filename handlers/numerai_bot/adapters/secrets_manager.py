@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from numerai_bot.errors import ConfigError
+from numerai_bot.errors import ConfigError, KeysNotSet
 
 CACHE_SECONDS = 300
 # At DEBUG, botocore logs whole responses, GetSecretValue's SecretString included, and
@@ -24,7 +24,13 @@ def numerai_keys(secret_id: str | None) -> tuple[str, str]:
         if not public_id or not secret_key:
             raise ConfigError("NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY must both be set")
         return public_id, secret_key
-    value = _secret(secret_id, transform="json")
+    try:
+        value = _secret(secret_id, transform="json")
+    except _NoValueYet:
+        raise KeysNotSet(
+            f"no Numerai keys in secret {secret_id} yet: store them with numerai-bot put-keys "
+            "(until then scheduled checks do nothing)"
+        ) from None
     if not isinstance(value, dict) or not value.get("public_id") or not value.get("secret_key"):
         raise ConfigError(
             f"secret {secret_id} must be JSON with 'public_id' and 'secret_key'; "
@@ -41,6 +47,10 @@ def webhook_token(secret_id: str | None) -> str:
     return token
 
 
+class _NoValueYet(ConfigError):
+    """The secret exists but has no value yet (the stack creates it empty)."""
+
+
 def _secret(secret_id: str, transform: str | None = None) -> object:
     from aws_lambda_powertools.utilities import parameters
 
@@ -54,7 +64,10 @@ def _secret(secret_id: str, transform: str | None = None) -> object:
         # says what is wrong without repeating any message text.
         original = error.__cause__ or error.__context__
         cause = type(original).__name__ if original is not None else "unknown error"
-        raise ConfigError(
+        # A secret created without a value answers "can't find the specified secret value";
+        # a deleted one "can't find the specified secret" (same class, a real fault).
+        unset = cause == "ResourceNotFoundException" and "secret value" in str(original)
+        raise (_NoValueYet if unset else ConfigError)(
             f"cannot read secret {secret_id} ({cause}); check that it exists and that the "
             "function may read it"
         ) from None

@@ -143,7 +143,7 @@ class OwnInput:
         with self._lock:
             found = self._universes.get(live.path)
         if found is None:
-            found = universe_table(str(live.path), tournament)
+            found = live.read_with(lambda path: universe_table(str(path), tournament))
             with self._lock:
                 self._universes = {live.path: found}  # the round's only; older ones go
         return found

@@ -1,16 +1,21 @@
-"""One model's work in a round: predict on its live input, then build the file and check it
-by Numerai's rules and the churn gate; keep what was uploaded for next round's churn."""
+"""One model's work in a round: predict on its live input, post-process (neutralize, rank,
+blend: :mod:`numerai_bot.postprocess`), then build the file and check it by Numerai's rules
+and the churn gate; keep what was uploaded for next round's churn."""
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from numerai_bot.churn import SubmissionArchive, movement
-from numerai_bot.errors import ModelError, PredictionError
+from numerai_bot.errors import BotError, ModelError, PredictionError
 from numerai_bot.inference import ModelCache
+from numerai_bot.models_config import ModelConfig
+from numerai_bot.postprocess.live_era import LiveEra, VersionFiles
+from numerai_bot.postprocess.steps import run_steps, steps_for
 from numerai_bot.round.inputs import ModelInputs
 from numerai_bot.round.job import CheckedFile, ModelJob, Predictions
-from numerai_bot.submission import build_csv, to_predictions, validate_submission
+from numerai_bot.submission import build_csv, checked_output, validate_submission
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +28,16 @@ class ModelWork:
         models: ModelCache,
         inputs: ModelInputs,
         archive: SubmissionArchive | None = None,
+        files: VersionFiles | None = None,
     ) -> None:
         self.models = models
         self.inputs = inputs
         self.archive = archive
+        self.files = files  # features.json and benchmark files (neutralize, blend)
+        # Final predictions of this round's models, for the models that blend them in:
+        # (tournament, round, model, artifact version, config) → predictions.
+        self._final: dict[tuple, tuple[Predictions, object]] = {}
+        self._lock = threading.Lock()
 
     def predict(
         self,
@@ -56,13 +67,63 @@ class ModelWork:
                 f"models.json gives it {job.config.input.source} data: publish it with the "
                 "input it was trained on"
             )
+        key = (tournament.name, job.round_number, job.name, model.version, job.config)
+        with self._lock:
+            done = self._final.get(key)
+        if done is not None:  # predicted already this round, for a model that blends it in
+            job.coverage = done[1]  # type: ignore[assignment]
+            return done[0]
         given = self.inputs.read(job, metadata, served)
         job.coverage = given.coverage
         live = given.live
         matrix = live.features(metadata.numeric_features)
         strings = live.strings(metadata.string_features) if metadata.string_features else None
         raw = model.predict(matrix, strings, budget)
-        return Predictions(live.ids, to_predictions(raw, live.rows, job.config.transform))
+        values = checked_output(raw, live.rows)
+        era = LiveEra(
+            live,
+            self._files(),
+            served,
+            lambda other: self._blended(job, other, served, budget, threads),
+        )
+        predictions = Predictions(live.ids, run_steps(steps_for(job.config), values, era))
+        with self._lock:  # this round's only: a warm container drops the older ones
+            self._final = {k: v for k, v in self._final.items() if k[:2] == key[:2]}
+            self._final[key] = (predictions, given.coverage)
+        return predictions
+
+    def _blended(
+        self,
+        job: ModelJob,
+        other: ModelConfig,
+        served: frozenset[str] | None,
+        budget: float | None,
+        threads: int | None,
+    ) -> tuple:
+        """Another configured model's final predictions this round (ids, values), for
+        ``job``'s blend: predicted here unless this container has them already."""
+        try:
+            found = self.predict(
+                ModelJob(
+                    other,
+                    job.round_number,
+                    started=job.started,
+                    data_date=job.data_date,
+                    deadline=job.deadline,
+                    late=job.late,
+                ),
+                served,
+                budget,
+                threads,
+            )
+        except BotError as error:
+            raise ModelError(f"cannot blend with model {other.name}: {error}") from None
+        return found.ids, found.values
+
+    def _files(self) -> VersionFiles:
+        if self.files is None:
+            raise ModelError("this stack cannot read Numerai's data files")
+        return self.files
 
     def checked_file(self, job: ModelJob, predictions: Predictions) -> CheckedFile:
         """The CSV body checked by Numerai's rules and the churn gate."""
@@ -71,8 +132,8 @@ class ModelWork:
         rows = validate_submission(body, predictions.ids, tournament)
         moved = None
         if tournament.churn_gate:
-            moved = movement(self.archive, tournament.name, job.name, job.round_number, body)
             limit = job.config.max_churn
+            moved = movement(self.archive, tournament.name, job.name, job.round_number, body, limit)
             churned = moved.churn if moved is not None else None
             if limit is not None and churned is not None and churned > limit:
                 raise PredictionError(

@@ -123,7 +123,8 @@ class RoundRecords:
             alert = churn_alert(job, moved)
             if alert:
                 result.detail = "; ".join(filter(None, [result.detail, alert]))
-                reasons.append(f"churn {_figure(moved.churn)}, turnover {_figure(moved.turnover)}")
+                figures = f"churn {_figure(moved.churn)}, turnover {_figure(moved.turnover)}"
+                reasons.append(moved.unreadable or figures)
         low = coverage_alert(job)
         if low:
             result.detail = "; ".join(filter(None, [result.detail, low]))
@@ -181,6 +182,8 @@ def _record(
 def churn_alert(job: ModelJob, moved: Movement) -> str | None:
     """Why the submission's churn or turnover deserves an alert, or None."""
     config = job.config
+    if moved.unreadable:  # no comparison: the kept file was set aside, say which
+        return moved.unreadable
     high_churn = moved.churn is not None and moved.churn >= config.churn_alert
     high_turnover = moved.turnover is not None and moved.turnover >= config.turnover_alert
     if not (high_churn or high_turnover):

@@ -25,7 +25,15 @@ from numerai_bot.inference import ModelCache
 from numerai_bot.ledger import FAILED
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.models_config import BrokenEntry, ModelConfig, load_models_entries
-from numerai_bot.outcomes import CLOSED, RETRY, WAITING, ModelOutcome, RoundResult, summarize
+from numerai_bot.outcomes import (
+    CLOSED,
+    RETRY,
+    SKIPPED,
+    WAITING,
+    ModelOutcome,
+    RoundResult,
+    summarize,
+)
 from numerai_bot.ports import (
     AccountModel,
     Ledger,
@@ -37,6 +45,7 @@ from numerai_bot.ports import (
     SubmissionGuard,
     WorkerInvoker,
 )
+from numerai_bot.postprocess.live_era import VersionFiles
 from numerai_bot.redact import redact
 from numerai_bot.round.exactly_once import ExactlyOnceUpload, NoGuard, Uploaded
 from numerai_bot.round.fan_out import FanOut
@@ -44,7 +53,7 @@ from numerai_bot.round.inputs import ModelInputs
 from numerai_bot.round.job import ModelJob, Predictions
 from numerai_bot.round.lanes import LaneTurn, lane_count, run_in_lanes
 from numerai_bot.round.model_work import ModelWork
-from numerai_bot.round.records import RoundRecords
+from numerai_bot.round.records import RoundRecords, outcome
 from numerai_bot.round.selection import account_model, select
 from numerai_bot.round.window import (
     closed_for_submissions,
@@ -52,6 +61,7 @@ from numerai_bot.round.window import (
     late_submission,
     prediction_budget,
     run_deadline,
+    skipped_late,
     too_late_to_start,
 )
 from numerai_bot.round_close import RoundCloseCheck
@@ -116,7 +126,12 @@ class RoundRunner:
         self.clock = clock
         self.lanes = lanes  # models predicting at once (None: one per vCPU)
         self.live_data = live_data
-        self.work = ModelWork(models, inputs or ModelInputs.numerai_only(live_data), archive)
+        self.work = ModelWork(
+            models,
+            inputs or ModelInputs.numerai_only(live_data),
+            archive,
+            VersionFiles(live_data),
+        )
         self.uploads = ExactlyOnceUpload(numerai, self.guard)
         self.records = RoundRecords(ledger, clock)
         self.fan_out = (
@@ -264,7 +279,7 @@ class RoundRunner:
                 deadline=found.deadline,
                 late=found.late,
             )
-            skipped = self._prepare(job, account, request)
+            skipped = self._prepare(job, account, request) or _late_skip(job)
             if skipped is None:
                 jobs.append(job)
             else:
@@ -338,6 +353,12 @@ class RoundRunner:
             return self.records.already_submitted(job)
         except BotError as error:  # without the ledger we cannot know: upload nothing
             return self.records.failed(job, request, str(error))
+
+
+def _late_skip(job: ModelJob) -> ModelOutcome | None:
+    """The SKIPPED outcome of a model set to skip late rounds when this one is late."""
+    why = skipped_late(job.late, job.config.submits_late)
+    return None if why is None else outcome(job, SKIPPED, why)
 
 
 def _broken(entry: BrokenEntry) -> ModelOutcome:

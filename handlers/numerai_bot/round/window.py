@@ -36,6 +36,18 @@ def late_submission(tournament: str, number: int, staking_left: float) -> str:
     )
 
 
+def skipped_late(round_is_late: bool, submits_late: bool) -> str | None:
+    """Why a model set to skip late rounds (``"late": "skip"``) is not submitted after the
+    staking close, or None when it goes on."""
+    if not round_is_late or submits_late:
+        return None
+    return (
+        "late, and the model is set to skip late rounds: Numerai would score a submission "
+        "after the staking close but not stake it, and a Signals or Crypto week without one "
+        'zeroes the stake (set "late": "submit" in models.json to submit late)'
+    )
+
+
 def too_late_to_start(left: float | None) -> str | None:
     """Why a model must not start with ``left`` seconds to go, or None if it may."""
     if left is None or left >= MIN_SECONDS_PER_MODEL:
