@@ -13,6 +13,7 @@ endpoints are ``POST /_standin/<kind>``.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -76,6 +77,7 @@ class Faults:
         self._put = PutBehaviour()
         self._calls: Counter[str] = Counter()
         self._slow_creates: list[SlowCreate] = []
+        self._slow_until = 0.0  # time.monotonic() when the last slow create taken lands
         self.reuse = REUSE_MODES[0]
         self.live_placeholders: tuple[str, ...] = ()  # ids the served live files get
 
@@ -132,11 +134,17 @@ class Faults:
             creates = {normalise("createSubmission"), normalise("createSignalsSubmission")}
             if self._slow_creates and creates & {normalise(op) for op in operations}:
                 slow = self._slow_creates[0]
+                self._slow_until = max(self._slow_until, time.monotonic() + slow.seconds)
                 slow.remaining -= 1
                 if slow.remaining <= 0:
                     self._slow_creates.pop(0)
                 delays.append(slow.seconds)
         return max(delays)
+
+    def slow_creates_land_by(self) -> float:
+        """When (``time.monotonic()``) every slow create taken so far has been recorded."""
+        with self._lock:
+            return self._slow_until
 
     def slow_creates(self, seconds: float, times: int = 1, reuse: str | None = None) -> None:
         """The next ``times`` creates are recorded and answered after ``seconds``; ``reuse``
