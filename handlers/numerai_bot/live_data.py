@@ -18,6 +18,7 @@ import logging
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +112,7 @@ class LiveData:
             self._file = pq.ParquetFile(path)
             names = self._file.schema_arrow.names
             self.columns = frozenset(names)
-            twice = sorted({n for n in names if names.count(n) > 1})
+            twice = sorted(n for n, count in Counter(names).items() if count > 1)
             if twice:
                 raise LiveDataError(f"{name} lists column(s) {', '.join(twice)} more than once")
             if id_column not in self.columns:
@@ -121,7 +122,7 @@ class LiveData:
             raise LiveDataError(f"{name} of round {round_number} is unreadable: {error}") from None
         if ids.null_count:
             raise LiveDataError(f"{name} has {ids.null_count} rows without a '{id_column}' value")
-        self.ids = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+        self.ids = np.array(ids.to_pylist(), dtype=object)  # not to_numpy: see _fixed_width
         if len(self.ids) == 0:
             raise LiveDataError(f"{name} has no rows")
         text = self.ids.astype(str)
@@ -232,16 +233,14 @@ def _column(name: str, column: pa.ChunkedArray, integer_features: bool) -> np.nd
     Classic's integer features compacted (see :func:`_compact_column`); other tournaments'
     numbers as float64 with NaN for missing, exactly as shipped."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        values = pc.fill_null(column, "").to_numpy(zero_copy_only=False)
-        return np.asarray(values, dtype=object)
+        return np.array(["" if v is None else v for v in column.to_pylist()], dtype=object)
     if pa.types.is_dictionary(column.type):
         return _column(name, pc.cast(column, pa.string()), integer_features)
     if integer_features:
         return _compact_column(name, column)
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         raise LiveDataError(f"live column {name} has type {column.type}, expected numbers")
-    as_float = pc.fill_null(pc.cast(column, pa.float64()), np.nan)
-    return np.array(as_float.to_numpy(), dtype=np.float64)
+    return _fixed_width(_filled(pc.cast(column, pa.float64()), np.float64("nan")))
 
 
 def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
@@ -250,7 +249,7 @@ def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         raise LiveDataError(f"live column {name} has type {column.type}, expected int8")
     if pa.types.is_floating(column.type):  # NaN is a missing value, like a null
-        column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        column = pc.if_else(pc.is_nan(column), pa.nulls(1, column.type)[0], column)
     present = column.length() - column.null_count
     if present:
         low, high = pc.min_max(column).values()
@@ -265,10 +264,32 @@ def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
         and pc.any(pc.not_equal(pc.floor(column), column)).as_py()
     )
     if fractional:
-        as_float = pc.fill_null(pc.cast(column, pa.float32()), np.float32("nan"))
-        return np.array(as_float.to_numpy(), dtype=np.float32)  # own copy
-    as_int8 = pc.fill_null(pc.cast(column, pa.int8()), MISSING)
-    return np.array(as_int8.to_numpy(), dtype=np.int8)  # own copy, not a view of the table
+        return _fixed_width(_filled(pc.cast(column, pa.float32()), np.float32("nan")))
+    return _fixed_width(_filled(pc.cast(column, pa.int8()), np.int8(MISSING)))
+
+
+# Why the two helpers below, not ``to_numpy``, ``fill_null`` or ``pa.scalar``: those go
+# through pyarrow's pandas layer, which imports pandas (about 45 MiB resident and a quarter
+# of a second here) even for a column of int8, and the worker needs no pandas at all.
+
+
+def _filled(column: pa.ChunkedArray, value: np.generic) -> pa.ChunkedArray:
+    """``column`` with its nulls replaced by ``value``, a NumPy scalar of the column's type."""
+    values = np.array([value])
+    fill = pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), 1, [None, pa.py_buffer(values)])
+    return pc.coalesce(column, fill[0])
+
+
+def _fixed_width(column: pa.ChunkedArray) -> np.ndarray:
+    """A null-free numeric column as a NumPy array of its own (not a view of the table),
+    copied from its value buffers."""
+    dtype = np.dtype(column.type.to_pandas_dtype())
+    size = dtype.itemsize
+    parts = [
+        np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * size)
+        for chunk in column.chunks
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
 
 class LiveDataCache:

@@ -3,10 +3,15 @@ load on first use for whoever does need them."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,3 +40,34 @@ def test_numerapi_calls_that_need_pandas_still_get_the_real_one() -> None:
         "print(b.pd.DataFrame is pandas.DataFrame, b.fsspec.open.__module__, frame.shape)"
     )
     assert found == "True fsspec.core (1, 2)"
+
+
+def test_reading_live_features_does_not_load_pandas(tmp_path: Path) -> None:
+    path = tmp_path / "live.parquet"
+    mask = np.array([False, True, False])
+    table = {
+        "id": pa.array(["n1", "n2", "n3"]),
+        "numerai_ticker": pa.array(["A US", "B US", "C JP"]),
+        "feature_int": pa.array(np.array([0, 4, 2], np.int8), mask=mask),
+        "feature_float": pa.array(np.array([1.5, 0.0, 3.0]), mask=mask),
+        "feature_country": pa.array(["US", None, "JP"]),
+    }
+    pq.write_table(pa.table(table), path)
+    found = _run(
+        "import json, sys, numpy as np, worker; from pathlib import Path; "
+        "from numerai_bot.live_data import LiveData; from numerai_bot.tournaments import SIGNALS; "
+        f"classic = LiveData(Path({str(path)!r}), 1, 'v5.2'); "
+        "m = classic.features(('feature_int', 'feature_float')).dense(); "
+        f"signals = LiveData(Path({str(path)!r}), 1, 'v2.1', SIGNALS); "
+        "f = signals.features(('feature_float',)).dense(np.float64); "
+        "s = signals.strings(('feature_country',)); "
+        "print(json.dumps([np.nan_to_num(m, nan=-9).tolist(), np.nan_to_num(f, nan=-9).tolist(), "
+        "s.tolist(), classic.ids.tolist(), 'pandas.core' in sys.modules]))"
+    )
+    assert json.loads(found) == [
+        [[0.0, 1.5], [-9, -9], [2.0, 3.0]],
+        [[1.5], [-9], [3.0]],
+        [["US"], [""], ["JP"]],
+        ["n1", "n2", "n3"],
+        False,
+    ]
