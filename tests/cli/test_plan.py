@@ -161,3 +161,17 @@ def test_a_many_model_invocation_runs_one_model_per_vcpu_at_once() -> None:
     assert ten == pytest.approx(10 * model.lane_seconds() / 2)  # two lanes of one thread
     assert ten < 10 * alone  # the tree kernel's 2nd thread gains 1.55x, a 2nd lane 2x
     assert many_models_seconds([model] * 10, 1.0) == pytest.approx(10 * model.lane_seconds())
+
+
+def test_an_operator_short_of_memory_sees_what_one_lane_saves_and_costs(plan) -> None:
+    models = {f"m{i}": _entry(TYPICAL) for i in range(10)}
+    code, out = plan(models, "--json", "--target-seconds", "1")  # the fastest size: 6 vCPUs
+    assert code == 0
+    lane = json.loads(out)["one_lane"]
+    assert lane["lanes_by_default"] == 6
+    saved = lane["peak_rss_mib"] - lane["one_lane_peak_rss_mib"]
+    assert saved == 5 * plan_command.LANE_MIB  # a session, a batch and a build per lane
+    assert lane["one_lane_run_seconds"] > lane["run_seconds"]  # more threads gain less
+    assert lane["one_lane_run_dollars"] > lane["run_dollars"]
+    code, out = plan(models, "--target-seconds", "1")
+    assert "PREDICT_LANES=1 lowers the peak to about" in out

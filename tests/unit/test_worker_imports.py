@@ -71,3 +71,22 @@ def test_reading_live_features_does_not_load_pandas(tmp_path: Path) -> None:
         ["n1", "n2", "n3"],
         False,
     ]
+
+
+def test_predict_lanes_is_read_from_the_environment_and_checked() -> None:
+    from numerai_bot.config import WorkerSettings
+    from numerai_bot.errors import ConfigError
+
+    env = {
+        "MODEL_STORE_URI": "s3://bucket/models",
+        "LEDGER_TABLE_NAME": "ledger",
+        "NUMERAI_SECRET_ID": "keys",
+    }
+    assert WorkerSettings.from_env(env).predict_lanes is None  # one per vCPU
+    assert WorkerSettings.from_env({**env, "PREDICT_LANES": "1"}).predict_lanes == 1
+    try:
+        WorkerSettings.from_env({**env, "PREDICT_LANES": "-1"})
+    except ConfigError as error:
+        assert "PREDICT_LANES must be a positive integer" in str(error)
+    else:
+        raise AssertionError("a negative lane count was accepted")
