@@ -124,7 +124,11 @@ def measure(
             today.append(_probe([*venv, "worker", str(onnx_path)], LAMBDA_ENV))
             if previous is not None:
                 old = [sys.executable, "-B", str(PROBE), str(previous), "-"]
-                before.append(_probe([*old, "worker", str(onnx_path)], LAMBDA_ENV))
+                try:  # an old core that cannot start here is reported, not fatal
+                    before.append(_probe([*old, "worker", str(onnx_path)], LAMBDA_ENV))
+                except BenchError as error:
+                    figures["previous_error"] = str(error)[:300]
+                    previous = None
         figures["venv_worker"] = _median(today)
         if before:
             figures["previous_venv_worker"] = _median(before)
