@@ -65,9 +65,10 @@ format: venv
 season: venv
 	$(PY) -m benchmarks.season --rounds 100 --models 4 --seed 1
 
-# Benchmarks against the way users submit today, with PASS/FAIL per target (docs/benchmarks.md;
-# on a quiet 2-core machine: full ~36 min; --quick ~2 min, what CI runs; --scaling ~10 min, the
-# heavy-ensemble, tournament, session and package cases without the growth curves).
+# Benchmarks against the way users submit today (Numerai's current example), with PASS/FAIL
+# per target and today / previous-release ratios (docs/benchmarks.md; on a quiet 2-core
+# machine: full ~45 min; --quick ~3 min, what CI runs; --scaling ~10 min, the heavy-ensemble,
+# tournament, session and package cases without the growth curves).
 # The exporter's own: python -m benchmarks.export.converters (or .lightgbm_export, .tournament_parity).
 bench: venv
 	$(PY) -m benchmarks

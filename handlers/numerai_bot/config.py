@@ -29,6 +29,7 @@ class WorkerSettings:
     alert_topic_arn: str | None
     shard_size: int = 50
     max_shards: int = 9
+    predict_lanes: int | None = None  # models predicting at once (None: one per vCPU)
     own_data_override: str | None = None  # OWN_DATA_URI, when not beside the model store
     feature_function_name: str | None = None  # the stack's feature function, if deployed
 
@@ -61,6 +62,9 @@ class WorkerSettings:
         max_shards = _int(env, "MAX_SHARDS", 9, problems)
         if max_shards < 1:
             problems.append("MAX_SHARDS must be at least 1")
+        # 1 when memory is what the stack is short of: one session and one batch in flight
+        # instead of one per vCPU (docs/benchmarks.md: its memory and its time).
+        lanes = _int(env, "PREDICT_LANES", 0, problems)  # 0 or unset: one per vCPU
         if problems:
             raise ConfigError("invalid worker settings: " + "; ".join(problems))
         return cls(
@@ -75,6 +79,7 @@ class WorkerSettings:
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
             shard_size=shard_size,
             max_shards=max_shards,
+            predict_lanes=lanes or None,
             own_data_override=env.get("OWN_DATA_URI", "").strip() or None,
             feature_function_name=env.get("FEATURE_FUNCTION_NAME", "").strip() or None,
         )

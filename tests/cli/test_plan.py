@@ -188,3 +188,17 @@ def test_a_blend_counts_the_model_it_blends_in(plan) -> None:
     by_name = {m["name"]: m for m in json.loads(out)["models"]}
     heavy_seconds = HEAVY["session_seconds"] + HEAVY["predict_seconds_per_1k_rows"] * 6.72
     assert abs(by_name["blended"]["postprocess_seconds"] - heavy_seconds) < 1e-9
+
+
+def test_an_operator_short_of_memory_sees_what_one_lane_saves_and_costs(plan) -> None:
+    models = {f"m{i}": _entry(TYPICAL) for i in range(10)}
+    code, out = plan(models, "--json", "--target-seconds", "1")  # the fastest size: 6 vCPUs
+    assert code == 0
+    lane = json.loads(out)["one_lane"]
+    assert lane["lanes_by_default"] == 6
+    saved = lane["peak_rss_mib"] - lane["one_lane_peak_rss_mib"]
+    assert saved == 5 * plan_command.LANE_MIB  # a session, a batch and a build per lane
+    assert lane["one_lane_run_seconds"] > lane["run_seconds"]  # more threads gain less
+    assert lane["one_lane_run_dollars"] > lane["run_dollars"]
+    code, out = plan(models, "--target-seconds", "1")
+    assert "PREDICT_LANES=1 lowers the peak to about" in out

@@ -361,12 +361,14 @@ def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
         "ALERT_TOPIC_ARN",
         "SHARD_SIZE",
         "MAX_SHARDS",
+        "PREDICT_LANES",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "LOG_LEVEL",
     }
     assert str(env["SHARD_SIZE"]) == "50"
     assert str(env["MAX_SHARDS"]) == "6"  # see test_a_new_account_keeps_room_for_the_webhook
+    assert str(env["PREDICT_LANES"]) == "0"  # one per vCPU
     assert env["NUMERAI_SECRET_ID"] == cfn.physical_id("NumeraiApiKeysSecret")
     assert env["MODEL_STORE_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/models"
     assert env["OWN_DATA_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/own-data"

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numerapi
 import requests
 
+from numerai_bot.adapters.lean_numerapi import import_numerapi
 from numerai_bot.errors import (
     NumeraiAuthError,
     NumeraiError,
@@ -29,6 +29,8 @@ from numerai_bot.errors import (
 from numerai_bot.ports import AccountModel, RoundInfo
 from numerai_bot.retry import RetryPolicy, call_with_retry
 from numerai_bot.tournaments import CLASSIC, Tournament
+
+numerapi = import_numerapi()  # pandas and fsspec only if a call needs them (see there)
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds for GraphQL calls
 TRANSFER_TIMEOUT = (5.0, 120.0)  # for dataset downloads and the submission PUT
