@@ -119,13 +119,13 @@ class LiveData:
             with pq.ParquetFile(path) as file:
                 self._schema = file.schema_arrow
                 names = self._schema.names
+                self.columns = frozenset(names)
+                twice = sorted(n for n, count in Counter(names).items() if count > 1)
+                if twice:
+                    raise LiveDataError(f"{name} lists column(s) {', '.join(twice)} more than once")
+                if id_column not in self.columns:
+                    raise LiveDataError(f"{name} has no '{id_column}' column")
                 ids = file.read(columns=[id_column]).column(id_column)
-            self.columns = frozenset(names)
-            twice = sorted(n for n, count in Counter(names).items() if count > 1)
-            if twice:
-                raise LiveDataError(f"{name} lists column(s) {', '.join(twice)} more than once")
-            if id_column not in self.columns:
-                raise LiveDataError(f"{name} has no '{id_column}' column")
         except (pa.ArrowException, OSError) as error:
             raise LiveDataError(f"{name} of round {round_number} is unreadable: {error}") from None
         if ids.null_count:
