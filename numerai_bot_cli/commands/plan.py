@@ -24,6 +24,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from numerai_bot.config import WEBHOOK_EXECUTIONS, shards_allowed
 from numerai_bot.models_config import ModelConfig
 from numerai_bot.postprocess.cost import postprocess_mib, postprocess_seconds
 from numerai_bot.shards import (
@@ -206,7 +207,7 @@ def one_run(
     with the worker's own cost-balanced shards (``numerai_bot.shards``)."""
     by_name = {c.name: c for c in costs}
     tournaments = len({c.tournament for c in costs})
-    shards = balanced_shards(configs, shard_size, max(1, slots - 1))
+    shards = balanced_shards(configs, shard_size, shards_allowed(slots))
     if len(shards) <= 1:
         seconds = fixed_seconds(vcpus, tournaments) + many_models_seconds(costs, vcpus)
         return seconds, seconds, 1, seconds
@@ -344,7 +345,7 @@ def build_plan(
         "not_measured": unmeasured,
         "broken": broken or [],
         "concurrency": concurrency,
-        "concurrent_shards_allowed": max(1, concurrency - 1),
+        "concurrent_shards_allowed": shards_allowed(concurrency),
         "shard_size": shard_size,
         "arch": arch,
         "price_per_gb_second": price,
@@ -562,7 +563,8 @@ def _summary_rows(plan: dict[str, Any]) -> list[list[str]]:
         ["one run for every model", f"{fan_out} (fallback schedule, trigger without a model; "
          f"SHARD_SIZE {plan['shard_size']})"],
         ["concurrent shards allowed", f"{plan['concurrent_shards_allowed']} (concurrency "
-         f"{plan['concurrency']} minus the worker that fans out): set WorkerMaxShards to it"],
+         f"{plan['concurrency']} minus the worker that fans out and {WEBHOOK_EXECUTIONS} kept for "
+         "the webhook): set WorkerMaxShards to it"],
         ["peak memory", f"about {plan['peak_rss_mib']:.0f} MiB per worker"],
         ["one model at a time", _one_lane_text(plan["one_lane"])],
         ["cost per round", f"${s['dollars_per_round']:.5f} ({models} worker and {models} "
