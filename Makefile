@@ -39,7 +39,7 @@ test-all: check
 # installed, nvidia-* and triton included) though export runs on the CPU; docs/model_export.md.
 TORCH_VENV ?= .venv-torch
 $(TORCH_VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt requirements-torch.txt
-	$(PYTHON_BOOT) -m venv $(TORCH_VENV)
+	@boot=$$(scripts/find_python.sh $(PYTHON_BOOT)) && echo "$$boot -m venv $(TORCH_VENV)" && "$$boot" -m venv $(TORCH_VENV)
 	$(TORCH_VENV)/bin/python -m pip install -q --upgrade pip
 	$(TORCH_VENV)/bin/python -m pip install -q -r requirements-dev.txt -r requirements-torch.txt
 	touch $@
