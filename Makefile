@@ -39,7 +39,7 @@ test-all: check
 # installed, nvidia-* and triton included) though export runs on the CPU; docs/model_export.md.
 TORCH_VENV ?= .venv-torch
 $(TORCH_VENV)/.installed: requirements-dev.txt requirements-export.txt handlers/requirements.txt requirements-torch.txt
-	$(PYTHON_BOOT) -m venv $(TORCH_VENV)
+	@boot=$$(scripts/find_python.sh $(PYTHON_BOOT)) && echo "$$boot -m venv $(TORCH_VENV)" && "$$boot" -m venv $(TORCH_VENV)
 	$(TORCH_VENV)/bin/python -m pip install -q --upgrade pip
 	$(TORCH_VENV)/bin/python -m pip install -q -r requirements-dev.txt -r requirements-torch.txt
 	touch $@
@@ -65,9 +65,10 @@ format: venv
 season: venv
 	$(PY) -m benchmarks.season --rounds 100 --models 4 --seed 1
 
-# Benchmarks against the way users submit today, with PASS/FAIL per target (docs/benchmarks.md;
-# on a quiet 2-core machine: full ~36 min; --quick ~2 min, what CI runs; --scaling ~10 min, the
-# heavy-ensemble, tournament, session and package cases without the growth curves).
+# Benchmarks against the way users submit today (Numerai's current example), with PASS/FAIL
+# per target and today / previous-release ratios (docs/benchmarks.md; on a quiet 2-core
+# machine: full ~45 min; --quick ~3 min, what CI runs; --scaling ~10 min, the heavy-ensemble,
+# tournament, session and package cases without the growth curves).
 # The exporter's own: python -m benchmarks.export.converters (or .lightgbm_export, .tournament_parity).
 bench: venv
 	$(PY) -m benchmarks

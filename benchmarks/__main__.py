@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"growth PNG (full runs; default {DEFAULT_PLOT.relative_to(REPO)}), needs matplotlib",
     )
     parser.add_argument(
+        "--previous",
+        metavar="REF",
+        help="the release to compare with, a git ref [the newest tag, else HEAD~1]",
+    )
+    parser.add_argument(
         "--input-type",
         choices=("float32", "float64"),
         default="float32",
@@ -67,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             log=lambda line: print(line, flush=True),
             handlers=args.handlers.resolve() if args.handlers else None,
             input_type=args.input_type,
+            previous_ref=args.previous,
         )
     except BenchError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)

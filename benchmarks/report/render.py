@@ -27,6 +27,7 @@ def render(results: dict[str, Any], summary: dict[str, Any]) -> str:
         + f"; suite {meta.get('seconds', 0):.0f} s",
         "",
         _pairs(summary["pairs"]),
+        _against_whole_file(summary["pairs"]),
         _phases(summary["pairs"]),
         _cost(summary),
         _cold(results.get("cold_start", {})),
@@ -35,6 +36,7 @@ def render(results: dict[str, Any], summary: dict[str, Any]) -> str:
         _growth(summary["growth"]),
         _sharded(results.get("sharded") or {}),
         _targets(summary["targets"]),
+        _previous(summary.get("previous", []), meta.get("previous")),
         render_scaling(results, summary["scaling"]) if "scaling" in summary else None,
         *(
             ["FAILED parts (see their logs):", *[f"  {e}" for e in results["errors"]], ""]
@@ -83,8 +85,9 @@ def _pairs(rows: list[dict[str, Any]]) -> str:
             "runs",
         ],
         body,
-        "1-2. Worker end to end vs the users' way (median of runs; × = ours / baseline; noise = "
-        "CPU share other processes took)",
+        "1-2. Worker end to end vs the users' way: Numerai's current example in a loop, only "
+        "the model's columns read (median of runs; × = ours / baseline; noise = CPU share "
+        "other processes took)",
     )
 
 
@@ -176,6 +179,7 @@ def _cold(cold: dict[str, Any]) -> str | None:
         "built_worker": "worker, built package, isolated 3.12",
         "built_webhook": "webhook, built package",
         "venv_worker": "worker, source tree + venv",
+        "previous_venv_worker": "worker, previous release, venv",
         "venv_webhook": "webhook, source tree + venv",
     }
     body = [
@@ -332,8 +336,51 @@ def _growth(growth: dict[str, Any]) -> str:
     )
 
 
+def _against_whole_file(rows: list[dict[str, Any]]) -> str | None:
+    """The same runs against the older, whole-file baseline: what earlier reports compared."""
+    body = [
+        [
+            r["feature_set"],
+            r["models"],
+            f"{r['rows']:,}",
+            figure(r["whole_file_ratios"]["time"], ".2f"),
+            figure(r["whole_file_ratios"]["time_with_imports"], ".2f"),
+            figure(r["whole_file_ratios"]["rss"], ".2f"),
+            figure(r.get("time_ratio"), ".2f"),
+            figure(r.get("rss_ratio"), ".2f"),
+        ]
+        for r in rows
+        if "whole_file_ratios" in r
+    ]
+    if not body:
+        return None
+    return table(
+        [
+            "features",
+            "models",
+            "rows",
+            "time ×",
+            "+imports ×",
+            "RSS ×",
+            "fair time ×",
+            "fair RSS ×",
+        ],
+        body,
+        "1b. The same runs against the whole-file baseline (pd.read_parquet of every column, "
+        "then the model's: older example scripts), beside the fair one",
+    )
+
+
+def _previous(ratios: list[dict[str, Any]], note: str | None) -> str | None:
+    """Today / the previous release, measured in the same run."""
+    heading = f"Today / previous release ({note or 'not compared'}); above 1 is slower or bigger"
+    lines = [heading, "-" * len(heading)]
+    lines += [f"{r['ratio']:5.2f}×  {r['what']}" for r in ratios]
+    return "\n".join(lines) + "\n"
+
+
 def _targets(checks: list[dict[str, Any]]) -> str:
-    heading = "Targets against the users' way"
+    heading = "Targets against the users' way (Numerai's current example)"
     lines = [heading, "-" * len(heading)]
     for c in checks:
         value = "not measured" if c["value"] is None else f"{c['value']:.2f}{c['unit']}"

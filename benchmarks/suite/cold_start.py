@@ -70,11 +70,17 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def measure(onnx_path: Path, runs: int = 5, trees: dict[str, Any] | None = None) -> dict[str, Any]:
+def measure(
+    onnx_path: Path,
+    runs: int = 5,
+    trees: dict[str, Any] | None = None,
+    previous: Path | None = None,
+) -> dict[str, Any]:
     """Worker (import + first session) and webhook (import), built tree and/or venv.
 
     ``trees``: the built ``worker`` and ``webhook`` trees and when they were built (``built_at``);
-    default: ``.aws-sam/build``.
+    default: ``.aws-sam/build``. ``previous``: the previous release's ``handlers/``, whose
+    worker is imported from the venv in turn with today's (``previous_venv_worker``).
     """
     from scripts.build_lambda import find_python
 
@@ -113,9 +119,19 @@ def measure(onnx_path: Path, runs: int = 5, trees: dict[str, Any] | None = None)
                     ]
                 )
         venv = [sys.executable, "-B", str(PROBE), str(REPO / "handlers"), "-"]
-        figures["venv_worker"] = _median(
-            [_probe([*venv, "worker", str(onnx_path)], LAMBDA_ENV) for _ in range(runs)]
-        )
+        today, before = [], []
+        for _ in range(runs):  # today's and the previous release's in turn
+            today.append(_probe([*venv, "worker", str(onnx_path)], LAMBDA_ENV))
+            if previous is not None:
+                old = [sys.executable, "-B", str(PROBE), str(previous), "-"]
+                try:  # an old core that cannot start here is reported, not fatal
+                    before.append(_probe([*old, "worker", str(onnx_path)], LAMBDA_ENV))
+                except BenchError as error:
+                    figures["previous_error"] = str(error)[:300]
+                    previous = None
+        figures["venv_worker"] = _median(today)
+        if before:
+            figures["previous_venv_worker"] = _median(before)
         figures["venv_webhook"] = _median(
             [_probe([*venv, "webhook"], LAMBDA_ENV) for _ in range(runs)]
         )

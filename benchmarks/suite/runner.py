@@ -23,11 +23,18 @@ from benchmarks.suite.launch import REPO, BenchError, run_child
 from benchmarks.suite.machine import Interference, wait_for_quiet
 from benchmarks.suite.models import ModelFiles, ModelSpec, example_model
 from benchmarks.suite.package import built_trees
+from benchmarks.suite.previous import PreviousCore, extract_previous
 from benchmarks.suite.stack import BenchStack
 from benchmarks.suite.tournament_models import tournament_model
 from numerai_bot.tournaments import Tournament, tournament
 from standins.synthetic_data import LIVE_ROWS
 from standins.synthetic_tournaments import SHAPES
+
+# Each side of a pair: how its child runs (mode) and with what extra spec. "ours" and
+# "previous" are the worker (today's and the previous release's handlers/); the baselines
+# are the users' loop (benchmarks.measure.sides), reading the live file their own way.
+OURS, PREVIOUS, BASELINE, WHOLE_FILE = "ours", "previous", "baseline", "whole-file baseline"
+BASELINE_READS = {BASELINE: "model_columns", WHOLE_FILE: "whole_file"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class Plan:
     tournament_counts: tuple[int, ...] = ()  # Signals and Crypto models per run
     session_repeats: int = 0  # session-cost variants, builds each (0: not measured)
     package: bool = True  # build (once per content) and size the Lambda packages
+    whole_file_baseline: bool = True  # the older whole-file baseline in every pair, labelled
+    previous: bool = True  # the previous release's worker in every pair (today/previous)
 
 
 QUICK = Plan(
@@ -114,14 +123,30 @@ def run_suite(
     log: Callable[[str], None] = print,
     handlers: Path | None = None,
     input_type: str = "float32",
+    previous_ref: str | None = None,
 ) -> dict:
     """Measure everything in ``plan``; the JSON-ready results (see docs/benchmarks.md).
 
     ``handlers`` benchmarks another copy of the core (default: the repository's);
-    ``input_type`` is the ONNX input of the published models (the baseline is unchanged).
+    ``input_type`` is the ONNX input of the published models (the baseline is unchanged);
+    ``previous_ref`` is the release to compare with (default: see :mod:`.previous`).
     """
     workdir = Path(workdir or tempfile.mkdtemp(prefix="numerai-bot-bench-"))
     log(f"work folder (child logs): {workdir}")
+    previous: PreviousCore | None = None
+    previous_note = "not compared (plan)"
+    if plan.previous:
+        found_previous = extract_previous(previous_ref, workdir / "previous")
+        if isinstance(found_previous, str):
+            previous_note = found_previous
+        else:
+            previous = found_previous
+            previous_note = f"{previous.ref} ({previous.commit})" + (
+                ", handlers/ unchanged since: the today/previous ratios show the noise"
+                if previous.same_as_today
+                else ""
+            )
+        log(f"previous release: {previous_note}")
     sets = dict.fromkeys((*plan.feature_sets, plan.heavy_feature_set))
     models = {fs: example_model(ModelSpec(fs, input_type=input_type), log=log) for fs in sets}
     heavy = {
@@ -137,6 +162,8 @@ def run_suite(
             "handlers": str(handlers or REPO / "handlers"),
             "input_type": input_type,
             "workdir": str(workdir),
+            "previous": previous_note,
+            "previous_handlers": str(previous.handlers) if previous else None,
         },
         "runs": [],
     }
@@ -161,11 +188,18 @@ def run_suite(
 
     with BenchStack(workdir / "stack", most, max(plan.tournament_counts, default=0)) as stack:
         suite = _Suite(stack, models, workdir, results["runs"], log, handlers)
+        suite.previous = previous.handlers if previous else None
+        sides = (
+            OURS,
+            BASELINE,
+            *((WHOLE_FILE,) if plan.whole_file_baseline else ()),
+            *((PREVIOUS,) if previous else ()),
+        )
         for feature_set in plan.feature_sets:
             for count in plan.model_counts:
                 section(
                     f"pair {feature_set} x{count}",
-                    lambda fs=feature_set, n=count: suite.pair(fs, n, plan.repeats),
+                    lambda fs=feature_set, n=count: suite.pair(fs, n, plan.repeats, sides),
                 )
         main_set = plan.feature_sets[0]
         for count in plan.growth_models:
@@ -216,27 +250,32 @@ def run_suite(
             ),
         )
         log(f"webhook: {plan.webhook_calls} warm calls")
-        results["webhook"] = section(
-            "webhook latency",
-            lambda: run_child(
-                "webhook",
-                {"token": stack.token, "calls": plan.webhook_calls},
-                stack.webhook_env(),
-                workdir / "children",
-                "webhook",
-                handlers=handlers,
-            ),
-        )
+
+        def webhook(core: Path | None, name: str) -> dict:
+            spec = {"token": stack.token, "calls": plan.webhook_calls}
+            env = stack.webhook_env()
+            return run_child("webhook", spec, env, workdir / "children", name, handlers=core)
+
+        results["webhook"] = section("webhook latency", lambda: webhook(handlers, "webhook"))
+        if previous:  # after today's, then today's again: the pair brackets the previous
+            try:  # like the pairs: an old core that cannot run here is reported, not fatal
+                results["webhook_previous"] = webhook(previous.handlers, "webhook-previous")
+            except BenchError as error:
+                log(f"previous release's webhook not measured: {error}")
+            again = section("webhook latency, again", lambda: webhook(handlers, "webhook-2"))
+            if results["webhook"] and again:
+                results["webhook"]["p99_ms_all"] = [results["webhook"]["p99_ms"], again["p99_ms"]]
         for rows in plan.growth_rows:
             stack.new_round(live_rows=rows)  # writes the bigger live file for what follows
-            section(
-                f"ours {main_set} x{plan.growth_rows_models} {rows} rows",
-                lambda r=rows: suite.side("ours", main_set, plan.growth_rows_models, r),
-            )
             if plan.growth_rows_baseline and rows == max(plan.growth_rows):
+                section(  # the biggest file: a pair, every side in the same round, once
+                    f"pair {main_set} x{plan.growth_rows_models} {rows} rows",  # (~1 min each)
+                    lambda r=rows: suite.pair(main_set, plan.growth_rows_models, 1, sides, r),
+                )
+            else:
                 section(
-                    f"baseline {main_set} x{plan.growth_rows_models} {rows} rows",
-                    lambda r=rows: suite.side("baseline", main_set, plan.growth_rows_models, r),
+                    f"ours {main_set} x{plan.growth_rows_models} {rows} rows",
+                    lambda r=rows: suite.side(OURS, main_set, plan.growth_rows_models, r),
                 )
     if plan.session_repeats:
         log(f"session creation: variants, {plan.session_repeats} builds each")
@@ -266,11 +305,19 @@ def run_suite(
     with Interference() as cpu:
         results["cold_start"] = section(
             "cold start",
-            lambda: cold_start.measure(models[plan.feature_sets[0]].onnx, plan.cold_runs, trees),
+            lambda: cold_start.measure(
+                models[plan.feature_sets[0]].onnx,
+                plan.cold_runs,
+                trees,
+                previous.handlers if previous else None,
+            ),
         )
     if results["cold_start"]:
         results["cold_start"]["others_share"] = cpu.others_share
-    for key in ("inference", "webhook", "cold_start", "sharded", "sessions", "package"):
+    if suite.previous_failures:
+        results["meta"]["previous"] += f"; failed to run: {suite.previous_failures[0][:300]}"
+    keys = ("inference", "webhook", "webhook_previous", "cold_start", "sharded", "sessions")
+    for key in (*keys, "package"):
         if results.get(key) is None:
             results[key] = {}
     return results
@@ -294,15 +341,32 @@ class _Suite:
         self.runs = runs
         self.log = log
         self.handlers = handlers
+        self.previous: Path | None = None  # the previous release's handlers/, if compared
+        self.previous_failures: list[str] = []
 
-    def pair(self, feature_set: str, count: int, repeats: int) -> None:
-        """Both sides on the same round and live file, ``repeats`` times, alternating which
-        side goes first (ours-baseline, baseline-ours, …) so that drifts cancel out."""
+    def pair(
+        self,
+        feature_set: str,
+        count: int,
+        repeats: int,
+        sides: tuple[str, ...] = (OURS, BASELINE),
+        rows: int = LIVE_ROWS,
+    ) -> None:
+        """Every side on the same round and live file, ``repeats`` times, rotating which
+        side goes first (ours-baseline-…, baseline-…-ours, …) so that drifts cancel out."""
         for repeat in range(repeats):
-            self.stack.new_round()
-            sides = ("ours", "baseline") if repeat % 2 == 0 else ("baseline", "ours")
-            for side in sides:
-                self.side(side, feature_set, count, new_round=False, repeat=repeat)
+            self.stack.new_round(live_rows=rows)
+            shift = repeat % len(sides)
+            for side in (*sides[shift:], *sides[:shift]):
+                try:
+                    self.side(side, feature_set, count, rows, new_round=False, repeat=repeat)
+                except BenchError as error:
+                    if side != PREVIOUS:
+                        raise
+                    # An old core that cannot run today's harness is reported, not a failure
+                    # of today's: the report says why its ratios are missing.
+                    self.log(f"previous release not measured: {error}")
+                    self.previous_failures.append(str(error))
 
     def side(
         self,
@@ -317,22 +381,26 @@ class _Suite:
         if new_round:
             self.stack.new_round(live_rows=rows)
         files = self.models[feature_set]
-        name = f"{side}-{feature_set}-{count}m-{rows}r-{repeat}"
-        if side == "ours":
-            uri = self.stack.publish(f"{feature_set}-{count}", files.onnx_bytes, count)
-            spec: dict[str, Any] = {}
-            env = self.stack.worker_env(uri, self._tmp())
+        name = f"{side.replace(' ', '-')}-{feature_set}-{count}m-{rows}r-{repeat}"
+        handlers = self.previous if side == PREVIOUS else self.handlers
+        if side in (OURS, PREVIOUS):
+            # Today's and the previous worker submit for models of their own (see BenchStack).
+            prefix = "" if side == OURS else "previous-"
+            names = self.stack.names if side == OURS else self.stack.previous_names
+            uri = self.stack.publish(
+                f"{prefix}{feature_set}-{count}", files.onnx_bytes, count, names=names
+            )
+            mode, spec, env = "ours", {}, self.stack.worker_env(uri, self._tmp())
         else:
+            mode, env = "baseline", {}
             spec = {
                 **self.stack.numerai_credentials(),
                 "feature_set": feature_set,
                 "models": self.stack.baseline_names[:count],
                 "pickle": str(files.pickle),
+                "read": BASELINE_READS[side],
             }
-            env = {}
-        figures = run_child(
-            side, spec, env, self.workdir / "children", name, handlers=self.handlers
-        )
+        figures = run_child(mode, spec, env, self.workdir / "children", name, handlers=handlers)
         if figures["submitted"] != count or figures["failed"]:
             raise BenchError(f"{name}: {figures['submitted']} of {count} submitted")
         entry = {

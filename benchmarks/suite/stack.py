@@ -63,6 +63,8 @@ class BenchStack:
         # The baseline submits for models of its own: in a pair both sides share a round, and
         # our worker rightly skips a model Numerai already holds a submission for.
         self.baseline_names = [f"bench_base_{i:03d}" for i in range(max_models)]
+        # The previous release's worker too, so that it submits in the same round.
+        self.previous_names = [f"bench_prev_{i:03d}" for i in range(max_models)]
         self.tournament_names = {
             t: model_names(tournament_models, tournament(t)) for t in ("signals", "crypto")
         }
@@ -82,7 +84,8 @@ class BenchStack:
             self.workdir / "numerai-data",
             (DATA_VERSION,),
             models={
-                name: model_id_for(name) for name in [*self.names, *self.baseline_names, *owners]
+                name: model_id_for(name)
+                for name in [*self.names, *self.baseline_names, *self.previous_names, *owners]
             },
             model_tournaments=owners,
         ).start()
@@ -106,16 +109,23 @@ class BenchStack:
 
     # -- set-up (not timed) ----------------------------------------------------------------
     def publish(
-        self, prefix: str, onnx_bytes: bytes, count: int, which: Tournament = CLASSIC
+        self,
+        prefix: str,
+        onnx_bytes: bytes,
+        count: int,
+        which: Tournament = CLASSIC,
+        names: list[str] | None = None,
     ) -> str:
         """The same trees under ``count`` model names of ``which`` tournament in
-        ``s3://bucket/<prefix>``, each file with its own bytes (see :func:`distinct_copy`)."""
+        ``s3://bucket/<prefix>``, each file with its own bytes (see :func:`distinct_copy`);
+        ``names`` overrides the tournament's bench names."""
         assert self.stack is not None
         if prefix in self._published:
             return self._published[prefix]
         version = load_model("bench.onnx", "1", onnx_bytes, threads=1).metadata.data_version
         store = S3ModelStore(self.stack.bucket, prefix, self._s3)
-        names = self.names if which == CLASSIC else self.tournament_names[which.name]
+        if names is None:
+            names = self.names if which == CLASSIC else self.tournament_names[which.name]
         configs = []
         for name in names[:count]:
             store.write(f"{name}.onnx", distinct_copy(onnx_bytes, name))

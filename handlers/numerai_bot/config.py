@@ -10,6 +10,19 @@ from urllib.parse import urlparse
 
 from numerai_bot.errors import ConfigError
 
+# Concurrent executions left free for the webhook's Function URL calls (and the workers they
+# start) while a fan-out runs: with none free, Numerai's webhook calls get HTTP 429. A new
+# account has 10 executions for every function together.
+WEBHOOK_EXECUTIONS = 3
+NEW_ACCOUNT_CONCURRENCY = 10
+
+
+def shards_allowed(concurrency: int) -> int:
+    """How many shards one fan-out may start at once: the account's concurrent executions,
+    less the worker that fans out and the webhook's room (at least one)."""
+    return max(1, concurrency - 1 - WEBHOOK_EXECUTIONS)
+
+
 NUMERAI_API_URL = "https://api-tournament.numer.ai"
 CLASSIC_TOURNAMENT = 8
 DEFAULT_MAX_BODY_BYTES = 4096
@@ -28,7 +41,8 @@ class WorkerSettings:
     worker_function_arn: str | None
     alert_topic_arn: str | None
     shard_size: int = 50
-    max_shards: int = 9
+    max_shards: int = shards_allowed(NEW_ACCOUNT_CONCURRENCY)
+    predict_lanes: int | None = None  # models predicting at once (None: one per vCPU)
     own_data_override: str | None = None  # OWN_DATA_URI, when not beside the model store
     feature_function_name: str | None = None  # the stack's feature function, if deployed
 
@@ -58,9 +72,12 @@ class WorkerSettings:
         shard_size = _int(env, "SHARD_SIZE", 50, problems)
         if shard_size < 1:
             problems.append("SHARD_SIZE must be at least 1")
-        max_shards = _int(env, "MAX_SHARDS", 9, problems)
+        max_shards = _int(env, "MAX_SHARDS", shards_allowed(NEW_ACCOUNT_CONCURRENCY), problems)
         if max_shards < 1:
             problems.append("MAX_SHARDS must be at least 1")
+        # 1 when memory is what the stack is short of: one session and one batch in flight
+        # instead of one per vCPU (docs/benchmarks.md: its memory and its time).
+        lanes = _int(env, "PREDICT_LANES", 0, problems)  # 0 or unset: one per vCPU
         if problems:
             raise ConfigError("invalid worker settings: " + "; ".join(problems))
         return cls(
@@ -75,6 +92,7 @@ class WorkerSettings:
             alert_topic_arn=env.get("ALERT_TOPIC_ARN") or None,
             shard_size=shard_size,
             max_shards=max_shards,
+            predict_lanes=lanes or None,
             own_data_override=env.get("OWN_DATA_URI", "").strip() or None,
             feature_function_name=env.get("FEATURE_FUNCTION_NAME", "").strip() or None,
         )

@@ -206,6 +206,10 @@ class ModelCache:
         self._models: OrderedDict[str, tuple[str, LoadedModel]] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, Future] = {}  # key -> the build in flight
+        # One build at a time: a build's transient memory (the parsed file beside the
+        # trees being set up) is several times the finished session's, and two lanes
+        # building at once stacked both on the worker's peak (docs/benchmarks.md).
+        self._building = threading.Lock()
 
     def get(self, key: str, threads: int | None = None) -> LoadedModel:
         """The model at ``key``; one HEAD per call, a download only when it changed.
@@ -251,8 +255,9 @@ class ModelCache:
         if twin is not None:
             model = dataclasses.replace(twin, key=key, version=stored.version)
         else:
-            self._make_room(self.max_sessions - 1)  # before building: a lower peak
-            model = load_model(key, stored.version, stored.data, threads or self.threads)
+            with self._building:
+                self._make_room(self.max_sessions - 1)  # before building: a lower peak
+                model = load_model(key, stored.version, stored.data, threads or self.threads)
         with self._lock:
             self._models[key] = (digest, model)
             self._models.move_to_end(key)

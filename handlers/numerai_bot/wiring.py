@@ -55,6 +55,7 @@ def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) 
         fanout=fanout,
         shard_size=settings.shard_size,
         max_shards=settings.max_shards,
+        lanes=settings.predict_lanes,
         notifier=SnsNotifier(settings.alert_topic_arn) if settings.alert_topic_arn else None,
         refresh_credentials=lambda: numerai.use_keys(*numerai_keys(settings.numerai_secret_id)),
         archive=SubmissionArchive(open_model_store(settings.submissions_uri)),

@@ -24,6 +24,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from numerai_bot.config import WEBHOOK_EXECUTIONS, shards_allowed
 from numerai_bot.models_config import ModelConfig
 from numerai_bot.postprocess.cost import postprocess_mib, postprocess_seconds
 from numerai_bot.shards import (
@@ -53,7 +54,8 @@ START_SECONDS = 0.6  # keys, clients, Numerai's round and models (network)
 LIVE_SECONDS = 0.2  # download + open + read one tournament's live file
 MODEL_OVERHEAD_SECONDS = 0.05  # per model: fetch, rank, CSV checks, ledger (one CPU)
 SECOND_VCPU_GAIN = 0.55  # onnxruntime: 2 threads 1.55x faster than 1 on tree ensembles
-BASE_RSS_MIB = 330  # the worker's peak with 2,000-tree models (flat in the model count)
+BASE_RSS_MIB = 250  # the worker's peak with 2,000-tree models, one lane (flat in the models)
+LANE_MIB = 55  # each further predict lane: its session, its batch, its build (10 models)
 # Peak growth per 1,000 trees of one model (its file's bytes and its session: 7.1 MiB
 # measured from 2,000 to 40,000 trees); each predict lane holds one, the cache one more.
 SESSION_MIB_PER_1K_TREES = 7.0
@@ -98,12 +100,13 @@ def lanes_at(vcpus: float) -> int:
     return max(1, round(vcpus))
 
 
-def many_models_seconds(costs: list[ModelCost], vcpus: float) -> float:
+def many_models_seconds(costs: list[ModelCost], vcpus: float, lanes: int | None = None) -> float:
     """One invocation running ``costs``: its lanes share the vCPUs, one model each at a time
-    (numerai_bot.round.lanes); a single model gets every thread instead."""
-    if len(costs) == 1:
-        return costs[0].seconds(vcpus)
-    lanes = min(lanes_at(vcpus), len(costs))
+    (numerai_bot.round.lanes); a single model, or a single lane (``PREDICT_LANES=1``), gets
+    every thread instead."""
+    lanes = min(lanes or lanes_at(vcpus), len(costs))
+    if lanes == 1:
+        return sum(c.seconds(vcpus) for c in costs)
     return sum(c.lane_seconds() for c in costs) / min(lanes, max(vcpus, 1.0))
 
 
@@ -204,7 +207,7 @@ def one_run(
     with the worker's own cost-balanced shards (``numerai_bot.shards``)."""
     by_name = {c.name: c for c in costs}
     tournaments = len({c.tournament for c in costs})
-    shards = balanced_shards(configs, shard_size, max(1, slots - 1))
+    shards = balanced_shards(configs, shard_size, shards_allowed(slots))
     if len(shards) <= 1:
         seconds = fixed_seconds(vcpus, tournaments) + many_models_seconds(costs, vcpus)
         return seconds, seconds, 1, seconds
@@ -254,14 +257,59 @@ def plan_size(
     return plan
 
 
-def peak_rss_mib(costs: list[ModelCost], vcpus: float) -> float:
-    """The worker's expected peak: its base plus a model of the largest size in each lane
-    and one cached."""
+def peak_rss_mib(costs: list[ModelCost], vcpus: float, lanes: int | None = None) -> float:
+    """The worker's expected peak: its base (one lane) plus each further lane's, and a model
+    of the largest size in each lane and one cached."""
     trees = max((c.trees or 2000 for c in costs), default=2000)
-    held = min(lanes_at(vcpus), max(len(costs), 1)) + CACHED_SESSIONS
-    lanes = min(lanes_at(vcpus), max(len(costs), 1))
+    lanes = min(lanes or lanes_at(vcpus), max(len(costs), 1))
+    held = lanes + CACHED_SESSIONS
     post = sorted((c.postprocess_mib for c in costs), reverse=True)[:lanes]  # one per lane
-    return BASE_RSS_MIB + held * SESSION_MIB_PER_1K_TREES * max(trees - 2000, 0) / 1000 + sum(post)
+    return (
+        BASE_RSS_MIB
+        + (lanes - 1) * LANE_MIB
+        + held * SESSION_MIB_PER_1K_TREES * max(trees - 2000, 0) / 1000
+        + sum(post)
+    )
+
+
+def lane_choice(
+    configs: list[ModelConfig],
+    costs: list[ModelCost],
+    chosen: SizePlan,
+    shard_size: int,
+    price: float,
+) -> dict[str, Any]:
+    """What ``PREDICT_LANES=1`` (one model predicting at a time) changes at the chosen size:
+    the peak, a run for every model and its cost. A round by webhooks runs one model per
+    invocation, which gets every thread either way."""
+    vcpus, gb = chosen.vcpus, chosen.memory_mb / 1024
+    lanes = min(lanes_at(vcpus), len(costs))
+    one_lane, default = (
+        sum(
+            fixed_seconds(vcpus, len({c.tournament for c in shard}))
+            + many_models_seconds(shard, vcpus, n)
+            for shard in _cost_shards(configs, costs, shard_size)
+        )
+        for n in (1, None)
+    )
+    return {
+        "lanes_by_default": lanes,
+        "peak_rss_mib": peak_rss_mib(costs, vcpus),
+        "one_lane_peak_rss_mib": peak_rss_mib(costs, vcpus, 1),
+        "run_seconds": default,
+        "one_lane_run_seconds": one_lane,
+        "run_dollars": default * gb * price,
+        "one_lane_run_dollars": one_lane * gb * price,
+    }
+
+
+def _cost_shards(
+    configs: list[ModelConfig], costs: list[ModelCost], shard_size: int
+) -> list[list[ModelCost]]:
+    """The models of each invocation of a run for every model (one worker, or its shards)."""
+    by_name = {c.name: c for c in costs}
+    shards = balanced_shards(configs, shard_size, len(configs)) if len(configs) > shard_size else []
+    return [[by_name[c.name] for c in shard] for shard in shards] or [costs]
 
 
 def recommend(sizes: list[SizePlan], target_seconds: float) -> SizePlan:
@@ -297,12 +345,13 @@ def build_plan(
         "not_measured": unmeasured,
         "broken": broken or [],
         "concurrency": concurrency,
-        "concurrent_shards_allowed": max(1, concurrency - 1),
+        "concurrent_shards_allowed": shards_allowed(concurrency),
         "shard_size": shard_size,
         "arch": arch,
         "price_per_gb_second": price,
         "target_round_seconds": target_seconds,
         "peak_rss_mib": peak_rss_mib(costs, chosen.vcpus),
+        "one_lane": lane_choice(configs, costs, chosen, shard_size, price),
         "sizes": [asdict(s) for s in sizes],
         "recommended": asdict(chosen),
         "fan_out": chosen.shards > 1,
@@ -475,6 +524,19 @@ def _size_row(s: dict[str, Any], chosen: dict[str, Any]) -> list[str]:
     ]
 
 
+def _one_lane_text(lane: dict[str, Any]) -> str:
+    """What PREDICT_LANES=1 would change (memory against time and money)."""
+    if lane["lanes_by_default"] <= 1:
+        return "the worker predicts one model at a time already (one vCPU or one model)"
+    return (
+        f"PREDICT_LANES=1 lowers the peak to about {lane['one_lane_peak_rss_mib']:.0f} MiB "
+        f"(from {lane['peak_rss_mib']:.0f}; {lane['lanes_by_default']} lanes by default) and "
+        f"makes a run for every model {lane['one_lane_run_seconds']:.1f} s instead of "
+        f"{lane['run_seconds']:.1f} s (${lane['one_lane_run_dollars']:.5f} instead of "
+        f"${lane['run_dollars']:.5f} per run); rounds by webhook are unchanged"
+    )
+
+
 def _summary_rows(plan: dict[str, Any]) -> list[list[str]]:
     s = plan["recommended"]
     models = len(plan["models"])
@@ -501,8 +563,10 @@ def _summary_rows(plan: dict[str, Any]) -> list[list[str]]:
         ["one run for every model", f"{fan_out} (fallback schedule, trigger without a model; "
          f"SHARD_SIZE {plan['shard_size']})"],
         ["concurrent shards allowed", f"{plan['concurrent_shards_allowed']} (concurrency "
-         f"{plan['concurrency']} minus the worker that fans out): set WorkerMaxShards to it"],
+         f"{plan['concurrency']} minus the worker that fans out and {WEBHOOK_EXECUTIONS} kept for "
+         "the webhook): set WorkerMaxShards to it"],
         ["peak memory", f"about {plan['peak_rss_mib']:.0f} MiB per worker"],
+        ["one model at a time", _one_lane_text(plan["one_lane"])],
         ["cost per round", f"${s['dollars_per_round']:.5f} ({models} worker and {models} "
          f"webhook invocations, ${plan['price_per_gb_second']:.10f}".rstrip("0")
          + "/GB-s, $0.20/M requests)"],

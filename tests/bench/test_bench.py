@@ -35,8 +35,12 @@ def test_quick_benchmark_runs_and_reports(
     assert {(r["side"], r["feature_set"], r["models"]) for r in runs} == {
         ("ours", "medium", 1),
         ("baseline", "medium", 1),
+        ("whole-file baseline", "medium", 1),
+        ("previous", "medium", 1),
         ("ours", "medium", 10),
         ("baseline", "medium", 10),
+        ("whole-file baseline", "medium", 10),
+        ("previous", "medium", 10),
         ("ours", "signals", 1),
         ("ours", "signals", 10),
         ("ours", "crypto", 1),
@@ -51,8 +55,15 @@ def test_quick_benchmark_runs_and_reports(
     # 1 → 10 models now adds about 30 MiB, mostly the second cached session and upload threads).
     one = next(r for r in medium if r["side"] == "ours" and r["models"] == 1)
     assert ten["peak_rss_mib"] - one["peak_rss_mib"] < 80
-    for section in ("1-2.", "3a.", "3b.", "4.", "5.", "8.", "9.", "11.", "Targets at scale"):
+    for section in ("1-2.", "1b.", "3a.", "3b.", "4.", "5.", "8.", "9.", "11.", "Targets at scale"):
         assert section in printed
+    assert "Today / previous release" in printed
+    assert {r["what"] for r in figures["summary"]["previous"]} >= {
+        "worker time, medium ×10, 6,720 rows",
+        "worker peak RSS, medium ×10, 6,720 rows",
+        "cold import of the worker (venv)",
+        "webhook warm p99",
+    }
     verdicts = {t["verdict"] for t in figures["summary"]["targets"]}
     assert verdicts <= {"PASS", "FAIL", "n/a"}
     # Every scaling target has its line, and each was measured (PASS or FAIL, never n/a).

@@ -66,7 +66,7 @@ def test_an_operator_sees_memory_seconds_and_cost_for_the_published_models(plan)
     assert "recommended worker memory" in out and "WorkerMemorySize" in out
     assert "expected seconds per round" in out
     assert "one run for every model     no: one worker" in out
-    assert "concurrent shards allowed   9" in out
+    assert "concurrent shards allowed   6" in out
     assert "cost per round" in out and "cost per month" in out
     assert "624 fallback checks" in out
     assert "not measured" not in out
@@ -86,7 +86,7 @@ def test_json_holds_the_same_plan_for_scripts(plan) -> None:
     assert code == 0
     document = json.loads(out)
     assert document["not_measured"] == ["old_model"]
-    assert document["concurrent_shards_allowed"] == 9
+    assert document["concurrent_shards_allowed"] == 6  # 10 less the worker and 3 for the webhook
     assert document["fan_out"] is False
     recommended = document["recommended"]
     assert recommended["memory_mb"] in [s["memory_mb"] for s in document["sizes"]]
@@ -108,14 +108,14 @@ def test_a_month_is_its_rounds_plus_the_fallback_checks(plan) -> None:
 
 def test_many_models_fan_out_in_as_many_shards_as_the_account_may_run(plan) -> None:
     models = {f"model_{i:03d}": _entry(TYPICAL) for i in range(240)}
-    code, out = plan(models, "--concurrency", "4", "--json")
+    code, out = plan(models, "--concurrency", "7", "--json")
     assert code == 0
     document = json.loads(out)
     assert document["fan_out"] is True
     assert document["concurrent_shards_allowed"] == 3
     assert document["recommended"]["shards"] == 3  # 240 typical models want 5; 3 may run
-    # Webhooks: 240 invocations, 4 at a time: the round is longer than one worker's share.
-    assert document["recommended"]["round_seconds"] > 240 / 4 * 0.5
+    # Webhooks: 240 invocations, 7 at a time: the round is longer than one worker's share.
+    assert document["recommended"]["round_seconds"] > 240 / 7 * 0.5
 
 
 def test_a_heavy_account_is_told_to_buy_more_vcpus(plan) -> None:
@@ -188,3 +188,17 @@ def test_a_blend_counts_the_model_it_blends_in(plan) -> None:
     by_name = {m["name"]: m for m in json.loads(out)["models"]}
     heavy_seconds = HEAVY["session_seconds"] + HEAVY["predict_seconds_per_1k_rows"] * 6.72
     assert abs(by_name["blended"]["postprocess_seconds"] - heavy_seconds) < 1e-9
+
+
+def test_an_operator_short_of_memory_sees_what_one_lane_saves_and_costs(plan) -> None:
+    models = {f"m{i}": _entry(TYPICAL) for i in range(10)}
+    code, out = plan(models, "--json", "--target-seconds", "1")  # the fastest size: 6 vCPUs
+    assert code == 0
+    lane = json.loads(out)["one_lane"]
+    assert lane["lanes_by_default"] == 6
+    saved = lane["peak_rss_mib"] - lane["one_lane_peak_rss_mib"]
+    assert saved == 5 * plan_command.LANE_MIB  # a session, a batch and a build per lane
+    assert lane["one_lane_run_seconds"] > lane["run_seconds"]  # more threads gain less
+    assert lane["one_lane_run_dollars"] > lane["run_dollars"]
+    code, out = plan(models, "--target-seconds", "1")
+    assert "PREDICT_LANES=1 lowers the peak to about" in out

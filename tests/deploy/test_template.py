@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from numerai_bot.config import NEW_ACCOUNT_CONCURRENCY, WEBHOOK_EXECUTIONS, shards_allowed
 from tests.deploy.sam_template import REPO, STACK, Evaluator, lint, transform
 from tests.deploy.schedule_math import CheckCost, weekly_checks
 
@@ -361,12 +362,14 @@ def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
         "ALERT_TOPIC_ARN",
         "SHARD_SIZE",
         "MAX_SHARDS",
+        "PREDICT_LANES",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "LOG_LEVEL",
     }
     assert str(env["SHARD_SIZE"]) == "50"
     assert str(env["MAX_SHARDS"]) == "6"  # see test_a_new_account_keeps_room_for_the_webhook
+    assert str(env["PREDICT_LANES"]) == "0"  # one per vCPU
     assert env["NUMERAI_SECRET_ID"] == cfn.physical_id("NumeraiApiKeysSecret")
     assert env["MODEL_STORE_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/models"
     assert env["OWN_DATA_URI"] == f"s3://{cfn.physical_id('ModelBucket')}/own-data"
@@ -376,15 +379,13 @@ def test_worker_environment_is_the_contract(cfn: Evaluator) -> None:
     assert env["NUMERAI_API_URL"] == ""  # the worker's default: Numerai's endpoint
 
 
-NEW_ACCOUNT_CONCURRENCY = 10  # every function of a new AWS account together
-WEBHOOK_ROOM = 3  # executions left for Numerai's webhook calls and the workers they start
-
-
 def test_a_new_account_keeps_room_for_the_webhook(cfn: Evaluator) -> None:
     # The fallback schedule's fan-out (one worker and its shards) never takes the whole
     # account: the webhook's Function URL would answer Numerai 429 while the shards run.
     shards = int(cfn.properties("WorkerFunction")["Environment"]["Variables"]["MAX_SHARDS"])
-    assert 1 + shards <= NEW_ACCOUNT_CONCURRENCY - WEBHOOK_ROOM
+    assert 1 + shards <= NEW_ACCOUNT_CONCURRENCY - WEBHOOK_EXECUTIONS
+    # ... and the template's default is the one the worker and `plan` assume.
+    assert shards == shards_allowed(NEW_ACCOUNT_CONCURRENCY)
     # No reservation by default: AWS refuses one that leaves under 100 unreserved, so any
     # default reservation would fail every deploy on a new account.
     for function in ("WebhookFunction", "WorkerFunction"):

@@ -121,9 +121,11 @@ def test_a_wide_model_reads_and_runs_in_slices_that_bound_memory(
     columns = int8_columns(seed=2)
     live = write_live(tmp_path / "live.parquet", columns)
     reads: list[int] = []
-    read = live._file.read
+    read = pq.ParquetFile.read
     monkeypatch.setattr(
-        live._file, "read", lambda columns: reads.append(len(columns)) or read(columns=columns)
+        pq.ParquetFile,
+        "read",
+        lambda self, columns: reads.append(len(columns)) or read(self, columns=columns),
     )
     monkeypatch.setattr(live_data, "COLUMNS_PER_READ", 5)
     monkeypatch.setattr(live_data, "BATCH_BYTES", 12 * 4 * 300)  # 300 rows of 12 float32

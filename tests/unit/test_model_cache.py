@@ -78,3 +78,31 @@ def test_a_failed_prefetch_leaves_the_model_its_own_attempt(tmp_path):
 def _swallow(call, *args):
     with contextlib.suppress(OSError):
         call(*args)
+
+
+def test_two_lanes_never_build_two_sessions_at_once(tmp_path, monkeypatch):
+    import numerai_bot.inference as inference
+
+    store = LocalModelStore(tmp_path)
+    for name in ("a", "b", "c"):
+        store.write(f"{name}.onnx", linear_model(FEATURES, seed=ord(name)))
+    building, most = [], []
+    build = inference.load_model
+
+    def counted_build(*args, **kwargs):
+        building.append(1)
+        most.append(len(building))
+        time.sleep(0.2)  # a 2,000-tree build takes a while
+        try:
+            return build(*args, **kwargs)
+        finally:
+            building.pop()
+
+    monkeypatch.setattr(inference, "load_model", counted_build)
+    cache = ModelCache(store, threads=1, max_sessions=3)
+    lanes = [threading.Thread(target=cache.get, args=(f"{n}.onnx",)) for n in "abc"]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join()
+    assert len(most) == 3 and max(most) == 1  # each build's transient memory alone

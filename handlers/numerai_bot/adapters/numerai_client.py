@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numerapi
 import requests
 import urllib3
 
+from numerai_bot.adapters.lean_numerapi import import_numerapi
 from numerai_bot.errors import (
     NumeraiAuthError,
     NumeraiError,
@@ -36,6 +36,7 @@ from numerai_bot.ports import AccountModel, Created, RoundInfo
 from numerai_bot.retry import RetryPolicy, call_with_retry
 from numerai_bot.tournaments import CLASSIC, Tournament
 
+numerapi = import_numerapi()  # pandas and fsspec only if a call needs them (see there)
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds for GraphQL calls
