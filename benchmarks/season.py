@@ -175,6 +175,37 @@ def _slow(season: Season, fault: Fault) -> None:
     season.standin.set_put_behaviour("slow", delay=fault.options["put_delay"])
 
 
+def _late_create(reuse: str) -> Callable[[Season, Fault], None]:
+    def arrange(season: Season, fault: Fault) -> None:
+        late = season.config.timeout + fault.options["after"]
+        season.standin.slow_creates(late, times=1, reuse=reuse)
+
+    return arrange
+
+
+# Numerai faults that stop the webhook phase's uploads before their create: a fault that
+# needs a create (or a PUT) to happen does not share a round with them.
+BEFORE_CREATE = ("timeout", "5xx-burst", "put-reject", "put-drop")
+# A lease short enough that a slow PUT spans several renewals (the deployed one is 120 s).
+OUTAGE_LEASE = 2.0
+
+
+def _renewal_outage(season: Season, fault: Fault) -> None:
+    season.lambda_.settings.guard_lease = OUTAGE_LEASE
+    season.standin.set_put_behaviour("slow", delay=OUTAGE_LEASE, times=1)
+    season.proxy.fail_next(
+        "dynamodb", "5xx", fault.options["count"], operation="UpdateItem", contains="SET #lease"
+    )
+
+
+# Ids a live file built from a null or empty id column holds, as text.
+UNUSABLE_IDS = ("", "nan", "None")
+
+
+def _unusable_live_ids(season: Season, fault: Fault) -> None:
+    season.standin.serve_unusable_live_ids(tuple(fault.options["ids"]))
+
+
 def _put(mode: str) -> Callable[[Season, Fault], None]:
     def arrange(season: Season, fault: Fault) -> None:
         o = fault.options
@@ -254,8 +285,9 @@ AWS_FAULTS: tuple[tuple[Any, ...], ...] = (
      "dynamodb", "timeout", (1, 1)),
     ("idempotency-answer-lost", "the guard's IN_PROGRESS put is stored, its answer lost", 0.05,
      "dynamodb", "lost-answer", (1, 1), "PutItem", "INPROGRESS"),
-    ("ledger-write-fail", "a model's ledger write is throttled past the retries (4x)", 0.06,
-     "dynamodb", "throttle", (4, 4), "PutItem", "ledger#{round}#{model}", THROTTLES),
+    ("ledger-write-fail", "a model's ledger write is throttled past botocore's 4 attempts and the "
+     "bot's 4 tries (16x): 'submitted, not recorded'", 0.06,
+     "dynamodb", "throttle", (16, 16), "PutItem", "ledger#{round}#{model}", THROTTLES),
     ("secrets-5xx", "Secrets Manager answers 500 to the next 1-2 requests", 0.06,
      "secretsmanager", "5xx", (1, 2)),
     ("secrets-throttle", "Secrets Manager answers ThrottlingException 1-2 times", 0.06,
@@ -309,6 +341,40 @@ KINDS: dict[str, FaultKind] = {
         0.1,
         _with("slow", delay=lambda r: round(r.uniform(0.05, 0.4), 2), put_delay=lambda r: 1.0),
         _slow,
+    ),
+    "create-late": FaultKind(
+        "numerai",
+        "a create is recorded and answered after the client's timeout (a reused upload "
+        "filename would be accepted as a second submission)",
+        0.06,
+        _with("create-late", after=lambda r: round(r.uniform(0.5, 6.0), 1)),
+        _late_create("accept"),
+        excludes=("create-late-refused-reuse", *BEFORE_CREATE),
+    ),
+    "create-late-refused-reuse": FaultKind(
+        "numerai",
+        "a create is recorded and answered after the client's timeout (a reused upload "
+        "filename is refused)",
+        0.04,
+        _with("create-late-refused-reuse", after=lambda r: round(r.uniform(0.5, 6.0), 1)),
+        _late_create("refuse"),
+        excludes=BEFORE_CREATE,
+    ),
+    "renewal-outage": FaultKind(
+        "aws",
+        "every guard lease renewal fails while a slow PUT outlasts the lease",
+        0.04,
+        _with("renewal-outage", count=lambda r: 1000),
+        _renewal_outage,
+        excludes=("slow", "renewal-outage-partial", *BEFORE_CREATE),
+    ),
+    "renewal-outage-partial": FaultKind(
+        "aws",
+        "the guard's first lease renewals fail (within botocore's retries) during a slow PUT",
+        0.04,
+        _with("renewal-outage-partial", count=lambda r: r.randint(1, 3)),
+        _renewal_outage,
+        excludes=("slow", *BEFORE_CREATE),
     ),
     "put-reject": FaultKind(
         "numerai",
@@ -367,6 +433,17 @@ KINDS: dict[str, FaultKind] = {
             operation=lambda r: r.choice((None, *OPERATIONS)),
         ),
         later=_burst,
+    ),
+    "live-ids-unusable": FaultKind(
+        "numerai",
+        "the live file has rows with blank, 'nan' or 'None' ids until Numerai replaces it "
+        "(after the webhook phase)",
+        0.04,
+        _with(
+            "live-ids-unusable",
+            ids=lambda r: tuple(r.sample(UNUSABLE_IDS, r.randint(1, len(UNUSABLE_IDS)))),
+        ),
+        _unusable_live_ids,
     ),
     "model-corrupt": FaultKind(
         "bucket",
@@ -964,6 +1041,7 @@ class Season:
         self.webhook_state, self.armed = {}, {}
         self.lambda_.round, self.lambda_.origin = self.number, "webhook"
         self.lambda_.duplicate = set()
+        self.lambda_.settings.guard_lease = None
         for fault in faults:
             KINDS[fault.kind].arrange(self, fault)
         self.kills += [(self.number, spec) for spec in self.armed.values()]
@@ -1001,6 +1079,7 @@ class Season:
             if moment > CHECKS[0] and self._nothing_to_do(self.number):
                 self.idle_checks += 1
                 continue
+            self._let_slow_creates_land()
             self.clock.advance_to(moment)
             origin = f"check+{moment / 60:.0f}"
             self.lambda_.origin = origin
@@ -1016,6 +1095,16 @@ class Season:
         self.lambda_.drop_pending()
         self.proxy.reset()
         self.clock.advance_to(ROUND_LENGTH)
+
+    def _let_slow_creates_land(self) -> None:
+        """Season time skips idle minutes, not Numerai's work: a create Numerai is still
+        processing (a late-create fault, seconds of wall time) lands before the season jumps
+        to a check. Otherwise a create of seconds would land, in season time, after the
+        guard's 10-minute settle window, a case the bot accepts by design (see
+        docs/faults.md) and the season would count as its duplicate."""
+        wait = self.standin.faults.slow_creates_land_by() + 0.5 - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
     def _nothing_to_do(self, number: int) -> bool:
         """Whether a check could only skip every model: the ledger says SUBMITTED for each,

@@ -92,6 +92,7 @@ class Invocation:
     fast_retries: bool = False
     aws_timeout: float = 1.0
     kill: KillSpec | None = None
+    guard_lease: float | None = None  # seconds; None: the guard's own lease
 
     def to_json(self) -> str:
         """The invocation as JSON (for ``python -m standins.worker_process FILE``)."""
@@ -129,7 +130,7 @@ def _kill_at_put(after: bool) -> Callable[[KillSpec], None]:
 
         upload, put = NumeraiClient.upload_submission, NumeraiClient._put_once
 
-        def upload_submission(self: Any, model_id: str, *args: Any, **kwargs: Any) -> str:
+        def upload_submission(self: Any, model_id: str, *args: Any, **kwargs: Any) -> Any:
             _state.model_id = model_id
             try:
                 return upload(self, model_id, *args, **kwargs)
@@ -155,8 +156,8 @@ def _kill_after_create(spec: KillSpec) -> None:
 
     send = NumeraiClient._graphql_once
 
-    def graphql_once(self: Any, query: str, variables: Any, authorization: bool) -> Any:
-        payload = send(self, query, variables, authorization)
+    def graphql_once(self: Any, query: str, variables: Any, authorization: bool, *rest: Any) -> Any:
+        payload = send(self, query, variables, authorization, *rest)
         creates = query.lstrip().startswith("mutation") and "filename" in (variables or {})
         if creates and (variables or {}).get("modelId") == spec.model_id:
             data = payload.get("data") or {}
@@ -248,13 +249,20 @@ def _redirect_output(path: str) -> None:
 
 
 def _build(invocation: Invocation) -> Any:
+    from numerai_bot.adapters.numerai_client import SettlePolling
     from numerai_bot.config import WorkerSettings
     from numerai_bot.retry import RetryPolicy
     from numerai_bot.wiring import build_runner
 
     runner = build_runner(WorkerSettings.from_env())
-    runner.numerai.timeout = (invocation.numerai_timeout, invocation.numerai_timeout)
+    timeout = invocation.numerai_timeout
+    runner.numerai.timeout = (timeout, timeout)
+    runner.numerai.create_timeout = (timeout, timeout)  # shortened like every other call
+    runner.numerai.settle = SettlePolling(every=timeout / 4, within=2 * timeout)
     runner.numerai.retry = RetryPolicy(3, 0.01, 0.05) if invocation.fast_retries else RetryPolicy()
+    if invocation.guard_lease is not None:
+        runner.guard.lease_seconds = invocation.guard_lease
+        runner.guard.safety_margin = invocation.guard_lease / 4
     return runner
 
 
@@ -498,6 +506,7 @@ class LambdaSettings:
     fast_retries: bool = False
     aws_timeout: float = 1.0
     wait_timeout: float = 600.0  # real seconds a process may take before the season kills it
+    guard_lease: float | None = None  # a shorter guard lease, so that renewals happen at all
 
 
 class ProcessLambda:
@@ -570,6 +579,7 @@ class ProcessLambda:
             fast_retries=s.fast_retries,
             aws_timeout=s.aws_timeout,
             kill=run.kill,
+            guard_lease=s.guard_lease,
         )
         code = self.launcher.run(invocation, s.wait_timeout)
         shutil.rmtree(tmp, ignore_errors=True)

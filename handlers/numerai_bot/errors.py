@@ -24,6 +24,11 @@ class NumeraiUnavailable(NumeraiError):
     """A transient failure (5xx, timeout, connection error): worth retrying."""
 
 
+class NumeraiNotReached(NumeraiUnavailable):
+    """The request never reached Numerai's application (connection refused, connect
+    timeout, HTTP 429): sending it again cannot do anything twice."""
+
+
 class NumeraiAuthError(NumeraiError):
     """Numerai rejected the API keys: they are wrong, revoked or lack a scope."""
 
@@ -63,6 +68,25 @@ class AlreadyInProgress(BotError):
     holds it. If the holder dies mid-upload (Lambda timeout, out of memory), its own
     invocation fails and is retried, and the next scheduled check tries again.
     """
+
+
+class LeaseLost(AlreadyInProgress):
+    """This run can no longer prove it holds the model's lock (its lease renewals failed),
+    so it stopped before sending anything: another run may hold the lock by now. Retry later.
+    """
+
+
+class SubmissionUnconfirmed(AlreadyInProgress):
+    """A ``create`` reached Numerai but its answer was lost, and Numerai does not list the
+    submission yet: it may still land. Not a failure and not a reason to upload again; the
+    model stays pending and a later run reconciles with Numerai first.
+
+    ``sent_at`` is when the create was sent (``time.monotonic()`` seconds), if this run sent it.
+    """
+
+    def __init__(self, message: str, sent_at: float | None = None) -> None:
+        super().__init__(message)
+        self.sent_at = sent_at
 
 
 class OwnDataNotReady(BotError):

@@ -13,6 +13,7 @@ from numerai_bot.ledger import FAILED, SUBMITTED
 logger = logging.getLogger(__name__)
 
 SKIPPED = "skipped"
+NOT_RECORDED = "submitted, not recorded"  # Numerai has it; the ledger write failed
 CLOSED = "closed"
 # Another invocation holds the model's lock (or died holding it): not done, retry later.
 RETRY = "retry"
@@ -39,6 +40,7 @@ class ModelOutcome:
     input: str = "numerai"  # where the model's live input came from: "numerai" or "own"
     coverage: float | None = None  # own data: share of Numerai's universe the table covers
     alert_reason: str = ""  # what the alert says, when there is one
+    recorded: bool = True  # False: submitted, but the ledger write failed (the next run fixes)
 
 
 @dataclass
@@ -98,18 +100,20 @@ def summarize(
     count = {s: sum(o.status == s for o in outcomes) for s in (SUBMITTED, SKIPPED, FAILED)}
     pending = sum(o.status == RETRY for o in outcomes)
     waiting = sum(o.status == WAITING for o in outcomes)
+    unrecorded = sum(o.status == SUBMITTED and not o.recorded for o in outcomes)
     opened = ", ".join(f"{t} {n}" for t, n in rounds.items() if n is not None)
     if nothing_open and not count[FAILED]:
         status = CLOSED
         message = message or "no round open: nothing to do"
     else:
-        status = "incomplete" if count[FAILED] or pending or waiting else "complete"
+        status = "incomplete" if count[FAILED] or pending or waiting or unrecorded else "complete"
         if not outcomes:
             status = "failed"
         message = message or (
             f"{'round ' + opened if opened else 'no round open'}: {count[SUBMITTED]} "
             f"submitted, {count[SKIPPED]} already done, {count[FAILED]} failed"
-            + (f", {pending} held by another run" if pending else "")
+            + (f" ({unrecorded} {NOT_RECORDED})" if unrecorded else "")
+            + (f", {pending} pending (held by another run or unconfirmed)" if pending else "")
             + (f", {waiting} waiting for own data" if waiting else "")
         )
     alerts = [

@@ -22,6 +22,15 @@ from numerai_bot.tournaments import Tournament
 
 
 @dataclass(frozen=True)
+class Created:
+    """What an upload's create left at Numerai: the submission's id, and whether the
+    create's answer was lost and the id read from Numerai's list instead."""
+
+    submission_id: str
+    answered_late: bool = False
+
+
+@dataclass(frozen=True)
 class AccountModel:
     """One model of the account: its id and the tournament it belongs to."""
 
@@ -108,7 +117,10 @@ class NumeraiPort(CloseNumerai, Protocol):
         tournament: Tournament,
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
-    ) -> str: ...
+        proof: Callable[[], None] = ...,
+    ) -> Created:
+        """Upload a checked file; ``proof`` runs before each send and raises to stop."""
+        ...
 
 
 # -- storage ---------------------------------------------------------------------------------
@@ -170,6 +182,10 @@ class SubmissionGuard(Protocol):
         self, round_number: int, model: str, action: Callable[[], dict], tournament: int = 8
     ) -> dict:
         """Run or return the stored result; ``AlreadyInProgress`` if another holds it."""
+        ...
+
+    def prove_held(self) -> None:
+        """Inside ``action``: raise ``LeaseLost`` unless the lock is surely still held."""
         ...
 
 

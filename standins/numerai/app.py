@@ -123,7 +123,9 @@ class StandinApp(FaultControls):
         )
         self.faults = Faults()
         self.sender = WebhookSender(self.state, webhook_timeout)
-        self.tournament = Tournament(self.state, self.data, self.sender, provided)
+        self.tournament = Tournament(
+            self.state, self.data, self.sender, provided, reuse=lambda: self.faults.reuse
+        )
         self.schema = resolvers.build()
         self._account = {
             "id": str(uuid.uuid5(_MODEL_NAMESPACE, "account:" + username)),

@@ -10,10 +10,13 @@ example real Numerai files) is used as it is.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from standins import synthetic_data
@@ -187,3 +190,19 @@ class DataStore:
     def live_id_sets(self) -> dict[str, frozenset[str]]:
         """Live ids per version (they normally agree, as Numerai's versions share ids)."""
         return {version: self.live_ids(version) for version in self.versions}
+
+
+def with_unusable_ids(live: Path, placeholders: tuple[str, ...]) -> Path:
+    """A copy of ``live`` whose first rows' ids are ``placeholders`` (blank, "nan", "None"
+    ...), written beside it: what a live file Numerai built from a null id column holds."""
+    variant = live.with_name(f".{live.stem}.unusable-ids.parquet")
+    table = pq.read_table(live)
+    ids = table.column("id").to_pylist()
+    ids[: len(placeholders)] = list(placeholders)
+    index = table.schema.get_field_index("id")
+    # Written aside and moved in: concurrent downloads each see a whole file.
+    fd, part = tempfile.mkstemp(dir=live.parent, suffix=".part")
+    os.close(fd)
+    pq.write_table(table.set_column(index, "id", pa.array(ids, pa.string())), part)
+    os.replace(part, variant)
+    return variant

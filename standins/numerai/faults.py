@@ -13,6 +13,7 @@ endpoints are ``POST /_standin/<kind>``.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -20,6 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 PUT_MODES = ("ok", "reject", "drop", "slow")
+# What a createSubmission naming an upload filename that a submission already used does.
+# Numerai's behaviour is not documented (numerapi never reuses one): the stand-in can play
+# either. "refuse": an error, Numerai keeps the first; "accept": a second submission.
+REUSE_MODES = ("refuse", "accept")
 DEFAULT_REJECT_STATUS = 403
 DEFAULT_SLOW_SECONDS = 2.0
 
@@ -44,6 +49,15 @@ class FailRule:
 
 
 @dataclass
+class SlowCreate:
+    """The next ``remaining`` createSubmission calls are recorded, and answered, only after
+    ``seconds``: long after a client's read timeout, and after its first look at the list."""
+
+    remaining: int
+    seconds: float
+
+
+@dataclass
 class PutBehaviour:
     """What the upload endpoint does with the next PUTs."""
 
@@ -62,6 +76,10 @@ class Faults:
         self._delays: dict[str | None, float] = {}
         self._put = PutBehaviour()
         self._calls: Counter[str] = Counter()
+        self._slow_creates: list[SlowCreate] = []
+        self._slow_until = 0.0  # time.monotonic() when the last slow create taken lands
+        self.reuse = REUSE_MODES[0]
+        self.live_placeholders: tuple[str, ...] = ()  # ids the served live files get
 
     def reset(self) -> None:
         """Drop every knob and zero the counters."""
@@ -70,6 +88,9 @@ class Faults:
             self._delays.clear()
             self._put = PutBehaviour()
             self._calls.clear()
+            self._slow_creates.clear()
+            self.reuse = REUSE_MODES[0]
+            self.live_placeholders = ()
 
     # -- failures and delays ------------------------------------------------------------------
 
@@ -105,11 +126,37 @@ class Faults:
                 self._delays.pop(key, None)
 
     def delay_for(self, operations: list[str]) -> float:
-        """The longest delay that applies to a request selecting ``operations``."""
+        """The longest delay that applies to a request selecting ``operations`` (a slow
+        create counted down by this request included)."""
         with self._lock:
             delays = [self._delays.get(None, 0.0)]
             delays += [self._delays.get(normalise(op), 0.0) for op in operations]
+            creates = {normalise("createSubmission"), normalise("createSignalsSubmission")}
+            if self._slow_creates and creates & {normalise(op) for op in operations}:
+                slow = self._slow_creates[0]
+                self._slow_until = max(self._slow_until, time.monotonic() + slow.seconds)
+                slow.remaining -= 1
+                if slow.remaining <= 0:
+                    self._slow_creates.pop(0)
+                delays.append(slow.seconds)
         return max(delays)
+
+    def slow_creates_land_by(self) -> float:
+        """When (``time.monotonic()``) every slow create taken so far has been recorded."""
+        with self._lock:
+            return self._slow_until
+
+    def slow_creates(self, seconds: float, times: int = 1, reuse: str | None = None) -> None:
+        """The next ``times`` creates are recorded and answered after ``seconds``; ``reuse``
+        (see :data:`REUSE_MODES`) sets what a reused upload filename does from now on."""
+        if seconds < 0 or times < 1:
+            raise ValueError("seconds must not be negative and times at least 1")
+        if reuse is not None and reuse not in REUSE_MODES:
+            raise ValueError(f"reuse must be one of {REUSE_MODES}")
+        with self._lock:
+            self._slow_creates.append(SlowCreate(times, float(seconds)))
+            if reuse is not None:
+                self.reuse = reuse
 
     # -- uploads ------------------------------------------------------------------------------
 
@@ -166,6 +213,9 @@ class Faults:
                 "fail_rules": [vars(rule).copy() for rule in self._fail_rules],
                 "delays": {k or "*": v for k, v in self._delays.items()},
                 "put": vars(self._put).copy(),
+                "slow_creates": [vars(slow).copy() for slow in self._slow_creates],
+                "reuse": self.reuse,
+                "live_placeholders": list(self.live_placeholders),
             }
 
 
@@ -188,6 +238,14 @@ def _put(faults: Faults, a: Arguments) -> None:
     )
 
 
+def _slow_create(faults: Faults, a: Arguments) -> None:
+    faults.slow_creates(float(a["seconds"]), int(a.get("times", 1)), a.get("reuse"))
+
+
+def _live_ids(faults: Faults, a: Arguments) -> None:
+    faults.live_placeholders = tuple(str(i) for i in a.get("ids", ()))
+
+
 def _reset(faults: Faults, a: Arguments) -> None:
     faults.reset()
 
@@ -197,6 +255,8 @@ FAULT_KINDS: dict[str, Callable[[Faults, Arguments], None]] = {
     "fail": _fail,
     "delay": _delay,
     "put": _put,
+    "slow-create": _slow_create,
+    "live-ids": _live_ids,
     "reset": _reset,
 }
 
@@ -232,6 +292,16 @@ class FaultControls(ABC):
         """Upload PUTs: ``ok``, ``reject`` (403/``status`` + S3 XML), ``drop`` (200, not
         stored) or ``slow`` (``delay`` s, then stored); ``times`` limits it to N PUTs."""
         self.apply_fault("put", {"mode": mode, "status": status, "delay": delay, "times": times})
+
+    def slow_creates(self, seconds: float, *, times: int = 1, reuse: str | None = None) -> None:
+        """The next ``times`` createSubmission calls are recorded and answered only after
+        ``seconds``; ``reuse`` ("refuse"/"accept"): what a reused upload filename does."""
+        self.apply_fault("slow-create", {"seconds": seconds, "times": times, "reuse": reuse})
+
+    def serve_unusable_live_ids(self, ids: tuple[str, ...]) -> None:
+        """Serve live files whose first rows' ids are ``ids`` (blank, "nan", "None" ...);
+        an empty tuple serves them as they are."""
+        self.apply_fault("live-ids", {"ids": list(ids)})
 
     def reset_knobs(self) -> None:
         """Remove failures, delays and the PUT behaviour; zero the call counters."""

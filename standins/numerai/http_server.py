@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from standins.numerai import admin, graphql_endpoint, storage
+from standins.numerai import admin, datasets, graphql_endpoint, storage
 from standins.numerai.graphql_endpoint import Answer, json_answer
 
 if TYPE_CHECKING:
@@ -152,6 +152,9 @@ class StandinHandler(BaseHTTPRequestHandler):
                 storage.s3_error(404, "NoSuchKey", "The specified key does not exist."), head_only
             )
             return
+        placeholders = self.standin.faults.live_placeholders
+        if placeholders and path.name == "live.parquet":
+            path = datasets.with_unusable_ids(path, placeholders)
         plan = storage.plan_download(path, self.headers.get("Range"))
         if isinstance(plan, Answer):
             self._send(plan, head_only)

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 ROUND_NOT_OPEN = "Current round not open for submissions"
 UPLOAD_NOT_FOUND = "upload not found"
+UPLOAD_USED = "upload already submitted"
 
 
 class ApiError(Exception):
@@ -78,8 +79,10 @@ class Tournament:
         data: DataStore,
         sender: WebhookSender,
         provided: Mapping[int, DataSource] | None = None,
+        reuse: Callable[[], str] = lambda: "refuse",
     ) -> None:
         self.state = state
+        self.reuse = reuse  # what a reused upload filename does (faults.REUSE_MODES)
         self.data = data  # Classic's files
         self.sender = sender
         self.stores: dict[int, DataSource] = {CLASSIC: data, **dict(provided or {})}
@@ -302,8 +305,11 @@ class Tournament:
             if not book.is_open():
                 raise ApiError(ROUND_NOT_OPEN)
             upload = self.state.uploads.get(filename)
+            reused = any(s.filename == filename for s in self.state.submissions)
             round_number = book.current_number
             staking_closed = book.current.close_staking_time
+        if reused and self.reuse() == "refuse":
+            raise ApiError(f"{UPLOAD_USED}: {filename!r} was already submitted")
         if upload is None:
             raise ApiError(
                 f"{UPLOAD_NOT_FOUND}: nothing was stored under {filename!r}; "
@@ -335,7 +341,8 @@ class Tournament:
             record.status, record.reason = "rejected", str(err)
         with self.state.lock:
             self.state.submissions.append(record)
-            self.state.uploads.pop(filename, None)
+            if self.reuse() == "refuse":  # "accept": the file stays, a reuse submits again
+                self.state.uploads.pop(filename, None)
         if record.status == "rejected":
             raise ApiError(record.reason)
         return record

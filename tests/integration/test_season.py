@@ -98,7 +98,7 @@ def _submit(standin: NumeraiStandin, body: bytes | None = None) -> str:
         ids = sorted(standin.live_ids())
         rows = "".join(f"{i},{(n + 1) / (len(ids) + 1)}\n" for n, i in enumerate(ids))
         body = ("id,prediction\n" + rows).encode()
-    return client.upload_submission(MODEL_ID, body, "deliberate.csv", None, CLASSIC)
+    return client.upload_submission(MODEL_ID, body, "deliberate.csv", None, CLASSIC).submission_id
 
 
 def _on_time(standin: NumeraiStandin, ledger: MemoryLedger, number: int) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from numerai_bot.errors import RoundClosed, UploadError
 from numerai_bot.ledger import CLASSIC_ID, LedgerRecord, ledger_key, may_replace
-from numerai_bot.ports import AccountModel, RoundInfo
+from numerai_bot.ports import AccountModel, Created, RoundInfo
 from numerai_bot.tournaments import CLASSIC, Tournament
 
 
@@ -100,7 +101,9 @@ class FakeNumerai:
         tournament: Tournament = CLASSIC,
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
-    ) -> str:
+        proof: Callable[[], None] = lambda: None,
+    ) -> Created:
+        proof()
         if model_id in self.fail_uploads_for:
             raise UploadError("upload PUT got HTTP 403; nothing was stored")
         submission_id = f"sub-{len(self.uploads) + 1}"
@@ -114,7 +117,7 @@ class FakeNumerai:
                 "tournament": tournament.id,
             }
         )
-        return submission_id
+        return Created(submission_id)
 
 
 class MemoryLedger:

@@ -19,6 +19,7 @@ from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
 from numerai_bot.live_data import LiveDataCache
 from numerai_bot.models_config import ModelConfig, render_models_config
 from numerai_bot.outcomes import RETRY
+from numerai_bot.round.records import LEDGER_RETRY
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.round.window import prediction_budget
 from standins.onnx_models import linear_model, slow_model
@@ -132,11 +133,11 @@ def test_failed_never_replaces_submitted_and_older_never_replaces_newer():
 
 
 class FlakyLedger(MemoryLedger):
-    """Fails the first SUBMITTED write, as DynamoDB may right after an upload."""
+    """Fails the first ``failures`` SUBMITTED writes, as DynamoDB may right after an upload."""
 
-    def __init__(self) -> None:
+    def __init__(self, failures: int = 1) -> None:
         super().__init__()
-        self.failures = 1
+        self.failures = failures
 
     def put(self, record: LedgerRecord) -> bool:
         if record.status == SUBMITTED and self.failures:
@@ -145,12 +146,25 @@ class FlakyLedger(MemoryLedger):
         return super().put(record)
 
 
-def test_a_ledger_write_lost_after_the_upload_is_repaired_by_the_next_run(bot):
+def test_a_ledger_write_that_fails_once_after_the_upload_is_retried_at_once(bot):
     runner, numerai, _, _, _, _ = bot
-    ledger = FlakyLedger()
+    ledger = FlakyLedger(failures=1)
     runner = runner_with(runner, ledger=ledger)
-    runner.run(WorkerRequest("webhook", models=("alpha",)))
+    result = runner.run(WorkerRequest("webhook", models=("alpha",)))
+    assert result.status == "complete" and len(numerai.uploads) == 1
+    assert ledger.get(500, "alpha").status == SUBMITTED
+
+
+def test_a_ledger_write_lost_after_the_upload_says_not_recorded_and_the_next_run_repairs_it(bot):
+    runner, numerai, _, _, _, _ = bot
+    ledger = FlakyLedger(failures=LEDGER_RETRY.attempts)
+    runner = runner_with(runner, ledger=ledger)
+    result = runner.run(WorkerRequest("webhook", models=("alpha",)))
     assert ledger.get(500, "alpha") is None and len(numerai.uploads) == 1
+    (alpha,) = result.outcomes
+    assert alpha.status == SUBMITTED and "submitted, not recorded" in alpha.detail
+    assert result.status != "complete" and "submitted, not recorded" in result.message
+    assert any("submitted, not recorded" in alert for alert in result.alerts)
     again = runner.run(WorkerRequest("schedule", models=("alpha",)))
     assert again.outcomes[0].status == "skipped" and len(numerai.uploads) == 1
     assert ledger.get(500, "alpha").status == SUBMITTED

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import threading
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from numerai_bot.adapters.dynamodb_guard import GUARD_LEASE_SECONDS, IdempotencyGuard
-from numerai_bot.errors import AlreadyInProgress
+from numerai_bot.errors import AlreadyInProgress, LeaseLost
 from standins.local_lambda import LocalContext
 
 TABLE = "ledger"
@@ -172,3 +173,86 @@ def test_a_live_upload_slower_than_its_lease_keeps_its_lock(table):
 
     assert holder.run_once(500, "alpha", uploading(uploads, "holder", slow_numerai)) == SUBMITTED
     assert uploads == ["holder"] and outcome == ["held off"]
+
+
+class RenewalOutage:
+    """DynamoDB unreachable for the holder's lease renewals (its other calls get through):
+    the first ``failing`` renewals time out, later ones succeed (None: all of them fail)."""
+
+    def __init__(self, guard: IdempotencyGuard, failing: int | None = None) -> None:
+        self.failing = failing
+        self.failed = 0
+        guard.persistence.client.meta.events.register_last("before-send", self.drop)
+
+    def drop(self, request: Any, **_: Any) -> None:
+        target = request.headers.get("X-Amz-Target", b"")
+        renewal = target.endswith(b".UpdateItem") and b"SET #lease" in request.body
+        if renewal and (self.failing is None or self.failed < self.failing):
+            self.failed += 1
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+
+def test_a_holder_whose_renewals_all_fail_sends_nothing_more_and_frees_its_own_lock(table):
+    holder = IdempotencyGuard(table, lease_seconds=2.0, safety_margin=0.5)
+    outage = RenewalOutage(holder)
+    uploads: list[str] = []
+
+    def create_after_a_slow_put() -> None:
+        time.sleep(1.7)  # the PUT took most of the lease; no renewal got through
+        holder.prove_held()
+        uploads.append("create sent")
+
+    with pytest.raises(LeaseLost):
+        holder.run_once(500, "alpha", uploading(uploads, "holder", create_after_a_slow_put))
+    assert outage.failed and uploads == ["holder"]
+    # Nothing was sent and the lock was its own: the next run goes ahead at once.
+    assert IdempotencyGuard(table).run_once(500, "alpha", uploading(uploads, "next")) == SUBMITTED
+    assert uploads == ["holder", "next"]
+
+
+def test_a_holder_whose_renewals_fail_for_a_while_still_submits_once_they_recover(table):
+    holder = IdempotencyGuard(table, lease_seconds=4.0, safety_margin=1.0)
+    outage = RenewalOutage(holder, failing=1)  # renewals every second: the second succeeds
+    uploads: list[str] = []
+
+    def create_later() -> None:
+        time.sleep(3.2)  # past the first lease less the margin: only a renewal proves it
+        holder.prove_held()
+        uploads.append("create sent")
+
+    assert holder.run_once(500, "alpha", uploading(uploads, "holder", create_later)) == SUBMITTED
+    assert outage.failed == 1 and uploads == ["holder", "create sent"]
+
+
+def test_a_failed_holder_whose_lease_lapsed_never_removes_the_new_owners_lock(table, monkeypatch):
+    clock = PowertoolsClock(monkeypatch)
+    lapsed, new_owner, third = (IdempotencyGuard(table) for _ in range(3))
+    uploads: list[str] = []
+    inside, may_finish = threading.Event(), threading.Event()
+
+    def hold_until_told() -> None:
+        inside.set()
+        assert may_finish.wait(10)
+
+    pool = ThreadPoolExecutor(1)  # the new owner's container
+    owner: list[Any] = []
+
+    def take_over_then_fail() -> None:
+        clock.offset = 180.0  # the lapsed holder's lease has ended: a new run takes over
+        owner.append(
+            pool.submit(
+                new_owner.run_once, 500, "alpha", uploading(uploads, "new owner", hold_until_told)
+            )
+        )
+        assert inside.wait(10)
+        raise RuntimeError("the lapsed holder fails")  # powertools then removes its record
+
+    with pytest.raises(RuntimeError):
+        lapsed.run_once(500, "alpha", uploading(uploads, "lapsed", take_over_then_fail))
+    # The new owner is still uploading: a third run must be held off, not upload again.
+    with pytest.raises(AlreadyInProgress):
+        third.run_once(500, "alpha", uploading(uploads, "third run"))
+    may_finish.set()
+    assert owner[0].result(10) == SUBMITTED
+    pool.shutdown()
+    assert uploads == ["lapsed", "new owner"]

@@ -175,9 +175,9 @@ def test_uploads_of_different_models_run_concurrently(bot):
     barrier = threading.Barrier(len(MODELS), timeout=10)
     upload = numerai.upload_submission
 
-    def upload_when_all_are_in_flight(*args):
+    def upload_when_all_are_in_flight(*args, **kwargs):
         barrier.wait()  # breaks (and the model fails) if uploads ran one after another
-        return upload(*args)
+        return upload(*args, **kwargs)
 
     numerai.upload_submission = upload_when_all_are_in_flight
     result = runner.run(WorkerRequest("webhook"))

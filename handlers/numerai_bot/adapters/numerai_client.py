@@ -10,30 +10,43 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 
 from numerai_bot.adapters.lean_numerapi import import_numerapi
 from numerai_bot.errors import (
     NumeraiAuthError,
     NumeraiError,
+    NumeraiNotReached,
     NumeraiUnavailable,
     RoundClosed,
+    SubmissionUnconfirmed,
     UploadError,
 )
-from numerai_bot.ports import AccountModel, RoundInfo
+from numerai_bot.ports import AccountModel, Created, RoundInfo
 from numerai_bot.retry import RetryPolicy, call_with_retry
 from numerai_bot.tournaments import CLASSIC, Tournament
 
 numerapi = import_numerapi()  # pandas and fsspec only if a call needs them (see there)
+logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds for GraphQL calls
 TRANSFER_TIMEOUT = (5.0, 120.0)  # for dataset downloads and the submission PUT
+# createSubmission validates the whole file before it answers, and it is the one call that
+# must not be sent twice: it gets the PUT's patience, not a query's (the run's deadline
+# still bounds it).
+CREATE_TIMEOUT = (5.0, 120.0)
+# urllib3's reasons for a request that never left: no connection was made.
+NOT_CONNECTED = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
 AUTH_MARKERS = ("authenticat", "api key", "token", "permission", "not authorized")
 CLOSED_MARKERS = ("not open", "round is closed", "no open round")
 
@@ -65,6 +78,20 @@ query($filename: String! $round: Int $tournament: Int) {
 """
 
 
+@dataclass(frozen=True)
+class SettlePolling:
+    """How long a run asks Numerai's submissions list about a create whose answer was lost
+    before leaving the model pending for a later run: every ``every`` seconds, for at most
+    ``within`` seconds (and never past the run's deadline)."""
+
+    every: float = 5.0
+    within: float = 60.0
+
+
+def _nothing() -> None:
+    """No lock to prove (see ``upload_submission``'s ``proof``)."""
+
+
 class _NumerAPI(numerapi.NumerAPI):
     """numerapi whose transport is ours (see module docstring)."""
 
@@ -88,11 +115,15 @@ class NumeraiClient:
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        create_timeout: tuple[float, float] = CREATE_TIMEOUT,
+        settle: SettlePolling | None = None,
     ) -> None:
         self.api_url = api_url
         self.tournament = tournament
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
+        self.create_timeout = create_timeout
+        self.settle = settle or SettlePolling()
         self._session = session or requests.Session()
         self._auth = f"Token {public_id}${secret_key}" if public_id and secret_key else None
         self.api = _NumerAPI(self, public_id, secret_key)
@@ -118,7 +149,11 @@ class NumeraiClient:
         )
 
     def _graphql_once(
-        self, query: str, variables: dict[str, Any] | None, authorization: bool
+        self,
+        query: str,
+        variables: dict[str, Any] | None,
+        authorization: bool,
+        timeout: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if authorization:
@@ -130,13 +165,16 @@ class NumeraiClient:
                 self.api_url,
                 json={"query": query, "variables": variables},
                 headers=headers,
-                timeout=self.timeout,
+                timeout=timeout or self.timeout,
             )
         except (requests.ConnectionError, requests.Timeout) as error:
-            raise NumeraiUnavailable(f"Numerai API unreachable: {type(error).__name__}") from None
+            kind = NumeraiNotReached if _never_sent(error) else NumeraiUnavailable
+            raise kind(f"Numerai API unreachable: {type(error).__name__}") from None
         except (requests.RequestException, ValueError) as error:  # messages quote the URL
             raise NumeraiError(f"Numerai API call failed: {type(error).__name__}") from None
-        if response.status_code >= 500 or response.status_code == 429:
+        if response.status_code == 429:
+            raise NumeraiNotReached("Numerai API answered HTTP 429")
+        if response.status_code >= 500:
             raise NumeraiUnavailable(f"Numerai API answered HTTP {response.status_code}")
         if response.status_code in (401, 403):
             raise NumeraiAuthError(f"Numerai API refused the keys (HTTP {response.status_code})")
@@ -303,7 +341,8 @@ class NumeraiClient:
         tournament: Tournament = CLASSIC,
         round_number: int | None = None,
         earlier: frozenset[str] = frozenset(),
-    ) -> str:
+        proof: Callable[[], None] = _nothing,
+    ) -> Created:
         """numerapi's three steps (auth → PUT → create) for the model's tournament, with
         the PUT's status checked.
 
@@ -312,7 +351,8 @@ class NumeraiClient:
         environment, which leaks between runs in a warm Lambda. ``round_number`` lets a lost
         ``create`` answer be reconciled on the round and trigger id; ``earlier`` are the
         ids of the round's submissions that existed before (a forced re-submission), which
-        a reconciliation must not mistake for this one.
+        a reconciliation must not mistake for this one. ``proof`` runs right before the PUT
+        and before the create, and raises to stop (the guard's lease can no longer be shown).
         """
         calls = tournament.upload
         auth_args = {"filename": filename, "tournament": tournament.id, "modelId": model_id}
@@ -320,7 +360,12 @@ class NumeraiClient:
         upload = auth.get(calls.auth_field) or {}
         if not upload.get("url") or not upload.get("filename"):
             raise UploadError("Numerai did not return an upload URL")
-        call_with_retry(lambda: self._put_once(upload["url"], csv_bytes), self.retry)
+
+        def put() -> None:
+            proof()
+            self._put_once(upload["url"], csv_bytes)
+
+        call_with_retry(put, self.retry)
         create_args = {
             "filename": upload["filename"],
             "modelId": model_id,
@@ -332,33 +377,39 @@ class NumeraiClient:
         lost = _LostAnswer(
             model_id, upload["filename"], round_number, tournament.id, trigger_id, earlier
         )
-        return self._create_submission(calls.create_mutation, calls.create_field, create_args, lost)
+        return self._create_submission(
+            calls.create_mutation, calls.create_field, create_args, lost, proof
+        )
 
     def _create_submission(
-        self, mutation: str, field: str, create_args: dict, lost: _LostAnswer
-    ) -> str:
-        """``create_submission``, made safe to retry.
+        self,
+        mutation: str,
+        field: str,
+        create_args: dict,
+        lost: _LostAnswer,
+        proof: Callable[[], None] = _nothing,
+    ) -> Created:
+        """``create_submission``, sent at most once while it may still land.
 
-        When an attempt's answer is lost (timeout, 5xx, dropped connection), Numerai may
-        have recorded the submission anyway; a blind retry (or the fallback schedule, told
-        it failed) would then submit twice. So after such an attempt, before trying again
-        and before giving up, look for a submission of this very upload: by the unique
-        filename Numerai handed out, or else by the round (and trigger id), since Numerai's
-        ``submissions`` list may not carry the filename.
+        A create that never reached Numerai (connection refused, connect timeout, 429) is
+        sent again. One whose answer was lost after it was sent (read timeout, 5xx, dropped
+        connection) may be recorded anyway, now or later: it is never sent again, with this
+        filename or another. Numerai's own list settles it (:meth:`_settle`). What Numerai
+        does with a reused upload filename is not documented: numerapi 3.1.1 asks for a
+        fresh upload slot per upload, but its ``raw_query`` re-sends a create answered with
+        a 5xx, filename and all, so Numerai meets reuses; whether it accepts one as a second
+        submission or refuses it (a failure reported while Numerai holds the file), never
+        reusing it makes either harmless.
         """
-        uncertain = False
 
         def attempt() -> str:
-            nonlocal uncertain
-            if uncertain:
-                found = self._find_submission(lost)
-                if found is not None:
-                    return found
+            proof()
             try:
-                payload = self._graphql_once(mutation, create_args, True)
-            except NumeraiUnavailable:
-                uncertain = True
+                payload = self._graphql_once(mutation, create_args, True, self.create_timeout)
+            except NumeraiNotReached:
                 raise
+            except NumeraiUnavailable as error:
+                raise _AnswerLost(str(error)) from None
             except NumeraiError as error:
                 raise UploadError(f"Numerai refused the submission: {error}") from None
             submission = payload["data"].get(field) or {}
@@ -366,21 +417,45 @@ class NumeraiClient:
                 raise UploadError("Numerai accepted the upload but returned no submission id")
             return str(submission["id"])
 
+        sent_at = time.monotonic()
         try:
-            return call_with_retry(attempt, self.retry)
-        except NumeraiError:
-            if uncertain:  # e.g. the retry was refused because the first one used the upload
-                try:
-                    found = self._find_submission(lost)
-                except NumeraiError:
-                    found = None
-                if found is not None:
-                    return found
-            raise
+            return Created(call_with_retry(attempt, self.retry, retry_on=(NumeraiNotReached,)))
+        except _AnswerLost as error:
+            return self._settle(lost, sent_at, str(error))
+
+    def _settle(self, lost: _LostAnswer, sent_at: float, why: str) -> Created:
+        """The id of the submission a create with a lost answer made, once Numerai lists
+        it; :class:`SubmissionUnconfirmed` if it does not within the polling time."""
+        give_up = time.monotonic() + self.settle.within
+        if self.retry.deadline is not None:
+            give_up = min(give_up, self.retry.deadline)
+        while True:
+            try:
+                found = self._find_submission(lost)
+            except NumeraiError:
+                found = None
+            if found is not None:
+                logger.warning(
+                    "create answered late; found at Numerai",
+                    extra={"submission_id": found, "lost_answer": why},
+                )
+                return Created(found, answered_late=True)
+            if time.monotonic() + self.settle.every >= give_up:
+                break
+            time.sleep(self.settle.every)
+        logger.warning(
+            "pending: Numerai has not confirmed the create; will reconcile next run",
+            extra={"lost_answer": why},
+        )
+        raise SubmissionUnconfirmed(
+            f"pending: the create's answer was lost ({why}) and Numerai has not confirmed "
+            "the submission yet; will reconcile next run",
+            sent_at,
+        )
 
     def _find_submission(self, lost: _LostAnswer) -> str | None:
         """The id of the submission a lost ``create`` answer may have made, if Numerai
-        recorded it (one call, no retry: the caller's retry loop decides)."""
+        recorded it (one call, no retry: the caller's polling decides)."""
         payload = self._graphql_once(FIND_SUBMISSION, {"modelId": lost.model_id}, True)
         listed = [s for s in payload["data"].get("submissions") or [] if isinstance(s, dict)]
         for submission in listed:
@@ -409,6 +484,18 @@ class NumeraiClient:
             raise NumeraiUnavailable(f"upload PUT got HTTP {response.status_code}")
         if response.status_code >= 300:
             raise UploadError(f"upload PUT got HTTP {response.status_code}; nothing was stored")
+
+
+class _AnswerLost(NumeraiUnavailable):
+    """A create was sent and its answer lost: never retried, settled by Numerai's list."""
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Whether a transport error happened before the request could reach Numerai."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NOT_CONNECTED)
 
 
 @dataclass(frozen=True)

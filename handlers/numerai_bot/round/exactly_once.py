@@ -6,6 +6,10 @@ round; inside it, Numerai is asked first, because it is the source of truth and 
 can lag: a submission it already holds for the round (a worker killed after
 ``create_submission``) is returned, not repeated. A forced run uploads again on purpose and
 tells Numerai which earlier submission it replaces.
+
+A create whose answer was lost and that Numerai does not list yet leaves the model pending
+(:class:`~numerai_bot.errors.SubmissionUnconfirmed`): the guard keeps its record, and every
+run that meets it asks Numerai again instead of uploading.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from numerai_bot.errors import SubmissionUnconfirmed
 from numerai_bot.events import WorkerRequest
 from numerai_bot.ports import NumeraiPort, RemainingTime, SubmissionGuard
 from numerai_bot.round.job import CheckedFile, ModelJob
 
 logger = logging.getLogger(__name__)
+
+LATE_NOTE = "create answered late; found at Numerai"
 
 
 class NoGuard:
@@ -33,6 +40,9 @@ class NoGuard:
     def register_context(self, context: RemainingTime | None) -> None:
         """Nothing to bound: no records are kept."""
 
+    def prove_held(self) -> None:
+        """No lock, nothing to prove."""
+
 
 @dataclass(frozen=True)
 class Uploaded:
@@ -42,6 +52,7 @@ class Uploaded:
     rows: int
     by_this_run: bool  # False: another invocation (or a killed one) had already submitted
     found_at_numerai: bool = False  # Numerai held it before this run asked
+    note: str = ""  # how it was settled, when not by create's own answer
 
     def to_record(self) -> dict:
         """What the guard stores as the action's result."""
@@ -63,6 +74,7 @@ class ExactlyOnceUpload:
         tournament = job.tournament
         sent: list[Uploaded] = []
         found: list[Uploaded] = []
+        sending: list[bool] = []  # this run reached the upload (its create may be the one)
 
         def upload() -> dict:
             held = self.numerai.round_submission(job.model_id, job.round_number, tournament)
@@ -70,7 +82,8 @@ class ExactlyOnceUpload:
                 found.append(Uploaded(str(held["id"]), file.rows, False, True))
                 return found[0].to_record()
             earlier = frozenset({str(held["id"])}) if held is not None else frozenset()
-            submission_id = self.numerai.upload_submission(
+            sending.append(True)
+            created = self.numerai.upload_submission(
                 job.model_id,
                 file.body,
                 f"{job.name}-{tournament.name}-round{job.round_number}.csv",
@@ -78,8 +91,10 @@ class ExactlyOnceUpload:
                 tournament,
                 job.round_number,
                 earlier,
+                proof=self.guard.prove_held,
             )
-            sent.append(Uploaded(submission_id, file.rows, True))
+            note = LATE_NOTE if created.answered_late else ""
+            sent.append(Uploaded(created.submission_id, file.rows, True, note=note))
             return sent[0].to_record()
 
         try:
@@ -87,6 +102,11 @@ class ExactlyOnceUpload:
                 upload()
                 return sent[0]
             done = self.guard.run_once(job.round_number, job.name, upload, tournament.id)
+        except SubmissionUnconfirmed:
+            if request.force:  # the client already looked, past the submission it replaces
+                raise
+            # Ours or an earlier run's create may still land: Numerai alone can settle it.
+            return self._reconcile(job, file, by_this_run=bool(sending))
         except Exception as error:
             if not sent:
                 raise
@@ -104,3 +124,19 @@ class ExactlyOnceUpload:
         return Uploaded(
             str(done["submission_id"]), int(done["rows"]), False, bool(done.get("found"))
         )
+
+    def _reconcile(self, job: ModelJob, file: CheckedFile, by_this_run: bool) -> Uploaded:
+        """The submission an unconfirmed create made, if Numerai lists it now; else the
+        model stays pending (:class:`SubmissionUnconfirmed` again) and nothing is sent."""
+        held = self.numerai.round_submission(job.model_id, job.round_number, job.tournament)
+        if held is None:
+            logger.warning(
+                "pending: Numerai has not confirmed the create; will reconcile next run",
+                extra={"model": job.name},
+            )
+            raise SubmissionUnconfirmed(
+                "pending: a create reached Numerai but Numerai has not confirmed it; "
+                "will reconcile next run"
+            )
+        logger.warning(LATE_NOTE, extra={"model": job.name, "submission_id": str(held["id"])})
+        return Uploaded(str(held["id"]), file.rows, by_this_run, not by_this_run, LATE_NOTE)

@@ -1,6 +1,6 @@
 """The ledger's side of a round: each model's outcome written as a record, and the churn
-alerts a submitted model raises. A failed ledger write is logged, never allowed to hide the
-outcome."""
+alerts a submitted model raises. A failed ledger write is retried, then logged, never
+allowed to hide the outcome; a submission the ledger missed says so and alerts."""
 
 from __future__ import annotations
 
@@ -12,20 +12,31 @@ from typing import Any
 from numerai_bot.churn import Movement
 from numerai_bot.events import WorkerRequest
 from numerai_bot.ledger import FAILED, SUBMITTED, LedgerRecord
-from numerai_bot.outcomes import RETRY, SKIPPED, WAITING, ModelOutcome
+from numerai_bot.outcomes import NOT_RECORDED, RETRY, SKIPPED, WAITING, ModelOutcome
 from numerai_bot.ports import Ledger
+from numerai_bot.retry import RetryPolicy, call_with_retry
 from numerai_bot.round.exactly_once import Uploaded
 from numerai_bot.round.job import ModelJob
 
 logger = logging.getLogger(__name__)
 
+# A ledger write after a good upload: a few quick tries beyond botocore's own, so that a
+# throttling burst does not leave the ledger behind Numerai until the next scheduled check.
+LEDGER_RETRY = RetryPolicy(attempts=4, base_delay=0.5, max_delay=4.0)
+
 
 class RoundRecords:
     """Turns what happened to each model into its outcome and ledger record."""
 
-    def __init__(self, ledger: Ledger, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        clock: Callable[[], float] = time.monotonic,
+        retry: RetryPolicy = LEDGER_RETRY,
+    ) -> None:
         self.ledger = ledger
         self.clock = clock
+        self.retry = retry
 
     def already_submitted(self, job: ModelJob) -> ModelOutcome | None:
         """The SKIPPED outcome of a model the ledger says is submitted for the round.
@@ -45,7 +56,7 @@ class RoundRecords:
         """A model neither submitted nor failed: held by another run (RETRY) or waiting for
         its own data (WAITING, recorded so that ``status`` shows why)."""
         if status == RETRY:
-            logger.warning("model held by another invocation", extra={"model": job.name})
+            logger.warning("model not done; retry later", extra={"model": job.name, "why": detail})
             return outcome(job, status, detail)
         logger.info("model waiting for its own data", extra={"model": job.name, "why": detail})
         seconds = round(self.clock() - job.started, 3)
@@ -65,7 +76,7 @@ class RoundRecords:
         """Record a submission Numerai holds (sent by this run or not); alert on churn."""
         seconds = round(self.clock() - job.started, 3)
         moved = moved if done.by_this_run else None
-        self._write(
+        recorded = self._write(
             _record(
                 job,
                 request,
@@ -98,9 +109,15 @@ class RoundRecords:
                 "seconds": seconds,
             },
         )
-        detail = "late: after the staking close; scored, not staked" if job.late else ""
+        late = "late: after the staking close; scored, not staked" if job.late else ""
+        detail = "; ".join(filter(None, [done.note, late]))
         result = outcome(job, SUBMITTED, detail, done.submission_id, done.rows, seconds)
         reasons = []
+        if not recorded:
+            unrecorded = f"{NOT_RECORDED}: the ledger write failed; the next check records it"
+            result.recorded = False
+            result.detail = "; ".join(filter(None, [result.detail, unrecorded]))
+            reasons.append(NOT_RECORDED)
         if moved is not None:
             result.churn, result.turnover = moved.churn, moved.turnover
             alert = churn_alert(job, moved)
@@ -116,25 +133,29 @@ class RoundRecords:
             result.alert, result.alert_reason = True, "; ".join(reasons)
         return result
 
-    def _write(self, record: LedgerRecord) -> None:
-        """Write the ledger; a failed write is logged, never allowed to hide the outcome.
+    def _write(self, record: LedgerRecord) -> bool:
+        """Write the ledger, retrying a failed write; whether it holds the record now. A
+        write that still fails is logged, never allowed to hide the outcome.
 
         A write refused by the ledger's rule (a FAILED over a SUBMITTED, an older attempt
         over a newer one) is normal when runs overlap: the newer truth stays.
         """
         try:
-            written = self.ledger.put(record)
+            written = call_with_retry(
+                lambda: self.ledger.put(record), self.retry, retry_on=(Exception,)
+            )
         except Exception as error:  # the submission itself stands; say the ledger missed it
             logger.error(
                 "ledger write failed",
                 extra={"model": record.model_name, "error": type(error).__name__},
             )
-            return
+            return False
         if written is False:
             logger.info(
                 "ledger already holds a newer or successful record; kept it",
                 extra={"model": record.model_name, "status": record.status},
             )
+        return True
 
 
 def _record(
