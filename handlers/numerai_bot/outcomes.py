@@ -12,7 +12,9 @@ from numerai_bot.ledger import FAILED, SUBMITTED
 
 logger = logging.getLogger(__name__)
 
-SKIPPED = "skipped"
+SKIPPED = "skipped"  # already submitted for the round
+# The round is late (after the staking close) and the model is set to skip late rounds.
+SKIPPED_LATE = "skipped_late"
 NOT_RECORDED = "submitted, not recorded"  # Numerai has it; the ledger write failed
 CLOSED = "closed"
 # Another invocation holds the model's lock (or died holding it): not done, retry later.
@@ -100,6 +102,7 @@ def summarize(
     count = {s: sum(o.status == s for o in outcomes) for s in (SUBMITTED, SKIPPED, FAILED)}
     pending = sum(o.status == RETRY for o in outcomes)
     waiting = sum(o.status == WAITING for o in outcomes)
+    skipped_late = sum(o.status == SKIPPED_LATE for o in outcomes)
     unrecorded = sum(o.status == SUBMITTED and not o.recorded for o in outcomes)
     opened = ", ".join(f"{t} {n}" for t, n in rounds.items() if n is not None)
     if nothing_open and not count[FAILED]:
@@ -115,6 +118,7 @@ def summarize(
             + (f" ({unrecorded} {NOT_RECORDED})" if unrecorded else "")
             + (f", {pending} pending (held by another run or unconfirmed)" if pending else "")
             + (f", {waiting} waiting for own data" if waiting else "")
+            + (f", {skipped_late} not submitted late (set to skip)" if skipped_late else "")
         )
     alerts = [
         f"{o.model} ({o.tournament}): "

@@ -55,7 +55,9 @@ def test_a_model_set_to_skip_late_rounds_is_skipped_and_the_others_submit_late(b
     result = runner.run(WorkerRequest("schedule"))
     outcomes = {o.model: o for o in result.outcomes}
     skipped = outcomes["on_time_only"]
-    assert skipped.status == "skipped" and not result.failed
+    assert skipped.status == "skipped_late" and not result.failed
+    assert "1 already done" not in result.message  # it was not submitted at all
+    assert "1 not submitted late (set to skip)" in result.message
     assert skipped.detail.startswith("late, and the model is set to skip late rounds")
     assert '"late": "submit"' in skipped.detail
     assert outcomes["late_ok"].status == "submitted"

@@ -28,7 +28,7 @@ from numerai_bot.models_config import BrokenEntry, ModelConfig, load_models_entr
 from numerai_bot.outcomes import (
     CLOSED,
     RETRY,
-    SKIPPED,
+    SKIPPED_LATE,
     WAITING,
     ModelOutcome,
     RoundResult,
@@ -358,7 +358,7 @@ class RoundRunner:
 def _late_skip(job: ModelJob) -> ModelOutcome | None:
     """The SKIPPED outcome of a model set to skip late rounds when this one is late."""
     why = skipped_late(job.late, job.config.submits_late)
-    return None if why is None else outcome(job, SKIPPED, why)
+    return None if why is None else outcome(job, SKIPPED_LATE, why)
 
 
 def _broken(entry: BrokenEntry) -> ModelOutcome:
