@@ -87,8 +87,13 @@ def test_a_create_that_never_reached_numerai_is_sent_again() -> None:
 
 @pytest.mark.parametrize(
     "lost",
-    [requests.ReadTimeout("read timed out"), requests.ConnectionError("connection reset")],
-    ids=["read-timeout", "dropped"],
+    [
+        requests.ReadTimeout("read timed out"),
+        requests.ConnectionError("connection reset"),
+        requests.exceptions.ChunkedEncodingError("answer cut short"),
+        requests.exceptions.ContentDecodingError("answer garbled"),
+    ],
+    ids=["read-timeout", "dropped", "cut-short", "garbled"],
 )
 def test_a_create_whose_answer_was_lost_is_never_sent_again(lost: Exception) -> None:
     numerai = Numerai(create=[lost, "ok"])

@@ -170,6 +170,11 @@ class NumeraiClient:
         except (requests.ConnectionError, requests.Timeout) as error:
             kind = NumeraiNotReached if _never_sent(error) else NumeraiUnavailable
             raise kind(f"Numerai API unreachable: {type(error).__name__}") from None
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as error:  # the call reached Numerai and its answer was cut short: it may have acted
+            raise NumeraiUnavailable(f"Numerai API answer lost: {type(error).__name__}") from None
         except (requests.RequestException, ValueError) as error:  # messages quote the URL
             raise NumeraiError(f"Numerai API call failed: {type(error).__name__}") from None
         if response.status_code == 429:
