@@ -32,11 +32,10 @@ def run_demo(args: list[str], **env: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory):
+def elsewhere(folder: Path) -> NumeraiStandin:
     """A Numerai-compatible endpoint that is not the demo's own stand-in."""
-    standin = NumeraiStandin(
-        tmp_path_factory.mktemp("elsewhere"),
+    return NumeraiStandin(
+        folder,
         ("v5.2", "v5.3"),
         public_id=KEYS["NUMERAI_PUBLIC_ID"],
         secret_key=KEYS["NUMERAI_SECRET_KEY"],
@@ -52,6 +51,22 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory):
         validation_eras=2,
         rows_per_era=50,
     )
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory):
+    """One endpoint for the tests that submit at most once per model and round."""
+    standin = elsewhere(tmp_path_factory.mktemp("elsewhere"))
+    standin.start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def fresh_endpoint(tmp_path: Path):
+    """An endpoint whose round holds no submission yet (another endpoint, not a new round:
+    the demo cannot open rounds elsewhere, and Numerai keeps one submission per round)."""
+    standin = elsewhere(tmp_path / "elsewhere")
     standin.start()
     yield standin
     standin.stop()
@@ -61,7 +76,7 @@ def test_the_demo_plays_the_accounts_own_models_on_the_newest_data(endpoint, tmp
     done = run_demo(
         ["--trees", "10", "--workdir", str(tmp_path / "demo")], NUMERAI_API_URL=endpoint.url, **KEYS
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1500:]
     assert "2 of 2 models submitted" in done.stdout and "data v5.3" in done.stdout
     assert {s["model_name"] for s in endpoint.submissions()} >= {"their_model", "their_sig"}
 
@@ -93,7 +108,10 @@ def test_wrong_keys_are_one_line_saying_which_keys_and_where_to_set_them(endpoin
     assert "WRONGKEY" not in done.stderr
 
 
-def test_the_webhook_is_registered_at_the_public_url_and_listens_where_asked(endpoint, tmp_path):
+def test_the_webhook_is_registered_at_the_public_url_and_listens_where_asked(
+    fresh_endpoint, tmp_path
+):
+    endpoint = fresh_endpoint
     port = free_port()
     done = run_demo(
         ["--trees", "10", "--workdir", str(tmp_path / "demo"), "--models", "their_model"],
@@ -102,7 +120,7 @@ def test_the_webhook_is_registered_at_the_public_url_and_listens_where_asked(end
         DEMO_WEBHOOK_BIND=f"127.0.0.1:{port}",
         **KEYS,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1500:]
     assert f"webhook at http://localhost:{port}/" in done.stdout
     assert endpoint.webhooks()["their_model"].startswith(f"http://localhost:{port}/")
 

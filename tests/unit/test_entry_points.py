@@ -85,7 +85,7 @@ def test_a_model_held_by_another_run_is_not_an_error() -> None:
     result = summarize({"classic": 1001}, [held])
     answer = run_worker(lambda: FakeRunner(result), {"source": "webhook", "models": ["alpha"]})
     assert answer["status"] == "incomplete"
-    assert "1 held by another run" in answer["message"]
+    assert "1 pending (held by another run" in answer["message"]
     assert answer["outcomes"][0]["status"] == RETRY
 
 
