@@ -322,7 +322,7 @@ def report(
     )
     outcomes = {o["model"]: o for r in results if isinstance(r, dict) for o in r["outcomes"]}
     timings = {name: o["seconds"] for name, o in outcomes.items()}
-    failures = already = 0
+    failures = 0
     for name, trigger_id in triggers.items():
         which = models[name]
         round_number = bot.numerai.current_round(which).number
@@ -342,25 +342,18 @@ def report(
                 print(f"  {outcome['detail']}")
             continue
         last = found[-1]
-        # Numerai keeps one submission per model and round: one made before this demo (e.g. a
-        # second demo in the same round elsewhere) is found there and kept, never repeated.
-        before = last["trigger_id"] != trigger_id and outcome.get("status") == "skipped"
-        ok = last["status"] == "accepted" and (last["trigger_id"] == trigger_id or before)
+        ok = last["status"] == "accepted" and last["trigger_id"] == trigger_id
         failures += not ok
-        already += ok and before
         print(
             f"{lead}{last['round']:>7}{last['rows'] or '-':>7}  "
             f"{last['trigger_id'] or '-':<38}{last['status']:<10}"
             f"{timings.get(name, float('nan')):.2f}"
         )
-        if ok and before:
-            print("  submitted earlier in this round; Numerai keeps that one (never twice)")
     for result in results:
         if isinstance(result, Exception):
             print(f"worker error: {result}", file=sys.stderr)
     submitted = len(triggers) - failures
-    earlier = f" ({already} of them earlier in this round)" if already else ""
-    print(f"\n{submitted} of {len(triggers)} models submitted{earlier}; demo took {seconds:.1f} s")
+    print(f"\n{submitted} of {len(triggers)} models submitted; demo took {seconds:.1f} s")
     return 1 if failures else 0
 
 

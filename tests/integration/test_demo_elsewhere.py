@@ -125,20 +125,6 @@ def test_the_webhook_is_registered_at_the_public_url_and_listens_where_asked(
     assert endpoint.webhooks()["their_model"].startswith(f"http://localhost:{port}/")
 
 
-def test_a_second_demo_in_the_same_round_keeps_the_first_submission(fresh_endpoint, tmp_path):
-    args = ["--trees", "10", "--models", "their_model"]
-    first = run_demo(
-        [*args, "--workdir", str(tmp_path / "a")], NUMERAI_API_URL=fresh_endpoint.url, **KEYS
-    )
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-1500:]
-    again = run_demo(
-        [*args, "--workdir", str(tmp_path / "b")], NUMERAI_API_URL=fresh_endpoint.url, **KEYS
-    )
-    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-1500:]
-    assert "1 of 1 models submitted (1 of them earlier in this round)" in again.stdout
-    assert len(fresh_endpoint.submissions()) == 1
-
-
 def free_port() -> int:
     import socket
 
