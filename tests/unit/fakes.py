@@ -146,6 +146,24 @@ class MemoryLedger:
             return True
 
 
+def local_runner(tmp_path: Path, numerai: FakeNumerai, store: Any, **extra: Any) -> Any:
+    """A ``RoundRunner`` on the unit tests' in-memory adapters: ``numerai``, ``store``, a
+    fresh :class:`MemoryLedger`, a live cache under ``tmp_path`` and a one-thread model cache
+    (``extra``: further ports, e.g. ``archive``)."""
+    from numerai_bot.inference import ModelCache
+    from numerai_bot.live_data import LiveDataCache
+    from numerai_bot.round.runner import RoundRunner
+
+    return RoundRunner(
+        numerai,
+        store,
+        MemoryLedger(),
+        LiveDataCache(tmp_path / "live", numerai),
+        ModelCache(store, threads=1),
+        **extra,
+    )
+
+
 def runner_with(runner: Any, **changes: Any) -> Any:
     """A new ``RoundRunner`` on the same adapters as ``runner`` but for ``changes`` (e.g. a
     guard that is held, a ledger that fails): tests swap ports, never patch attributes."""

@@ -11,17 +11,14 @@ import pytest
 
 from numerai_bot.adapters.model_store import LocalModelStore
 from numerai_bot.events import WorkerRequest
-from numerai_bot.inference import ModelCache
-from numerai_bot.live_data import LiveDataCache
 from numerai_bot.models_config import (
     ModelConfig,
     parse_models_config,
     parse_models_entries,
     render_models_config,
 )
-from numerai_bot.round.runner import RoundRunner
 from standins.onnx_models import linear_model
-from tests.unit.fakes import FakeNumerai, MemoryLedger
+from tests.unit.fakes import FakeNumerai, local_runner
 
 MODELS = {"on_time_only": "id-1", "late_ok": "id-2"}
 
@@ -37,15 +34,8 @@ def bot(tmp_path: Path, small_data: Path, small_features):
     ]
     store.write("models.json", render_models_config(configs))
     numerai = FakeNumerai(small_data, MODELS)
-    ledger = MemoryLedger()
-    runner = RoundRunner(
-        numerai,
-        store,
-        ledger,
-        LiveDataCache(tmp_path / "live", numerai),
-        ModelCache(store, threads=1),
-    )
-    return runner, numerai, ledger
+    runner = local_runner(tmp_path, numerai, store)
+    return runner, numerai, runner.ledger
 
 
 def test_a_model_set_to_skip_late_rounds_is_skipped_and_the_others_submit_late(bot):

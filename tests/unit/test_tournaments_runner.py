@@ -162,12 +162,7 @@ def test_max_churn_blocks_the_upload_and_says_why(bot, root, small_features):
     runner, numerai, store, _ = bot
     runner.run(WorkerRequest("schedule", models=("signals_m",)))
     publish(store, root, small_features, signals_seed=99)
-    store.write(
-        "models.json",
-        render_models_config(
-            [ModelConfig("signals_m", "signals_m.onnx", tournament=SIGNALS, max_churn=0.1)]
-        ),
-    )
+    limit_churn(store, 0.1)
     numerai.rounds[11] = 701
     result = runner.run(WorkerRequest("schedule", models=("signals_m",)))
     assert "above max_churn 0.1" in result.failed[0].detail
@@ -175,6 +170,16 @@ def test_max_churn_blocks_the_upload_and_says_why(bot, root, small_features):
 
 
 GARBAGE = b"\xff\xfe\x00 not a csv"
+
+
+def limit_churn(store: LocalModelStore, max_churn: float) -> None:
+    """Republish models.json with the Signals model alone, refused above ``max_churn``."""
+    store.write(
+        "models.json",
+        render_models_config(
+            [ModelConfig("signals_m", "signals_m.onnx", tournament=SIGNALS, max_churn=max_churn)]
+        ),
+    )
 
 
 def test_an_unreadable_kept_submission_is_set_aside_named_and_the_upload_goes_on(bot, tmp_path):
@@ -203,12 +208,7 @@ def test_max_churn_with_an_unreadable_kept_submission_fails_naming_the_file_and_
     runner.run(WorkerRequest("schedule", models=("signals_m",)))
     kept = tmp_path / "submissions/signals/signals_m/700.csv"
     kept.write_bytes(GARBAGE)
-    store.write(
-        "models.json",
-        render_models_config(
-            [ModelConfig("signals_m", "signals_m.onnx", tournament=SIGNALS, max_churn=0.1)]
-        ),
-    )
+    limit_churn(store, 0.1)
     numerai.rounds[11] = 701
     result = runner.run(WorkerRequest("schedule", models=("signals_m",)))
     (failed,) = result.failed
