@@ -298,6 +298,7 @@ def error_body(service: str, answer: Answer) -> tuple[str, bytes]:
 def _handler_class(proxy: AwsFaultProxy) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall on keep-alive answers
 
         def _serve(self) -> None:
             request = self._read()

@@ -353,6 +353,7 @@ class LambdaEndpoint:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall on keep-alive answers
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -21,9 +21,16 @@ from benchmarks.measure.memory import peak_rss_mib
 # (module, attribute path, label): the steps of RoundRunner.run in the order they happen.
 WORKER_STEPS: tuple[tuple[str, str, str], ...] = (
     ("worker", "build_runner", "build adapters (secrets, clients)"),
+    ("numerai_bot.wiring", "numerai_keys", "keys (Secrets Manager)"),
     ("numerai_bot.adapters.numerai_client", "NumeraiClient.current_round", "Numerai: open round"),
     ("numerai_bot.round.runner", "load_models_entries", "models.json"),
     ("numerai_bot.adapters.numerai_client", "NumeraiClient.model_ids", "Numerai: model ids"),
+    ("numerai_bot.adapters.numerai_client", "NumeraiClient.account_models", "Numerai: models"),
+    (
+        "numerai_bot.adapters.numerai_client",
+        "NumeraiClient.served_datasets",
+        "Numerai: datasets",
+    ),
     ("numerai_bot.adapters.dynamodb_ledger", "DynamoLedger.get", "ledger read"),
     ("numerai_bot.inference", "ModelCache.get", "model: S3 + session"),
     ("numerai_bot.inference", "load_model", "  of which session creation"),
@@ -52,6 +59,9 @@ class Phases:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
         self.peak_growth_mib: dict[str, float] = {}
+        # (label, thread, start, end) per call, seconds from the first call: the critical path
+        self.timeline: list[tuple[str, str, float, float]] = []
+        self._origin: float | None = None
         self._lock = threading.Lock()
 
     def wrap(self, label: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,9 +73,15 @@ class Phases:
             try:
                 return function(*args, **kwargs)
             finally:
-                spent = time.perf_counter() - started
+                ended = time.perf_counter()
+                spent = ended - started
                 growth = peak_rss_mib() - peak_before
                 with self._lock:
+                    origin = self._origin = self._origin or started
+                    thread = threading.current_thread().name
+                    self.timeline.append(
+                        (label, thread, round(started - origin, 4), round(ended - origin, 4))
+                    )
                     self.seconds[label] = self.seconds.get(label, 0.0) + spent
                     self.calls[label] = self.calls.get(label, 0) + 1
                     self.peak_growth_mib[label] = self.peak_growth_mib.get(label, 0.0) + growth
@@ -85,6 +101,10 @@ class Phases:
                 continue
             setattr(owner, name, self.wrap(label, original))
         return self
+
+    def start_clock(self) -> None:
+        """Timeline seconds count from now (the event in)."""
+        self._origin = time.perf_counter()
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         """``{label: {"seconds", "calls", "peak_growth_mib"}}`` in step order."""

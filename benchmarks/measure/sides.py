@@ -56,6 +56,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         )
     context = LocalContext("numerai-bot-worker", spec.get("memory_mb", LAMBDA_MEMORY_MB), 900.0)
     started, cpu = time.perf_counter(), cpu_seconds()
+    phases.start_clock()
     result = handler(spec.get("event", {"source": "manual"}), context)
     seconds = time.perf_counter() - started
     return {
@@ -68,6 +69,7 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
         "submitted": result["submitted"],
         "failed": result["failed"],
         "phases": phases.as_dict(),
+        "timeline": phases.timeline,
         "shard_events": [request.to_event() for request in shards.requests],
         "pandas_loaded": "pandas.core" in sys.modules,  # the worker needs none (see live_data)
     }
