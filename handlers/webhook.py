@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from numerai_bot.adapters.aws_session import AwsSession
 from numerai_bot.adapters.lambda_invoker import LambdaInvoker
 from numerai_bot.adapters.secrets_manager import webhook_token
 from numerai_bot.config import WebhookSettings
@@ -104,7 +105,7 @@ def create_handler(
         try:
             response = handle_webhook(
                 request,
-                webhook_token(settings.token_secret_id),
+                webhook_token(settings.token_secret_id, AWS),
                 settings.max_body_bytes,
                 built["invoker"],
             )
@@ -117,4 +118,5 @@ def create_handler(
     return handler
 
 
-handler = create_handler(lambda settings: LambdaInvoker(settings.worker_function_arn))
+AWS = AwsSession()  # the token's and the invoke's clients from one boto3 session
+handler = create_handler(lambda settings: LambdaInvoker(settings.worker_function_arn, aws=AWS))

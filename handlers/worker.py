@@ -16,13 +16,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from numerai_bot.adapters.aws_session import AwsSession
 from numerai_bot.allocator import return_large_buffers_to_os
 from numerai_bot.config import WorkerSettings
 from numerai_bot.errors import KeysNotSet
 from numerai_bot.events import PayloadError, parse_worker_event
 from numerai_bot.redact import install_redaction, redact, without_secrets
 from numerai_bot.round.runner import RoundRunner
-from numerai_bot.wiring import build_runner
+from numerai_bot.wiring import WORKER_SERVICES, build_runner
 
 logger = Logger(service="numerai-bot-worker")
 copy_config_to_registered_loggers(source_logger=logger, include={"numerai_bot"})
@@ -90,4 +91,6 @@ def create_handler(
     return handler
 
 
-handler = create_handler(lambda: build_runner(WorkerSettings.from_env()))
+AWS = AwsSession()
+AWS.prepare(WORKER_SERVICES)  # in Lambda's init phase (see AwsSession.prepare)
+handler = create_handler(lambda: build_runner(WorkerSettings.from_env(), aws=AWS))

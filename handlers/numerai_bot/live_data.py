@@ -13,6 +13,7 @@ is ever held.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import shutil
@@ -26,7 +27,6 @@ from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerai_bot.allocator import release_free_memory
@@ -267,6 +267,8 @@ class LiveData:
                 table = file.read(columns=wanted)
         except (pa.ArrowException, OSError) as error:
             raise LiveDataError(f"cannot read {self.path.name}: {error}") from None
+        import pyarrow.compute as pc  # lazily: see _int8_column
+
         out = {}
         for name in wanted:
             column = table.column(name)
@@ -298,6 +300,10 @@ def _column(name: str, column: pa.ChunkedArray, integer_features: bool) -> np.nd
     """A live column as the model will see it: strings as Python strings ("" for null);
     Classic's integer features compacted (see :func:`_compact_column`); other tournaments'
     numbers as float64 with NaN for missing, exactly as shipped."""
+    if integer_features and column.type == pa.int8():
+        return _int8_column(name, column)  # Classic's usual column: no pyarrow.compute
+    import pyarrow.compute as pc  # lazily: see _int8_column
+
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return np.array(["" if v is None else v for v in column.to_pylist()], dtype=object)
     if pa.types.is_dictionary(column.type):
@@ -312,6 +318,8 @@ def _column(name: str, column: pa.ChunkedArray, integer_features: bool) -> np.nd
 def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
     """A checked live column as int8 (nulls as ``MISSING``), or float32 when it holds
     non-integer values (kept exact, nulls as NaN)."""
+    import pyarrow.compute as pc  # lazily: see _int8_column
+
     if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
         raise LiveDataError(f"live column {name} has type {column.type}, expected int8")
     if pa.types.is_floating(column.type):  # NaN is a missing value, like a null
@@ -319,11 +327,7 @@ def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
     present = column.length() - column.null_count
     if present:
         low, high = pc.min_max(column).values()
-        if low.as_py() < FEATURE_MIN or high.as_py() > FEATURE_MAX:
-            raise LiveDataError(
-                f"live column {name} has values in [{low}, {high}], outside "
-                f"[{FEATURE_MIN}, {FEATURE_MAX}]"
-            )
+        _check_range(name, low.as_py(), high.as_py())
     fractional = (
         pa.types.is_floating(column.type)
         and present
@@ -334,6 +338,43 @@ def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
     return _fixed_width(_filled(pc.cast(column, pa.int8()), np.int8(MISSING)))
 
 
+def _int8_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
+    """Classic's usual column, int8 with nulls, checked and copied with NumPy alone (nulls
+    as ``MISSING``). Why not pyarrow.compute, as for the other types: a Classic round then
+    never imports it, which keeps 13.7 MiB off the worker's resident memory (measured on
+    import) and converts 780 columns in a third of the time."""
+    values: list[np.ndarray] = []
+    valid: list[np.ndarray] = []
+    for chunk in column.chunks:
+        count, offset = len(chunk), chunk.offset
+        values.append(np.frombuffer(chunk.buffers()[1], np.int8, count, offset).copy())
+        bitmap = chunk.buffers()[0]
+        if chunk.null_count and bitmap is not None:
+            bits = np.unpackbits(
+                np.frombuffer(bitmap, np.uint8), count=offset + count, bitorder="little"
+            )
+            valid.append(bits[offset:].astype(bool))
+        else:
+            valid.append(np.ones(count, dtype=bool))
+    if not values:
+        return np.empty(0, dtype=np.int8)
+    out, present = np.concatenate(values), np.concatenate(valid)
+    if present.any():
+        given = out[present]
+        _check_range(name, int(given.min()), int(given.max()))
+    out[~present] = MISSING
+    return out
+
+
+def _check_range(name: str, low: float, high: float) -> None:
+    """Refuse a Classic feature column with values outside Numerai's 0-4 bins."""
+    if low < FEATURE_MIN or high > FEATURE_MAX:
+        raise LiveDataError(
+            f"live column {name} has values in [{low}, {high}], outside "
+            f"[{FEATURE_MIN}, {FEATURE_MAX}]"
+        )
+
+
 # Why the two helpers below, not ``to_numpy``, ``fill_null`` or ``pa.scalar``: those go
 # through pyarrow's pandas layer, which imports pandas (about 45 MiB resident and a quarter
 # of a second here) even for a column of int8, and the worker needs no pandas at all.
@@ -341,6 +382,8 @@ def _compact_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
 
 def _filled(column: pa.ChunkedArray, value: np.generic) -> pa.ChunkedArray:
     """``column`` with its nulls replaced by ``value``, a NumPy scalar of the column's type."""
+    import pyarrow.compute as pc  # lazily: see _int8_column
+
     values = np.array([value])
     fill = pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), 1, [None, pa.py_buffer(values)])
     return pc.coalesce(column, fill[0])
@@ -364,7 +407,10 @@ class LiveDataCache:
 
     With a ``shared`` store (the bucket's ``live-cache/`` prefix), the first worker of a
     round publishes the file there and every shard reads it from the bucket instead of
-    downloading it from Numerai again.
+    downloading it from Numerai again. The upload runs beside the run's predictions (it was
+    0.05 s of a one-model run's critical path), and :meth:`prefetch` loads a file beside the
+    session builds; :meth:`settle` waits for both before the shards start and before the
+    invocation returns.
     """
 
     def __init__(
@@ -384,6 +430,8 @@ class LiveDataCache:
         self._stale: dict[tuple[str, int, str], float] = {}
         self.clock = clock
         self._lock = threading.Lock()
+        self._sharing: dict[str, threading.Thread] = {}  # shared key → its upload
+        self._loading: dict[tuple[str, int, str], threading.Thread] = {}  # prefetches
 
     def get(
         self,
@@ -406,8 +454,8 @@ class LiveDataCache:
         retry, the schedule) tries afresh. A file whose column turns out bad after loading
         leaves the shared cache at once and this container's for the next run (``_evict``).
         """
-        version = data_version if filename == LIVE_FILE else f"{data_version}/{filename}"
-        key = (tournament.name, round_number, version)
+        key = _file_key(tournament, round_number, data_version, filename)
+        version = key[2]
         with self._lock:
             if key in self._loaded and not self._expired(key):
                 return self._loaded[key]
@@ -487,20 +535,75 @@ class LiveDataCache:
         return True
 
     def _share(self, tournament: Tournament, round_number: int, version: str, path: Path) -> None:
-        """Publish a checked download for the round's other workers."""
-        if self.shared is None:
+        """Publish a checked download for the round's other workers, on a thread of its
+        own (see the class docstring)."""
+        shared = self.shared
+        if shared is None:
             return
-        try:
-            self.shared.write(_shared_key(tournament, round_number, version), path.read_bytes())
-        except Exception as error:  # sharing is an optimisation; the round goes on
-            logger.warning("could not share live data", extra={"error": type(error).__name__})
+        key = _shared_key(tournament, round_number, version)
+
+        def upload() -> None:
+            try:
+                shared.write(key, path.read_bytes())
+            except Exception as error:  # sharing is an optimisation; the round goes on
+                logger.warning("could not share live data", extra={"error": type(error).__name__})
+
+        thread = threading.Thread(target=upload, name="live-share")
+        self._sharing[key] = thread
+        thread.start()
+
+    def prefetch(
+        self,
+        round_number: int,
+        data_version: str,
+        tournament: Tournament = CLASSIC,
+        filename: str = LIVE_FILE,
+    ) -> None:
+        """Start :meth:`get` on a thread of its own, so that the download and the file's
+        opening run beside the first session builds (onnxruntime builds without the GIL).
+        A model's own ``get`` waits for it on the cache's lock and meets its error, if any."""
+        key = _file_key(tournament, round_number, data_version, filename)
+        with self._lock:
+            if key in self._loaded or key in self._failed or key in self._loading:
+                return
+            thread = threading.Thread(
+                target=self._get_quietly,
+                args=(round_number, data_version, tournament, filename),
+                name="live-prefetch",
+            )
+            self._loading[key] = thread
+        thread.start()
+
+    def _get_quietly(
+        self, round_number: int, data_version: str, tournament: Tournament, filename: str
+    ) -> None:
+        # The model's own get() meets the same error (remembered, or met again) and reports it.
+        with contextlib.suppress(Exception):
+            self.get(round_number, data_version, tournament, filename)
+
+    def settle(self) -> None:
+        """Wait for the loads and the uploads to the shared cache still running."""
+        while True:
+            with self._lock:
+                if self._loading:
+                    _, thread = self._loading.popitem()
+                elif self._sharing:
+                    _, thread = self._sharing.popitem()
+                else:
+                    return
+            thread.join()
 
     def _evict_shared(self, tournament: Tournament, round_number: int, version: str) -> None:
-        """Drop a bad file from the bucket's cache so no worker reads it again."""
+        """Drop a bad file from the bucket's cache so no worker reads it again (after its
+        own upload, if one is under way, so that the delete comes last)."""
         if self.shared is None:
             return
+        key = _shared_key(tournament, round_number, version)
+        pending = self._sharing.pop(key, None)  # atomic: callers may hold self._lock
+        if pending is not None:
+            pending.join()
         try:
-            self.shared.delete(_shared_key(tournament, round_number, version))
+            self.shared.delete(key)
         except Exception as error:  # the local copy is gone already; say the bucket's stays
             logger.warning(
                 "could not evict bad live data from the shared cache",
@@ -522,6 +625,15 @@ class LiveDataCache:
             for child in folder.iterdir():
                 if child.is_dir() and child.name != str(round_number):
                     shutil.rmtree(child, ignore_errors=True)
+
+
+def _file_key(
+    tournament: Tournament, round_number: int, data_version: str, filename: str
+) -> tuple[str, int, str]:
+    """The cache's key of a file: (tournament, round, version), where version is the data
+    version for its live file and ``<version>/<file>`` for another file of it."""
+    version = data_version if filename == LIVE_FILE else f"{data_version}/{filename}"
+    return tournament.name, round_number, version
 
 
 def _shared_key(tournament: Tournament, round_number: int, version: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from numerai_bot.adapters.aws_session import AwsSession
 from numerai_bot.adapters.dynamodb_guard import IdempotencyGuard
 from numerai_bot.adapters.dynamodb_ledger import DynamoLedger
 from numerai_bot.adapters.lambda_invoker import LambdaInvoker
@@ -22,22 +23,33 @@ from numerai_bot.ports import WorkerInvoker
 from numerai_bot.round.inputs import ModelInputs, NumeraiInput, OwnInput
 from numerai_bot.round.runner import RoundRunner
 
+# What every run touches: the keys, models.json and the models, the ledger and the guard.
+WORKER_SERVICES = ("secretsmanager", "s3", "dynamodb")
 
-def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) -> RoundRunner:
-    """The worker's core with Numerai, S3 (or a folder), DynamoDB, SNS and /tmp behind it.
+
+def build_runner(
+    settings: WorkerSettings,
+    fanout: WorkerInvoker | None = None,
+    aws: AwsSession | None = None,
+) -> RoundRunner:
+    """The worker's core with Numerai, S3 (or a folder), DynamoDB, SNS and /tmp behind it,
+    every AWS client from one session, ``aws`` or a new one (see :mod:`.adapters.aws_session`).
 
     ``fanout`` runs shards; by default the worker invokes itself (WORKER_FUNCTION_ARN).
     """
-    public_id, secret_key = numerai_keys(settings.numerai_secret_id)
+    aws = aws or AwsSession()
+    public_id, secret_key = numerai_keys(settings.numerai_secret_id, aws)
     numerai = NumeraiClient(
         public_id, secret_key, api_url=settings.numerai_api_url, tournament=settings.tournament
     )
-    store = open_model_store(settings.model_store_uri)
-    shared = open_model_store(settings.live_cache_uri) if settings.live_cache_uri else None
+    store = open_model_store(settings.model_store_uri, aws=aws)
+    shared = open_model_store(settings.live_cache_uri, aws=aws) if settings.live_cache_uri else None
     if fanout is None and settings.worker_function_arn:
-        fanout = LambdaInvoker(settings.worker_function_arn)
+        fanout = LambdaInvoker(settings.worker_function_arn, aws=aws)
     live_data = LiveDataCache(settings.live_data_dir, numerai, shared)
-    tables = OwnTables(open_model_store(settings.own_data_uri), _feature_function(settings))
+    tables = OwnTables(
+        open_model_store(settings.own_data_uri, aws=aws), _feature_function(settings)
+    )
     inputs = ModelInputs(
         {
             NUMERAI: NumeraiInput(live_data),
@@ -47,18 +59,22 @@ def build_runner(settings: WorkerSettings, fanout: WorkerInvoker | None = None) 
     return RoundRunner(
         numerai=numerai,
         store=store,
-        ledger=DynamoLedger(settings.ledger_table_name),
+        ledger=DynamoLedger(settings.ledger_table_name, aws=aws),
         live_data=live_data,
         inputs=inputs,
         models=ModelCache(store),
-        guard=IdempotencyGuard(settings.ledger_table_name),
+        guard=IdempotencyGuard(settings.ledger_table_name, aws=aws),
         fanout=fanout,
         shard_size=settings.shard_size,
         max_shards=settings.max_shards,
         lanes=settings.predict_lanes,
-        notifier=SnsNotifier(settings.alert_topic_arn) if settings.alert_topic_arn else None,
-        refresh_credentials=lambda: numerai.use_keys(*numerai_keys(settings.numerai_secret_id)),
-        archive=SubmissionArchive(open_model_store(settings.submissions_uri)),
+        notifier=SnsNotifier(settings.alert_topic_arn, aws=aws)
+        if settings.alert_topic_arn
+        else None,
+        refresh_credentials=lambda: numerai.use_keys(
+            *numerai_keys(settings.numerai_secret_id, aws)
+        ),
+        archive=SubmissionArchive(open_model_store(settings.submissions_uri, aws=aws)),
     )
 
 

@@ -75,9 +75,10 @@ def accepted(bot: LocalBot, model: str, tournament: int) -> list[dict]:
 def fire(bot: LocalBot, model: str) -> str:
     """Numerai calls the model's registered webhook; wait for the worker."""
     bot.register_webhooks([model])
-    started = len(bot.invoker.threads)
+    delivered = len(bot.standin.webhook_deliveries())
     trigger_id = bot.trigger(model)
-    bot.invoker.wait_started(started + 1)
+    # Once the webhook has answered, its hand-off has started the worker: join it.
+    bot.standin.wait_for_deliveries(delivered + 1, timeout=60)
     bot.invoker.wait(timeout=300)
     return trigger_id
 

@@ -21,6 +21,9 @@ class BrokenLiveData:
     def get(self, round_number, data_version, tournament):
         raise requests.exceptions.InvalidSchema(f"No connection adapters were found for {URL!r}")
 
+    def settle(self) -> None:
+        pass
+
 
 class Recorder:
     def __init__(self) -> None:

@@ -136,3 +136,37 @@ def test_a_wide_model_reads_and_runs_in_slices_that_bound_memory(
     assert sizes[0] == 300 and sum(sizes) == ROWS  # 300 rows of float32 fit the budget
     doubles = {block.shape[0] for _, block in matrix.batches(np.float64)}  # 150 would fit:
     assert doubles == {live_data.MIN_BATCH_ROWS, ROWS % live_data.MIN_BATCH_ROWS}  # the floor
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_int8_columns_read_without_pyarrow_compute_equal_pyarrows_reading(seed: int) -> None:
+    """Classic's int8 columns skip pyarrow.compute; chunks, offsets and nulls must come out
+    exactly as pyarrow's own casts and fills give them."""
+    from numerai_bot.live_data import _compact_column, _int8_column
+
+    rng = np.random.default_rng(seed)
+    pieces = []
+    for _ in range(int(rng.integers(1, 4))):
+        size = int(rng.integers(1, 300))
+        values = rng.integers(0, 5, size).astype(np.int8)
+        mask = rng.random(size) < rng.choice([0.0, 0.1, 0.9, 1.0])
+        array = pa.array(values, pa.int8(), mask=mask)
+        start = int(rng.integers(0, size))  # a slice: its validity bits start at an offset
+        pieces.append(array.slice(start))
+    column = pa.chunked_array(pieces, pa.int8())
+    fast = _int8_column("feature_x", column)
+    assert fast.dtype == np.int8
+    np.testing.assert_array_equal(fast, _compact_column("feature_x", column))
+
+
+@pytest.mark.parametrize("bad", [5, -3, 127])
+def test_an_int8_column_out_of_range_is_refused_with_the_same_words(bad: int) -> None:
+    from numerai_bot.live_data import _compact_column, _int8_column
+
+    column = pa.chunked_array([pa.array([0, bad, None, 4], pa.int8())])
+    with pytest.raises(LiveDataError) as fast:
+        _int8_column("feature_x", column)
+    with pytest.raises(LiveDataError) as reference_error:
+        _compact_column("feature_x", column)
+    assert str(fast.value) == str(reference_error.value)
+    assert "outside [0, 4]" in str(fast.value)

@@ -33,6 +33,19 @@ def test_a_cold_worker_does_not_load_pandas_or_fsspec() -> None:
     assert loaded == "[]"
 
 
+def test_a_cold_worker_and_a_classic_read_do_not_load_pyarrow_compute(tmp_path: Path) -> None:
+    path = tmp_path / "live.parquet"
+    column = pa.array(np.array([0, 4, 2], np.int8), mask=np.array([False, True, False]))
+    pq.write_table(pa.table({"id": pa.array(["n1", "n2", "n3"]), "feature_a": column}), path)
+    loaded = _run(
+        "import sys, worker; from pathlib import Path; "
+        "from numerai_bot.live_data import LiveData; "
+        f"m = LiveData(Path({str(path)!r}), 1, 'v5.2').features(('feature_a',)).dense(); "
+        "print('pyarrow._compute' in sys.modules, m.ravel().tolist()[0])"
+    )
+    assert loaded == "False 0.0"
+
+
 def test_numerapi_calls_that_need_pandas_still_get_the_real_one() -> None:
     found = _run(
         "import numerai_bot.adapters.numerai_client as c, numerapi.base_api as b, pandas; "

@@ -31,6 +31,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from numerai_bot.adapters.aws_session import AwsSession, session_or_new
 from numerai_bot.errors import AlreadyInProgress, BotError, LeaseLost, SubmissionUnconfirmed
 
 logger = logging.getLogger(__name__)
@@ -149,8 +150,8 @@ def _owned_records_class() -> type:
         owner token, and a call that meets its own record goes on as the owner. It also
         renews its holder's lease (:meth:`leased`). Everything else is powertools'."""
 
-        def __init__(self, table_name: str) -> None:
-            super().__init__(table_name=table_name)
+        def __init__(self, table_name: str, client: Any) -> None:
+            super().__init__(table_name=table_name, boto3_client=client)
             self.client.meta.events.register(
                 "before-parameter-build.dynamodb.PutItem", self._stamp_owner
             )
@@ -389,12 +390,15 @@ class IdempotencyGuard:
         expires_after_seconds: int = 3 * 86_400,
         lease_seconds: float = GUARD_LEASE_SECONDS,
         safety_margin: float = LEASE_SAFETY_MARGIN_SECONDS,
+        aws: AwsSession | None = None,
     ) -> None:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
         self.lease_seconds = lease_seconds
         self.safety_margin = safety_margin
-        self.persistence = _owned_records_class()(table_name)
+        # A client of its own (its hooks stay its own), from the container's one session.
+        client = session_or_new(aws).client("dynamodb")
+        self.persistence = _owned_records_class()(table_name, client)
         self.config = IdempotencyConfig(
             event_key_jmespath="[tournament, round, model]",
             raise_on_no_idempotency_key=True,

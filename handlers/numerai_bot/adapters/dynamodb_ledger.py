@@ -9,6 +9,7 @@ from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
 
+from numerai_bot.adapters.aws_session import AwsSession, session_or_new
 from numerai_bot.errors import LedgerUnavailable
 from numerai_bot.ledger import CLASSIC_ID, SUBMITTED, TTL_DAYS, LedgerRecord, ledger_key
 
@@ -16,13 +17,13 @@ from numerai_bot.ledger import CLASSIC_ID, SUBMITTED, TTL_DAYS, LedgerRecord, le
 class DynamoLedger:
     """The ledger in DynamoDB (table key ``id``, TTL attribute ``expiration``)."""
 
-    def __init__(self, table_name: str, resource: Any = None) -> None:
+    def __init__(
+        self, table_name: str, resource: Any = None, aws: AwsSession | None = None
+    ) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         if resource is None:
-            import boto3
-
-            resource = boto3.resource("dynamodb")
+            resource = session_or_new(aws).resource("dynamodb")
         self.table_name = table_name
         self.table = resource.Table(table_name)
         # An error answer (ClientError) or no answer at all (BotoCoreError: connection

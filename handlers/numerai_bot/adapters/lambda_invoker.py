@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from numerai_bot.adapters.aws_session import AwsSession, session_or_new
 from numerai_bot.events import WorkerRequest
 
 
 class LambdaInvoker:
     """``lambda:InvokeFunction`` with ``InvocationType=Event``: queued, retried by Lambda."""
 
-    def __init__(self, function_arn: str, client: Any = None) -> None:
+    def __init__(
+        self, function_arn: str, client: Any = None, aws: AwsSession | None = None
+    ) -> None:
         if client is None:
-            import boto3
-
-            client = boto3.client("lambda")
+            client = session_or_new(aws).client("lambda")
         self.function_arn = function_arn
         self.client = client
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from numerai_bot.adapters.aws_session import AwsSession, session_or_new
 from numerai_bot.errors import ModelError, ObjectMissing
 from numerai_bot.ports import StoredObject
 
@@ -59,7 +60,9 @@ class LocalModelStore:
 class S3ModelStore:
     """A prefix of an S3 bucket (versioned in the deployed stack)."""
 
-    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+    def __init__(
+        self, bucket: str, prefix: str = "", client: Any = None, aws: AwsSession | None = None
+    ) -> None:
         # imported lazily: the local store must not need boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -71,6 +74,7 @@ class S3ModelStore:
         # Made on first use: a run that never touches this store (the churn archive of a
         # Classic-only account, own data nobody reads) pays nothing for a client (~50 ms).
         self._client = client
+        self._aws = aws
         self._client_lock = threading.Lock()
         self.uri = f"s3://{bucket}/{self.prefix}"
 
@@ -80,9 +84,7 @@ class S3ModelStore:
         if self._client is None:
             with self._client_lock:
                 if self._client is None:
-                    import boto3
-
-                    self._client = boto3.client("s3")
+                    self._client = session_or_new(self._aws).client("s3")
         return self._client
 
     def _key(self, key: str) -> str:
@@ -134,9 +136,11 @@ def _s3_error(error: Exception, key: str, uri: str, action: str = "read") -> Mod
     return ModelError(f"{where}: S3 error {code or 'unknown'}")
 
 
-def open_model_store(uri: str, s3_client: Any = None) -> LocalModelStore | S3ModelStore:
+def open_model_store(
+    uri: str, s3_client: Any = None, aws: AwsSession | None = None
+) -> LocalModelStore | S3ModelStore:
     """``s3://bucket/prefix`` → :class:`S3ModelStore`; anything else is a local folder."""
     if uri.startswith("s3://"):
         parsed = urlparse(uri)
-        return S3ModelStore(parsed.netloc, parsed.path, s3_client)
+        return S3ModelStore(parsed.netloc, parsed.path, s3_client, aws)
     return LocalModelStore(uri)

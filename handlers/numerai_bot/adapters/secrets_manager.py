@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from numerai_bot.adapters.aws_session import AwsSession, session_or_new
 from numerai_bot.errors import ConfigError, KeysNotSet
 
 CACHE_SECONDS = 300
@@ -14,7 +15,7 @@ for _name in ("botocore", "boto3", "urllib3"):
     logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
 
 
-def numerai_keys(secret_id: str | None) -> tuple[str, str]:
+def numerai_keys(secret_id: str | None, aws: AwsSession | None = None) -> tuple[str, str]:
     """The Numerai (public_id, secret_key), from the secret or, locally, the environment."""
     if not secret_id:
         public_id, secret_key = (
@@ -25,7 +26,7 @@ def numerai_keys(secret_id: str | None) -> tuple[str, str]:
             raise ConfigError("NUMERAI_PUBLIC_ID and NUMERAI_SECRET_KEY must both be set")
         return public_id, secret_key
     try:
-        value = _secret(secret_id, transform="json")
+        value = _secret(secret_id, "json", aws)
     except _NoValueYet:
         raise KeysNotSet(
             f"no Numerai keys in secret {secret_id} yet: store them with numerai-bot put-keys "
@@ -39,9 +40,9 @@ def numerai_keys(secret_id: str | None) -> tuple[str, str]:
     return str(value["public_id"]), str(value["secret_key"])
 
 
-def webhook_token(secret_id: str | None) -> str:
+def webhook_token(secret_id: str | None, aws: AwsSession | None = None) -> str:
     """The webhook's token, from the secret or, locally, ``WEBHOOK_TOKEN``."""
-    token = _secret(secret_id) if secret_id else os.environ.get("WEBHOOK_TOKEN", "")
+    token = _secret(secret_id, None, aws) if secret_id else os.environ.get("WEBHOOK_TOKEN", "")
     if not isinstance(token, str) or len(token) < 16:
         raise ConfigError("the webhook token is missing or shorter than 16 characters")
     return token
@@ -51,9 +52,15 @@ class _NoValueYet(ConfigError):
     """The secret exists but has no value yet (the stack creates it empty)."""
 
 
-def _secret(secret_id: str, transform: str | None = None) -> object:
+def _secret(secret_id: str, transform: str | None, aws: AwsSession | None) -> object:
     from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
 
+    # powertools' default provider, made from the caller's session instead of a session of
+    # its own; kept in powertools' registry so that its cache (and clear_caches) still work.
+    if "secrets" not in DEFAULT_PROVIDERS:
+        client = session_or_new(aws).client("secretsmanager")
+        DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_client=client)
     try:
         return parameters.get_secret(secret_id, transform=transform, max_age=CACHE_SECONDS)
     except parameters.exceptions.TransformParameterError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from numerai_bot.adapters.aws_session import AwsSession, session_or_new
 from numerai_bot.outcomes import RoundResult
 
 SUBJECT_LIMIT = 100  # SNS subjects are limited to 100 characters
@@ -36,13 +37,17 @@ def summary(result: RoundResult) -> tuple[str, str]:
 class SnsNotifier:
     """Publishes summaries to an SNS topic."""
 
-    def __init__(self, topic_arn: str, client: Any = None) -> None:
-        if client is None:
-            import boto3
-
-            client = boto3.client("sns")
+    def __init__(self, topic_arn: str, client: Any = None, aws: AwsSession | None = None) -> None:
         self.topic_arn = topic_arn
-        self.client = client
+        self._client = client
+        self._aws = aws
+
+    @property
+    def client(self) -> Any:
+        """The SNS client, made on the first alert (most runs send none)."""
+        if self._client is None:
+            self._client = session_or_new(self._aws).client("sns")
+        return self._client
 
     def notify(self, result: RoundResult) -> None:
         """One SNS message per call."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from numerai_bot.errors import LiveDataError
 from numerai_bot.tournaments import Tournament
@@ -79,6 +78,8 @@ def join_to_universe(
 ) -> Joined:
     """One row per universe id (``missing="nan"``) or per covered id (``"drop"``), with the
     model's features from the user's table; raises :class:`OwnDataError` on a bad table."""
+    import pyarrow.compute as pc  # lazily: a Classic round never needs it (live_data)
+
     submit_id = tournament.id_column
     key = key_column(table, tournament, id_column)
     if key not in universe.column_names:
@@ -140,6 +141,8 @@ def _check_columns(
 
 def as_text(column: pa.ChunkedArray) -> pa.Array:
     """Ids compared as text (a symbol read as a dictionary, a sedol read as an integer)."""
+    import pyarrow.compute as pc  # lazily: a Classic round never needs it (live_data)
+
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerai_bot.errors import BotError, ObjectMissing, OwnDataNotReady
@@ -232,6 +231,8 @@ class OwnTables:
 
 def _check_date(table: pa.Table, where: str, day: dt.date, data_date: dt.date) -> None:
     """A ``date`` column, if any, must hold the key's date only."""
+    import pyarrow.compute as pc  # lazily: a Classic round never needs it (live_data)
+
     if "date" not in table.column_names:
         return
     cells = [v for v in pc.unique(table.column("date")).to_pylist() if v is not None]

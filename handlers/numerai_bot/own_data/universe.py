@@ -8,7 +8,6 @@ import datetime as dt
 import io
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from numerai_bot.data_versions import LIVE_FILE, UNIVERSE_FILE, served_versions, version_key
@@ -55,6 +54,8 @@ def universe_bytes(table: pa.Table) -> bytes:
 
 def universe_date(table: pa.Table) -> dt.date | None:
     """The data date the universe file states (its newest ``date``), if it has one."""
+    import pyarrow.compute as pc  # lazily: a Classic round never needs it (live_data)
+
     if "date" not in table.column_names or table.num_rows == 0:
         return None
     return as_day(pc.max(table.column("date")).as_py())

@@ -59,6 +59,7 @@ class FanOut:
                     self.live_data.get(current.number, version, tournament)
                 except Exception as error:  # each shard downloads again and reports it
                     logger.error("could not stage live data", extra={"error": _why(error)})
+        self.live_data.settle()  # staged before any shard looks for it
         started = 0
         for shard in shards:
             try:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from numerai_bot.data_versions import check_served
-from numerai_bot.errors import ConfigError
+from numerai_bot.errors import BotError, ConfigError
 from numerai_bot.live_data import LiveData, LiveDataCache
 from numerai_bot.model_input import NUMERAI
 from numerai_bot.model_metadata import ModelMetadata
@@ -50,6 +50,10 @@ class InputReader(Protocol):
         self, job: ModelJob, metadata: ModelMetadata, served: frozenset[str] | None
     ) -> ModelInputData: ...
 
+    def prefetch(self, job: ModelJob, served: frozenset[str] | None) -> None:
+        """Start loading Numerai's file the job will read, by ``models.json``'s data
+        version (the model's own metadata decides later); never raises."""
+
 
 class NumeraiInput:
     """Numerai's live file of the model's data version."""
@@ -65,6 +69,16 @@ class NumeraiInput:
         return ModelInputData(
             self.live_data.get(job.round_number, metadata.data_version, job.tournament)
         )
+
+    def prefetch(self, job: ModelJob, served: frozenset[str] | None) -> None:
+        """The round's live file of the job's data version (see :class:`InputReader`)."""
+        version = job.config.data_version
+        try:
+            check_served(job.tournament, version, served)
+        except BotError:
+            return  # the model's read says why
+        if version:
+            self.live_data.prefetch(job.round_number, version, job.tournament)
 
 
 class OwnInput:
@@ -138,6 +152,16 @@ class OwnInput:
             self._joined[key] = data
         return data
 
+    def prefetch(self, job: ModelJob, served: frozenset[str] | None) -> None:
+        """The round's universe file the join reads (see :class:`InputReader`)."""
+        if not job.config.data_version:
+            return
+        try:
+            version, filename = universe_dataset(job.tournament, served, job.config.data_version)
+        except BotError:
+            return  # the model's read says why
+        self.live_data.prefetch(job.round_number, version, job.tournament, filename)
+
     def _universe(self, live: LiveData, tournament: Tournament) -> pa.Table:
         """The universe's id columns, read from the live file once for every model."""
         with self._lock:
@@ -172,3 +196,10 @@ class ModelInputs:
                 f"for: set OWN_DATA_URI (the stack's own-data prefix)"
             )
         return reader.read(job, metadata, served)
+
+    def prefetch(self, jobs: list[ModelJob], served: frozenset[str] | None) -> None:
+        """Start loading the files these jobs will read (each once), beside their sessions."""
+        for job in jobs:
+            reader = self.readers.get(job.config.input.source)
+            if reader is not None:
+                reader.prefetch(job, served)

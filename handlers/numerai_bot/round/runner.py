@@ -155,7 +155,10 @@ class RoundRunner:
         """
         if invocation is not None:
             self.guard.register_context(invocation)
-        result = self._run(request, deadline)
+        try:
+            result = self._run(request, deadline)
+        finally:  # no upload outlives the invocation (Lambda freezes it on return)
+            self.live_data.settle()
         if request.source == "schedule":
             self._check_closed_rounds(result)
         worth_telling = result.failed or result.status == "failed" or result.alerts
@@ -303,6 +306,7 @@ class RoundRunner:
                 self.work.keep(job, file)
             return Delivered(uploaded, file.moved)
 
+        self.work.inputs.prefetch(jobs, served)  # the live file loads beside the sessions
         for finished in run_in_lanes(jobs, lane_count(self.lanes, len(jobs)), front, back):
             job = finished.item
             try:

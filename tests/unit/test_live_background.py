@@ -1,0 +1,133 @@
+"""The live file loads beside the first session builds and reaches the shared cache beside
+the predictions, yet always before a shard looks for it and before the invocation returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from numerai_bot.adapters.model_store import LocalModelStore
+from numerai_bot.errors import LiveDataError
+from numerai_bot.events import WorkerRequest
+from numerai_bot.inference import ModelCache
+from numerai_bot.live_data import LiveDataCache
+from numerai_bot.models_config import ModelConfig, render_models_config
+from numerai_bot.ports import RoundInfo
+from numerai_bot.round.fan_out import FanOut
+from numerai_bot.round.runner import RoundRunner
+from numerai_bot.tournaments import CLASSIC
+from standins.onnx_models import linear_model
+from tests.unit.fakes import FakeNumerai, MemoryLedger
+
+SHARED_KEY = "classic/500/v5.2/live.parquet"
+
+
+class SlowStore(LocalModelStore):
+    """A shared cache whose uploads take a while; records which thread wrote."""
+
+    def __init__(self, root: Path, seconds: float = 0.3) -> None:
+        super().__init__(root)
+        self.seconds = seconds
+        self.writers: list[str] = []
+
+    def write(self, key: str, data: bytes) -> str:
+        time.sleep(self.seconds)
+        self.writers.append(threading.current_thread().name)
+        return super().write(key, data)
+
+
+@pytest.fixture
+def data(tmp_path: Path, small_data: Path) -> Path:
+    copy = tmp_path / "numerai" / "v5.2"
+    shutil.copytree(small_data, copy)
+    return copy
+
+
+class RecordingNumerai(FakeNumerai):
+    """Records which thread downloaded each file."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.downloaders: list[str] = []
+
+    def download_dataset(self, filename, dest, round_number, tournament=CLASSIC):
+        self.downloaders.append(threading.current_thread().name)
+        return super().download_dataset(filename, dest, round_number, tournament)
+
+
+def one_model_runner(tmp_path: Path, data: Path, features: list[str], shared: SlowStore):
+    store = LocalModelStore(tmp_path / "store")
+    store.write("alpha.onnx", linear_model(features))
+    config = ModelConfig("alpha", "alpha.onnx", data_version="v5.2")
+    store.write("models.json", render_models_config([config]))
+    numerai = RecordingNumerai(data, {"alpha": "id-alpha"})
+    live = LiveDataCache(tmp_path / "live", numerai, shared)
+    return RoundRunner(numerai, store, MemoryLedger(), live, ModelCache(store, threads=1))
+
+
+def test_a_run_returns_only_once_its_live_file_is_shared(tmp_path, data, small_features):
+    shared = SlowStore(tmp_path / "shared")
+    runner = one_model_runner(tmp_path, data, small_features["small"], shared)
+    result = runner.run(WorkerRequest("webhook"))
+    assert result.status == "complete"
+    assert (shared.root / SHARED_KEY).is_file()  # nothing left running after the return
+    assert shared.writers == ["live-share"]  # uploaded beside the model, not before it
+
+
+def test_the_live_file_loads_beside_the_model_session(tmp_path, data, small_features):
+    shared = SlowStore(tmp_path / "shared", seconds=0.0)
+    runner = one_model_runner(tmp_path, data, small_features["small"], shared)
+    assert runner.run(WorkerRequest("webhook")).status == "complete"
+    assert runner.numerai.downloaders == ["live-prefetch"]
+
+
+def test_a_live_file_that_fails_early_fails_the_model_once_with_its_reason(
+    tmp_path, data, small_features
+):
+    (data / "live.parquet").write_bytes(b"not parquet")
+    runner = one_model_runner(tmp_path, data, small_features["small"], SlowStore(tmp_path / "s"))
+    result = runner.run(WorkerRequest("webhook"))
+    (failed,) = result.failed
+    assert "live.parquet of round 500 is unreadable" in failed.detail
+    assert runner.numerai.downloaders == ["live-prefetch"]  # remembered, not fetched twice
+
+
+class CheckingInvoker:
+    """Records, at each shard's start, whether the shared cache holds the live file."""
+
+    def __init__(self, shared: Path) -> None:
+        self.shared = shared
+        self.found: list[bool] = []
+
+    def invoke(self, request: WorkerRequest) -> None:
+        self.found.append((self.shared / SHARED_KEY).is_file())
+
+
+def test_shards_start_only_once_the_live_file_is_in_the_shared_cache(tmp_path, data):
+    numerai = FakeNumerai(data, {})
+    shared = SlowStore(tmp_path / "shared")
+    invoker = CheckingInvoker(shared.root)
+    fan_out = FanOut(invoker, LiveDataCache(tmp_path / "live", numerai, shared), shard_size=1)
+    configs = [ModelConfig(n, f"{n}.onnx", data_version="v5.2") for n in ("a", "b")]
+    info = RoundInfo(500, dt.datetime.now(dt.UTC), None, None)
+    result = fan_out.hand_off(fan_out.shards(configs), {CLASSIC: info}, WorkerRequest("x"), {}, [])
+    assert result.status == "fanned_out"
+    assert invoker.found == [True, True] and numerai.downloads == 1
+
+
+def test_a_bad_file_is_evicted_after_its_own_upload_ends(tmp_path, data):
+    """An eviction racing the upload must come last, or the bad file would stay shared."""
+    numerai = FakeNumerai(data, {})
+    shared = SlowStore(tmp_path / "shared")
+    cache = LiveDataCache(tmp_path / "live", numerai, shared)
+    live = cache.get(500, "v5.2")
+    assert live.on_bad_file is not None
+    live.on_bad_file(LiveDataError("column feature_x holds no numbers"))
+    cache.settle()
+    assert shared.writers == ["live-share"]
+    assert not (shared.root / SHARED_KEY).exists()
