@@ -12,8 +12,10 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import onnxruntime as ort
@@ -22,7 +24,10 @@ from numerai_bot.allocator import release_free_memory
 from numerai_bot.errors import ModelError, ModelTimeout, PredictionError
 from numerai_bot.live_data import FeatureMatrix
 from numerai_bot.model_metadata import MetadataError, ModelMetadata
+from numerai_bot.onnx_metadata import metadata_props
 from numerai_bot.ports import ModelStore
+
+T = TypeVar("T")
 
 # onnxruntime input types the worker can feed; the live features are int8 0-4 (or NaN).
 INPUT_DTYPES = {
@@ -154,18 +159,27 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     return options
 
 
+def read_metadata(key: str, data: bytes) -> ModelMetadata:
+    """What the file at ``key`` says about itself, from its bytes (no session needed)."""
+    try:
+        props = metadata_props(data)
+    except ModelError as error:
+        raise ModelError(f"{key} is not a loadable ONNX model: {error}") from None
+    try:
+        return ModelMetadata.from_props(props)
+    except MetadataError as error:
+        raise ModelError(f"{key}: {error}") from None
+
+
 def load_model(key: str, version: str, data: bytes, threads: int | None = None) -> LoadedModel:
     """Build a session from bytes and check input/output shapes against the metadata."""
+    metadata = read_metadata(key, data)
     try:
         session = ort.InferenceSession(
             data, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
         )
     except Exception as error:  # corrupt or unsupported file
         raise ModelError(f"{key} is not a loadable ONNX model: {str(error)[:200]}") from None
-    try:
-        metadata = ModelMetadata.from_props(session.get_modelmeta().custom_metadata_map)
-    except MetadataError as error:
-        raise ModelError(f"{key}: {error}") from None
     inputs = session.get_inputs()
     numeric = [i for i in inputs if i.type != "tensor(string)"]
     text = [i for i in inputs if i.type == "tensor(string)"]
@@ -189,6 +203,17 @@ def load_model(key: str, version: str, data: bytes, threads: int | None = None) 
     return LoadedModel(key, version, metadata, session, graph_input.name, dtype, string_input)
 
 
+@dataclass(frozen=True)
+class FetchedModel:
+    """A model's file as stored now and what it says about itself: enough to read its live
+    columns while its session is built. ``data`` is None when the cached session is current."""
+
+    key: str
+    version: str
+    metadata: ModelMetadata
+    data: bytes | None = None
+
+
 class ModelCache:
     """Sessions kept across warm invocations, rebuilt when the stored object changes.
 
@@ -206,58 +231,85 @@ class ModelCache:
         self._models: OrderedDict[str, tuple[str, LoadedModel]] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, Future] = {}  # key -> the build in flight
+        self._fetching: dict[str, Future] = {}  # key -> the download in flight
         # One build at a time: a build's transient memory (the parsed file beside the
         # trees being set up) is several times the finished session's, and two lanes
         # building at once stacked both on the worker's peak (docs/benchmarks.md).
         self._building = threading.Lock()
 
-    def get(self, key: str, threads: int | None = None) -> LoadedModel:
-        """The model at ``key``; one HEAD per call, a download only when it changed.
-        A new session gets ``threads`` intra-op threads (default: the cache's).
+    def fetch(self, key: str) -> FetchedModel:
+        """The model at ``key`` as stored now, and its metadata: one HEAD, and a download
+        only when the cached session is not of this version (joined, if another lane is
+        downloading the same file)."""
+        return self._once(self._fetching, key, lambda: self._fetch(key))
 
-        A build already in flight for ``key`` (another lane's: two models, one file) is joined,
-        not repeated: two copies of a 20,000-tree session would double its CPU and memory.
-        If that build fails, this call tries once itself and reports its own error.
-        """
+    def _fetch(self, key: str) -> FetchedModel:
+        version = self.store.version(key)
         with self._lock:
-            pending = self._loading.get(key)
+            cached = self._models.get(key)
+        if cached is not None and cached[1].version == version:
+            return FetchedModel(key, version, cached[1].metadata)
+        stored = self.store.read(key)
+        return FetchedModel(key, stored.version, read_metadata(key, stored.data), stored.data)
+
+    def get(self, key: str, threads: int | None = None) -> LoadedModel:
+        """The model at ``key`` with its session (:meth:`fetch`, then :meth:`build`)."""
+        return self.build(self.fetch(key), threads)
+
+    def build(self, fetched: FetchedModel, threads: int | None = None) -> LoadedModel:
+        """The session of a fetched model: the cached one if current, else a new one with
+        ``threads`` intra-op threads (default: the cache's).
+
+        A build already in flight for the same key (another lane's: two models, one file) is
+        joined, not repeated: two copies of a 20,000-tree session would double its CPU and
+        memory. If that build fails, this call tries once itself and reports its own error.
+        """
+        return self._once(self._loading, fetched.key, lambda: self._build(fetched, threads))
+
+    def _once(self, flights: dict[str, Future], key: str, work: Callable[[], T]) -> T:
+        """``work()`` for ``key``, or the result of the same work another thread has in
+        flight; if that fails, this caller tries once itself and reports its own error."""
+        with self._lock:
+            pending = flights.get(key)
             owner = pending is None
             if owner:
-                pending = self._loading[key] = Future()
+                pending = flights[key] = Future()
         if not owner:
             try:
                 return pending.result()
             except Exception:  # the other caller's failure; this model's own attempt decides
-                return self._get(key, threads)
+                return work()
         try:
-            model = self._get(key, threads)
+            result = work()
         except BaseException as error:
             pending.set_exception(error)
             raise
         else:
-            pending.set_result(model)
-            return model
+            pending.set_result(result)
+            return result
         finally:
             with self._lock:
-                self._loading.pop(key, None)
+                flights.pop(key, None)
 
-    def _get(self, key: str, threads: int | None) -> LoadedModel:
-        version = self.store.version(key)
+    def _build(self, fetched: FetchedModel, threads: int | None) -> LoadedModel:
+        key, version, data = fetched.key, fetched.version, fetched.data
         with self._lock:
             cached = self._models.get(key)
             if cached is not None and cached[1].version == version:
                 self._models.move_to_end(key)
                 return cached[1]
-        stored = self.store.read(key)
-        digest = hashlib.sha256(stored.data).hexdigest()
+        if data is None:  # the cached session was dropped since the fetch: download again
+            stored = self.store.read(key)
+            version, data = stored.version, stored.data
+        digest = hashlib.sha256(data).hexdigest()
         with self._lock:
             twin = next((m for d, m in self._models.values() if d == digest), None)
         if twin is not None:
-            model = dataclasses.replace(twin, key=key, version=stored.version)
+            model = dataclasses.replace(twin, key=key, version=version)
         else:
             with self._building:
                 self._make_room(self.max_sessions - 1)  # before building: a lower peak
-                model = load_model(key, stored.version, stored.data, threads or self.threads)
+                model = load_model(key, version, data, threads or self.threads)
         with self._lock:
             self._models[key] = (digest, model)
             self._models.move_to_end(key)

@@ -22,7 +22,7 @@ from numerai_bot.round.fan_out import FanOut
 from numerai_bot.round.runner import RoundRunner
 from numerai_bot.tournaments import CLASSIC
 from standins.onnx_models import linear_model
-from tests.unit.fakes import FakeNumerai, MemoryLedger
+from tests.unit.fakes import FakeNumerai, MemoryLedger, runner_with
 
 SHARED_KEY = "classic/500/v5.2/live.parquet"
 
@@ -84,6 +84,26 @@ def test_the_live_file_loads_beside_the_model_session(tmp_path, data, small_feat
     runner = one_model_runner(tmp_path, data, small_features["small"], shared)
     assert runner.run(WorkerRequest("webhook")).status == "complete"
     assert runner.numerai.downloaders == ["live-prefetch"]
+
+
+class BuildRecorder(ModelCache):
+    """Records the thread each session is built on."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.builders: list[str] = []
+
+    def build(self, fetched, threads=None):
+        self.builders.append(threading.current_thread().name)
+        return super().build(fetched, threads)
+
+
+def test_the_session_builds_beside_the_live_column_read(tmp_path, data, small_features):
+    runner = one_model_runner(tmp_path, data, small_features["small"], SlowStore(tmp_path / "s"))
+    models = BuildRecorder(runner.store, threads=1)
+    runner = runner_with(runner, models=models)
+    assert runner.run(WorkerRequest("webhook")).status == "complete"
+    assert models.builders == ["session-build"]
 
 
 def test_a_live_file_that_fails_early_fails_the_model_once_with_its_reason(

@@ -185,15 +185,21 @@ def test_uploads_of_different_models_run_concurrently(bot):
 
 
 class _RecordingCache(ModelCache):
-    """Records which thread asked for each model, and with how many onnxruntime threads."""
+    """Records which lane asked for each model, and how many onnxruntime threads its
+    session was built with."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.asked: list[tuple[str, int | None]] = []
+        self.lanes: list[str] = []
+        self.threads: list[int | None] = []
 
-    def get(self, key, threads=None):
-        self.asked.append((threading.current_thread().name, threads))
-        return super().get(key, threads)
+    def fetch(self, key):
+        self.lanes.append(threading.current_thread().name)
+        return super().fetch(key)
+
+    def build(self, fetched, threads=None):
+        self.threads.append(threads)
+        return super().build(fetched, threads)
 
 
 @pytest.mark.parametrize("lanes", [1, 2])
@@ -203,7 +209,7 @@ def test_models_predict_side_by_side_one_lane_per_vcpu(bot, lanes, monkeypatch):
     models = _RecordingCache(store, threads=1)
     runner = runner_with(runner, models=models, lanes=lanes)
     result = runner.run(WorkerRequest("webhook", 500))
-    assert len({name for name, _ in models.asked}) == lanes
-    assert {threads for _, threads in models.asked} == {2 // lanes}
+    assert len(set(models.lanes)) == lanes and len(models.threads) == 3
+    assert set(models.threads) == {2 // lanes}
     assert [o.model for o in result.outcomes] == list(MODELS)  # reported in models.json order
     assert len(numerai.uploads) == 3 and ledger.get(500, "gamma").status == "submitted"

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
 
 from numerai_bot.churn import SubmissionArchive, movement
 from numerai_bot.errors import BotError, ModelError, PredictionError
@@ -18,6 +21,21 @@ from numerai_bot.round.job import CheckedFile, ModelJob, Predictions
 from numerai_bot.submission import build_csv, checked_output, validate_submission
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _beside(work: Callable[[], T]) -> Future[T]:
+    """``work()`` on a thread of its own; its result (or error) in the future."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as error:  # handed to whoever waits on the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="session-build").start()
+    return future
 
 
 class ModelWork:
@@ -51,11 +69,13 @@ class ModelWork:
         Sessions are fetched per model (built with ``threads`` intra-op threads), not all
         held for the run: each lane holds one and the cache one more, so memory does not grow
         with the number of models. Columns already read for an earlier model are reused.
+        The file's metadata names its columns, so they are read while onnxruntime builds
+        the session on a thread beside (it builds without the GIL).
         """
         tournament = job.tournament
-        model = self.models.get(job.config.artifact, threads)
-        job.version = model.version
-        metadata = model.metadata
+        fetched = self.models.fetch(job.config.artifact)
+        job.version = fetched.version
+        metadata = fetched.metadata
         if metadata.tournament != tournament.name:
             raise ModelError(
                 f"{job.config.artifact} was exported for {metadata.tournament}, but models.json "
@@ -67,17 +87,23 @@ class ModelWork:
                 f"models.json gives it {job.config.input.source} data: publish it with the "
                 "input it was trained on"
             )
-        key = (tournament.name, job.round_number, job.name, model.version, job.config)
+        key = (tournament.name, job.round_number, job.name, fetched.version, job.config)
         with self._lock:
             done = self._final.get(key)
         if done is not None:  # predicted already this round, for a model that blends it in
             job.coverage = done[1]  # type: ignore[assignment]
             return done[0]
-        given = self.inputs.read(job, metadata, served)
+        building = _beside(lambda: self.models.build(fetched, threads))
+        try:
+            given = self.inputs.read(job, metadata, served)
+            live = given.live
+            matrix = live.features(metadata.numeric_features)
+            strings = live.strings(metadata.string_features) if metadata.string_features else None
+        except Exception:
+            building.result()  # the model's own error first, as when it was built first
+            raise
+        model = building.result()
         job.coverage = given.coverage
-        live = given.live
-        matrix = live.features(metadata.numeric_features)
-        strings = live.strings(metadata.string_features) if metadata.string_features else None
         raw = model.predict(matrix, strings, budget)
         values = checked_output(raw, live.rows)
         era = LiveEra(
