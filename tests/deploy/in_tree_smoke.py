@@ -33,7 +33,9 @@ def outside_modules() -> list[str]:
     out = []
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
-        if name == "__main__" or not path:
+        # __main__ is this script; __mp_main__ is the alias multiprocessing gives it (boto3's
+        # s3transfer imports multiprocessing, now in the worker's init)
+        if module is sys.modules.get("__main__") or not path:
             continue
         if not os.path.abspath(path).startswith(allowed):
             out.append(f"{name}: {path}")
