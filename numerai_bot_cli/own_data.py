@@ -162,6 +162,10 @@ class OneObject:
         """Nothing is written: the checks only read."""
         raise NotImplementedError("the user's file is only read")
 
+    def write_file(self, key: str, path: Path) -> str:
+        """Nothing is written: the checks only read."""
+        raise NotImplementedError("the user's file is only read")
+
     def delete(self, key: str) -> None:
         """Nothing is deleted: the checks only read."""
         raise NotImplementedError("the user's file is only read")

@@ -143,6 +143,11 @@ class ModelStore(Protocol):
         """Store ``data`` under ``key``; return its new version."""
         ...
 
+    def write_file(self, key: str, path: Path) -> str:
+        """Store the file at ``path`` under ``key``, streamed (a live file is ~75 MB at
+        67,200 rows, which must not sit in memory beside the predictions); its version."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove ``key`` if it exists (a bad cached file must not be served again)."""
         ...

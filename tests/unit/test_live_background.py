@@ -35,10 +35,10 @@ class SlowStore(LocalModelStore):
         self.seconds = seconds
         self.writers: list[str] = []
 
-    def write(self, key: str, data: bytes) -> str:
+    def write_file(self, key: str, path: Path) -> str:
         time.sleep(self.seconds)
         self.writers.append(threading.current_thread().name)
-        return super().write(key, data)
+        return super().write_file(key, path)
 
 
 @pytest.fixture

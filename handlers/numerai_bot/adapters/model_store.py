@@ -7,6 +7,7 @@ tell cheaply when a model was replaced.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,15 @@ class LocalModelStore:
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
+        return self.version(key)
+
+    def write_file(self, key: str, path: Path) -> str:
+        """Copy the file in atomically (see :meth:`write`)."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
         return self.version(key)
 
     def delete(self, key: str) -> None:
@@ -112,6 +122,16 @@ class S3ModelStore:
         """PUT the object; the bucket's versioning keeps the previous one."""
         try:
             put = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        except self._errors as error:
+            raise _s3_error(error, key, self.uri, "write") from None
+        return f"{put.get('ETag', '').strip(chr(34))}:{put.get('VersionId', '')}"
+
+    def write_file(self, key: str, path: Path) -> str:
+        """PUT the file, streamed from disk: botocore reads it in blocks for its checksum and
+        for the request, so the file never sits in memory whole."""
+        try:
+            with open(path, "rb") as body:
+                put = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body)
         except self._errors as error:
             raise _s3_error(error, key, self.uri, "write") from None
         return f"{put.get('ETag', '').strip(chr(34))}:{put.get('VersionId', '')}"
