@@ -406,12 +406,12 @@ class LiveDataCache:
     """Live files on local disk (``/tmp`` in Lambda), one download per tournament, round and
     version.
 
-    With a ``shared`` store (the bucket's ``live-cache/`` prefix), the first worker of a
-    round publishes the file there and every shard reads it from the bucket instead of
-    downloading it from Numerai again. The upload runs beside the run's predictions (it was
-    0.05 s of a one-model run's critical path), and :meth:`prefetch` loads a file beside the
-    session builds; :meth:`settle` waits for both before the shards start and before the
-    invocation returns.
+    With a ``shared`` store (the bucket's ``live-cache/`` prefix), a worker handing models
+    to shards publishes the file there (:meth:`stage`) and every shard reads it from the
+    bucket instead of downloading it from Numerai again. Only then: a run predicting its own
+    models has nobody to share with, and the upload (75 MB at 67,200 rows) cost one model
+    0.05 s and its CPU. :meth:`prefetch` loads a file beside the session builds;
+    :meth:`settle` waits for those loads before the invocation returns.
     """
 
     def __init__(
@@ -431,7 +431,7 @@ class LiveDataCache:
         self._stale: dict[tuple[str, int, str], float] = {}
         self.clock = clock
         self._lock = threading.Lock()
-        self._sharing: dict[str, threading.Thread] = {}  # shared key → its upload
+        self._staged: set[tuple[str, int, str]] = set()  # in the shared cache already
         self._loading: dict[tuple[str, int, str], threading.Thread] = {}  # prefetches
 
     def get(
@@ -446,9 +446,7 @@ class LiveDataCache:
         ``filename`` is the file of the version to read: its live file, or the universe
         (``live_universe.parquet``) where that is what the version serves.
 
-        A file is published to the shared cache only after it reads as valid live data, so
-        a bad download never poisons the round for the shards or for a later retry; a bad
-        file found in either cache is evicted from both, so the next try downloads it
+        A bad file found in either cache is evicted from both, so the next try downloads it
         afresh (Numerai may have fixed it). A failed download or a bad file is remembered
         for ``FAILURE_MEMORY_SECONDS``: the run's other models get the same error at once
         instead of repeating the download and its retries, and a later run (Lambda's async
@@ -464,12 +462,12 @@ class LiveDataCache:
             if failed is not None and self.clock() - failed[0] < FAILURE_MEMORY_SECONDS:
                 raise type(failed[1])(str(failed[1]))
             path = self.root / tournament.name / str(round_number) / data_version / filename
-            downloaded = False
             try:
                 if not path.exists():
                     self._forget_other_rounds(tournament, round_number)
                     try:
-                        downloaded = self._fetch(tournament, round_number, version, path)
+                        if not self._fetch(tournament, round_number, version, path):
+                            self._staged.add(key)  # it came from the shared cache
                     except OSError as error:  # /tmp full or unwritable: say so, once
                         raise LiveDataError(_disk_error(error, path)) from None
                 name = tournament.dataset(data_version, filename)
@@ -485,8 +483,6 @@ class LiveDataCache:
                 self._failed[key] = (self.clock(), error)
                 raise
             self._failed.pop(key, None)
-            if downloaded:
-                self._share(tournament, round_number, version, path)
             self._loaded[key] = live
             return live
 
@@ -535,23 +531,22 @@ class LiveDataCache:
         self.source.download_dataset(_dataset(tournament, version), path, round_number, tournament)
         return True
 
-    def _share(self, tournament: Tournament, round_number: int, version: str, path: Path) -> None:
-        """Publish a checked download for the round's other workers, on a thread of its
-        own (see the class docstring)."""
-        shared = self.shared
-        if shared is None:
+    def stage(self, round_number: int, data_version: str, tournament: Tournament = CLASSIC) -> None:
+        """Load the round's live file (as :meth:`get`: checked first, so a bad download
+        never poisons the round for the shards) and publish it to the shared cache, once,
+        streamed from disk."""
+        live = self.get(round_number, data_version, tournament)
+        key = _file_key(tournament, round_number, data_version, LIVE_FILE)
+        with self._lock:
+            if self.shared is None or key in self._staged:
+                return
+        try:
+            self.shared.write_file(_shared_key(tournament, round_number, key[2]), live.path)
+        except Exception as error:  # each shard downloads it itself; the round goes on
+            logger.warning("could not share live data", extra={"error": type(error).__name__})
             return
-        key = _shared_key(tournament, round_number, version)
-
-        def upload() -> None:
-            try:
-                shared.write_file(key, path)
-            except Exception as error:  # sharing is an optimisation; the round goes on
-                logger.warning("could not share live data", extra={"error": type(error).__name__})
-
-        thread = threading.Thread(target=upload, name="live-share")
-        self._sharing[key] = thread
-        thread.start()
+        with self._lock:
+            self._staged.add(key)
 
     def prefetch(
         self,
@@ -583,28 +578,21 @@ class LiveDataCache:
             self.get(round_number, data_version, tournament, filename)
 
     def settle(self) -> None:
-        """Wait for the loads and the uploads to the shared cache still running."""
+        """Wait for the loads :meth:`prefetch` started (none outlives the invocation)."""
         while True:
             with self._lock:
-                if self._loading:
-                    _, thread = self._loading.popitem()
-                elif self._sharing:
-                    _, thread = self._sharing.popitem()
-                else:
+                if not self._loading:
                     return
+                _, thread = self._loading.popitem()
             thread.join()
 
     def _evict_shared(self, tournament: Tournament, round_number: int, version: str) -> None:
-        """Drop a bad file from the bucket's cache so no worker reads it again (after its
-        own upload, if one is under way, so that the delete comes last)."""
+        """Drop a bad file from the bucket's cache so no worker reads it again."""
         if self.shared is None:
             return
-        key = _shared_key(tournament, round_number, version)
-        pending = self._sharing.pop(key, None)  # atomic: callers may hold self._lock
-        if pending is not None:
-            pending.join()
+        self._staged.discard((tournament.name, round_number, version))
         try:
-            self.shared.delete(key)
+            self.shared.delete(_shared_key(tournament, round_number, version))
         except Exception as error:  # the local copy is gone already; say the bucket's stays
             logger.warning(
                 "could not evict bad live data from the shared cache",
@@ -621,6 +609,7 @@ class LiveDataCache:
         self._loaded = {k: v for k, v in self._loaded.items() if keep(k)}
         self._failed = {k: v for k, v in self._failed.items() if keep(k)}
         self._stale = {k: v for k, v in self._stale.items() if keep(k)}
+        self._staged = {k for k in self._staged if keep(k)}
         folder = self.root / mine
         if folder.exists():
             for child in folder.iterdir():

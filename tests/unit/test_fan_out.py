@@ -18,11 +18,8 @@ URL = "https://bucket.s3.amazonaws.com/live.parquet?X-Amz-Signature=SIGNATUREabc
 
 
 class BrokenLiveData:
-    def get(self, round_number, data_version, tournament):
+    def stage(self, round_number, data_version, tournament):
         raise requests.exceptions.InvalidSchema(f"No connection adapters were found for {URL!r}")
-
-    def settle(self) -> None:
-        pass
 
 
 class Recorder:

@@ -1,5 +1,5 @@
-"""The live file loads beside the first session builds and reaches the shared cache beside
-the predictions, yet always before a shard looks for it and before the invocation returns."""
+"""The live file loads beside the first session builds; it reaches the shared cache when
+models are handed to shards, before any of them looks for it, and only then."""
 
 from __future__ import annotations
 
@@ -70,13 +70,11 @@ def one_model_runner(tmp_path: Path, data: Path, features: list[str], shared: Sl
     return RoundRunner(numerai, store, MemoryLedger(), live, ModelCache(store, threads=1))
 
 
-def test_a_run_returns_only_once_its_live_file_is_shared(tmp_path, data, small_features):
+def test_a_run_of_its_own_models_shares_nothing(tmp_path, data, small_features):
     shared = SlowStore(tmp_path / "shared")
     runner = one_model_runner(tmp_path, data, small_features["small"], shared)
-    result = runner.run(WorkerRequest("webhook"))
-    assert result.status == "complete"
-    assert (shared.root / SHARED_KEY).is_file()  # nothing left running after the return
-    assert shared.writers == ["live-share"]  # uploaded beside the model, not before it
+    assert runner.run(WorkerRequest("webhook")).status == "complete"
+    assert shared.writers == [] and not (shared.root / SHARED_KEY).exists()
 
 
 def test_the_live_file_loads_beside_the_model_session(tmp_path, data, small_features):
@@ -140,14 +138,25 @@ def test_shards_start_only_once_the_live_file_is_in_the_shared_cache(tmp_path, d
     assert invoker.found == [True, True] and numerai.downloads == 1
 
 
-def test_a_bad_file_is_evicted_after_its_own_upload_ends(tmp_path, data):
-    """An eviction racing the upload must come last, or the bad file would stay shared."""
-    numerai = FakeNumerai(data, {})
-    shared = SlowStore(tmp_path / "shared")
-    cache = LiveDataCache(tmp_path / "live", numerai, shared)
+def test_a_file_is_staged_once_and_not_again_by_a_worker_that_read_it_from_the_cache(
+    tmp_path, data
+):
+    shared = SlowStore(tmp_path / "shared", seconds=0.0)
+    first = LiveDataCache(tmp_path / "first", FakeNumerai(data, {}), shared)
+    first.stage(500, "v5.2")
+    first.stage(500, "v5.2")
+    shard_source = FakeNumerai(data, {})
+    shard = LiveDataCache(tmp_path / "shard", shard_source, shared)
+    shard.stage(500, "v5.2")  # a shard handing off again finds it in the bucket
+    assert len(shared.writers) == 1 and shard_source.downloads == 0
+
+
+def test_a_staged_file_found_bad_later_leaves_the_shared_cache(tmp_path, data):
+    shared = SlowStore(tmp_path / "shared", seconds=0.0)
+    cache = LiveDataCache(tmp_path / "live", FakeNumerai(data, {}), shared)
+    cache.stage(500, "v5.2")
+    assert (shared.root / SHARED_KEY).is_file()
     live = cache.get(500, "v5.2")
     assert live.on_bad_file is not None
     live.on_bad_file(LiveDataError("column feature_x holds no numbers"))
-    cache.settle()
-    assert shared.writers == ["live-share"]
     assert not (shared.root / SHARED_KEY).exists()

@@ -70,6 +70,8 @@ def test_a_bad_feature_column_found_after_loading_is_not_served_again(tmp_path, 
     shared = LocalModelStore(tmp_path / "shared")
     cache = LiveDataCache(tmp_path / "live", source, shared, clock=lambda: clock[0])
     source.table = classic_live(bad)
+    cache.stage(500, "v5.2")  # handed to shards
+    assert list((tmp_path / "shared").rglob("*.parquet"))
     with pytest.raises(LiveDataError, match="feature_a"):
         cache.get(500, "v5.2").features(("feature_a",))
     assert not list((tmp_path / "shared").rglob("*.parquet"))  # the shards download afresh

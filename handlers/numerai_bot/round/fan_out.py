@@ -56,10 +56,9 @@ class FanOut:
             versions = {c.data_version for c in configs if c.tournament == tournament}
             for version in sorted(v for v in versions if v):
                 try:
-                    self.live_data.get(current.number, version, tournament)
+                    self.live_data.stage(current.number, version, tournament)
                 except Exception as error:  # each shard downloads again and reports it
                     logger.error("could not stage live data", extra={"error": _why(error)})
-        self.live_data.settle()  # staged before any shard looks for it
         started = 0
         for shard in shards:
             try:

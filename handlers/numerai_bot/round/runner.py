@@ -157,7 +157,7 @@ class RoundRunner:
             self.guard.register_context(invocation)
         try:
             result = self._run(request, deadline)
-        finally:  # no upload outlives the invocation (Lambda freezes it on return)
+        finally:  # no load outlives the invocation (Lambda freezes it on return)
             self.live_data.settle()
         if request.source == "schedule":
             self._check_closed_rounds(result)
