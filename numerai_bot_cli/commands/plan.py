@@ -54,8 +54,8 @@ START_SECONDS = 0.6  # keys, clients, Numerai's round and models (network)
 LIVE_SECONDS = 0.2  # download + open + read one tournament's live file
 MODEL_OVERHEAD_SECONDS = 0.05  # per model: fetch, rank, CSV checks, ledger (one CPU)
 SECOND_VCPU_GAIN = 0.55  # onnxruntime: 2 threads 1.55x faster than 1 on tree ensembles
-BASE_RSS_MIB = 250  # the worker's peak with 2,000-tree models, one lane (flat in the models)
-LANE_MIB = 55  # each further predict lane: its session, its batch, its build (10 models)
+BASE_RSS_MIB = 240  # the worker's peak with 2,000-tree models, one lane (flat in the models)
+LANE_MIB = 10  # each further predict lane: its session and its batch (10 models: 249 vs 239)
 # Peak growth per 1,000 trees of one model (its file's bytes and its session: 7.1 MiB
 # measured from 2,000 to 40,000 trees); each predict lane holds one, the cache one more.
 SESSION_MIB_PER_1K_TREES = 7.0
