@@ -343,7 +343,7 @@ def _int8_column(name: str, column: pa.ChunkedArray) -> np.ndarray:
     """Classic's usual column, int8 with nulls, checked and copied with NumPy alone (nulls
     as ``MISSING``). Why not pyarrow.compute, as for the other types: a Classic round then
     never imports it, which keeps 13.7 MiB off the worker's resident memory (measured on
-    import) and converts 780 columns in a third of the time."""
+    import), and converts 780 columns in 17 ms instead of 29 (medians of 5)."""
     values: list[np.ndarray] = []
     valid: list[np.ndarray] = []
     for chunk in column.chunks:

@@ -73,12 +73,13 @@ class NumeraiInput:
     def prefetch(self, job: ModelJob, served: frozenset[str] | None) -> None:
         """The round's live file of the job's data version (see :class:`InputReader`)."""
         version = job.config.data_version
+        if not version:
+            return
         try:
             check_served(job.tournament, version, served)
         except BotError:
             return  # the model's read says why
-        if version:
-            self.live_data.prefetch(job.round_number, version, job.tournament)
+        self.live_data.prefetch(job.round_number, version, job.tournament)
 
 
 class OwnInput:
