@@ -440,11 +440,14 @@ class LiveDataCache:
         data_version: str,
         tournament: Tournament = CLASSIC,
         filename: str = LIVE_FILE,
+        from_shared: bool = False,
     ) -> LiveData:
         """The round's live data for ``data_version``, downloading it at most once.
 
         ``filename`` is the file of the version to read: its live file, or the universe
-        (``live_universe.parquet``) where that is what the version serves.
+        (``live_universe.parquet``) where that is what the version serves. ``from_shared``:
+        look in the shared cache first (a shard's run, whose hand-off staged the file; any
+        other run would only meet a miss there, 10-60 ms before every download).
 
         A bad file found in either cache is evicted from both, so the next try downloads it
         afresh (Numerai may have fixed it). A failed download or a bad file is remembered
@@ -466,7 +469,7 @@ class LiveDataCache:
                 if not path.exists():
                     self._forget_other_rounds(tournament, round_number)
                     try:
-                        if not self._fetch(tournament, round_number, version, path):
+                        if not self._fetch(tournament, round_number, version, path, from_shared):
                             self._staged.add(key)  # it came from the shared cache
                     except OSError as error:  # /tmp full or unwritable: say so, once
                         raise LiveDataError(_disk_error(error, path)) from None
@@ -515,9 +518,12 @@ class LiveDataCache:
         self._loaded.pop(key).path.unlink(missing_ok=True)
         return True
 
-    def _fetch(self, tournament: Tournament, round_number: int, version: str, path: Path) -> bool:
-        """From the shared cache if it has the file, else from Numerai; True if downloaded."""
-        if self.shared is not None:
+    def _fetch(
+        self, tournament: Tournament, round_number: int, version: str, path: Path, shared: bool
+    ) -> bool:
+        """From the shared cache if asked and it has the file, else from Numerai; True if
+        downloaded."""
+        if shared and self.shared is not None:
             try:
                 stored = self.shared.read(_shared_key(tournament, round_number, version))
             except ObjectMissing:
@@ -535,7 +541,7 @@ class LiveDataCache:
         """Load the round's live file (as :meth:`get`: checked first, so a bad download
         never poisons the round for the shards) and publish it to the shared cache, once,
         streamed from disk."""
-        live = self.get(round_number, data_version, tournament)
+        live = self.get(round_number, data_version, tournament, from_shared=True)
         key = _file_key(tournament, round_number, data_version, LIVE_FILE)
         with self._lock:
             if self.shared is None or key in self._staged:
@@ -554,6 +560,7 @@ class LiveDataCache:
         data_version: str,
         tournament: Tournament = CLASSIC,
         filename: str = LIVE_FILE,
+        from_shared: bool = False,
     ) -> None:
         """Start :meth:`get` on a thread of its own, so that the download and the file's
         opening run beside the first session builds (onnxruntime builds without the GIL).
@@ -564,18 +571,23 @@ class LiveDataCache:
                 return
             thread = threading.Thread(
                 target=self._get_quietly,
-                args=(round_number, data_version, tournament, filename),
+                args=(round_number, data_version, tournament, filename, from_shared),
                 name="live-prefetch",
             )
             self._loading[key] = thread
         thread.start()
 
     def _get_quietly(
-        self, round_number: int, data_version: str, tournament: Tournament, filename: str
+        self,
+        round_number: int,
+        data_version: str,
+        tournament: Tournament,
+        filename: str,
+        from_shared: bool,
     ) -> None:
         # The model's own get() meets the same error (remembered, or met again) and reports it.
         with contextlib.suppress(Exception):
-            self.get(round_number, data_version, tournament, filename)
+            self.get(round_number, data_version, tournament, filename, from_shared)
 
     def settle(self) -> None:
         """Wait for the loads :meth:`prefetch` started (none outlives the invocation)."""

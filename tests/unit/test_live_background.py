@@ -35,6 +35,12 @@ class SlowStore(LocalModelStore):
         self.seconds = seconds
         self.writers: list[str] = []
 
+    reads = 0
+
+    def read(self, key: str):
+        self.reads += 1
+        return super().read(key)
+
     def write_file(self, key: str, path: Path) -> str:
         time.sleep(self.seconds)
         self.writers.append(threading.current_thread().name)
@@ -160,3 +166,18 @@ def test_a_staged_file_found_bad_later_leaves_the_shared_cache(tmp_path, data):
     assert live.on_bad_file is not None
     live.on_bad_file(LiveDataError("column feature_x holds no numbers"))
     assert not (shared.root / SHARED_KEY).exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "shared_reads", "downloads"), [("shard", 1, 0), ("webhook", 0, 1)]
+)
+def test_only_a_shard_looks_in_the_shared_cache(
+    tmp_path, data, small_features, source, shared_reads, downloads
+):
+    shared = SlowStore(tmp_path / "shared", seconds=0.0)
+    LiveDataCache(tmp_path / "stager", FakeNumerai(data, {}), shared).stage(500, "v5.2")
+    shared.reads = 0
+    runner = one_model_runner(tmp_path, data, small_features["small"], shared)
+    result = runner.run(WorkerRequest(source, models=("alpha",)))
+    assert result.status == "complete"
+    assert shared.reads == shared_reads and runner.numerai.downloads == downloads

@@ -67,7 +67,12 @@ class NumeraiInput:
         """The round's live data; a version Numerai no longer serves fails the model."""
         check_served(job.tournament, metadata.data_version, served)
         return ModelInputData(
-            self.live_data.get(job.round_number, metadata.data_version, job.tournament)
+            self.live_data.get(
+                job.round_number,
+                metadata.data_version,
+                job.tournament,
+                from_shared=job.from_shared_cache,
+            )
         )
 
     def prefetch(self, job: ModelJob, served: frozenset[str] | None) -> None:
@@ -79,7 +84,9 @@ class NumeraiInput:
             check_served(job.tournament, version, served)
         except BotError:
             return  # the model's read says why
-        self.live_data.prefetch(job.round_number, version, job.tournament)
+        self.live_data.prefetch(
+            job.round_number, version, job.tournament, from_shared=job.from_shared_cache
+        )
 
 
 class OwnInput:
@@ -104,7 +111,9 @@ class OwnInput:
         """Universe → the user's table (waited for, or computed) → the checked join."""
         tournament, setting = job.tournament, job.config.input
         version, filename = universe_dataset(tournament, served, metadata.data_version)
-        live = self.live_data.get(job.round_number, version, tournament, filename)
+        live = self.live_data.get(
+            job.round_number, version, tournament, filename, from_shared=job.from_shared_cache
+        )
         universe = self._universe(live, tournament)
         data_date = universe_date(universe) or job.data_date
         if data_date is None:
@@ -161,7 +170,9 @@ class OwnInput:
             version, filename = universe_dataset(job.tournament, served, job.config.data_version)
         except BotError:
             return  # the model's read says why
-        self.live_data.prefetch(job.round_number, version, job.tournament, filename)
+        self.live_data.prefetch(
+            job.round_number, version, job.tournament, filename, job.from_shared_cache
+        )
 
     def _universe(self, live: LiveData, tournament: Tournament) -> pa.Table:
         """The universe's id columns, read from the live file once for every model."""

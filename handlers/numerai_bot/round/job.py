@@ -29,6 +29,7 @@ class ModelJob:
     deadline: float | None = None  # clock() seconds when this run must stop for the round
     coverage: Coverage | None = None  # own data: how much of the universe the table covered
     late: bool = False  # submitted after the staking close: scored, not staked
+    from_shared_cache: bool = False  # a shard's: the hand-off staged its live file there
 
     @property
     def tournament(self) -> Tournament:

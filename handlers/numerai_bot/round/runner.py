@@ -281,6 +281,7 @@ class RoundRunner:
                 data_date=data_date,
                 deadline=found.deadline,
                 late=found.late,
+                from_shared_cache=request.source == "shard",
             )
             skipped = self._prepare(job, account, request) or _late_skip(job)
             if skipped is None:
