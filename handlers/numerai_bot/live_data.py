@@ -519,11 +519,11 @@ class LiveDataCache:
         return True
 
     def _fetch(
-        self, tournament: Tournament, round_number: int, version: str, path: Path, shared: bool
+        self, tournament: Tournament, round_number: int, version: str, path: Path, from_shared: bool
     ) -> bool:
         """From the shared cache if asked and it has the file, else from Numerai; True if
         downloaded."""
-        if shared and self.shared is not None:
+        if from_shared and self.shared is not None:
             try:
                 stored = self.shared.read(_shared_key(tournament, round_number, version))
             except ObjectMissing:

@@ -146,10 +146,12 @@ class MemoryLedger:
             return True
 
 
-def local_runner(tmp_path: Path, numerai: FakeNumerai, store: Any, **extra: Any) -> Any:
+def local_runner(
+    tmp_path: Path, numerai: FakeNumerai, store: Any, shared: Any = None, **extra: Any
+) -> Any:
     """A ``RoundRunner`` on the unit tests' in-memory adapters: ``numerai``, ``store``, a
-    fresh :class:`MemoryLedger`, a live cache under ``tmp_path`` and a one-thread model cache
-    (``extra``: further ports, e.g. ``archive``)."""
+    fresh :class:`MemoryLedger`, a live cache under ``tmp_path`` (with ``shared`` as its
+    shared cache) and a one-thread model cache (``extra``: further ports, e.g. ``archive``)."""
     from numerai_bot.inference import ModelCache
     from numerai_bot.live_data import LiveDataCache
     from numerai_bot.round.runner import RoundRunner
@@ -158,7 +160,7 @@ def local_runner(tmp_path: Path, numerai: FakeNumerai, store: Any, **extra: Any)
         numerai,
         store,
         MemoryLedger(),
-        LiveDataCache(tmp_path / "live", numerai),
+        LiveDataCache(tmp_path / "live", numerai, shared),
         ModelCache(store, threads=1),
         **extra,
     )

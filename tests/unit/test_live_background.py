@@ -19,10 +19,9 @@ from numerai_bot.live_data import LiveDataCache
 from numerai_bot.models_config import ModelConfig, render_models_config
 from numerai_bot.ports import RoundInfo
 from numerai_bot.round.fan_out import FanOut
-from numerai_bot.round.runner import RoundRunner
 from numerai_bot.tournaments import CLASSIC
 from standins.onnx_models import linear_model
-from tests.unit.fakes import FakeNumerai, MemoryLedger, runner_with
+from tests.unit.fakes import FakeNumerai, local_runner, runner_with
 
 SHARED_KEY = "classic/500/v5.2/live.parquet"
 
@@ -71,9 +70,7 @@ def one_model_runner(tmp_path: Path, data: Path, features: list[str], shared: Sl
     store.write("alpha.onnx", linear_model(features))
     config = ModelConfig("alpha", "alpha.onnx", data_version="v5.2")
     store.write("models.json", render_models_config([config]))
-    numerai = RecordingNumerai(data, {"alpha": "id-alpha"})
-    live = LiveDataCache(tmp_path / "live", numerai, shared)
-    return RoundRunner(numerai, store, MemoryLedger(), live, ModelCache(store, threads=1))
+    return local_runner(tmp_path, RecordingNumerai(data, {"alpha": "id-alpha"}), store, shared)
 
 
 def test_a_run_of_its_own_models_shares_nothing(tmp_path, data, small_features):
